@@ -1,0 +1,65 @@
+import type { LogLevel } from '../logger.js';
+
+/**
+ * The gateway's configuration after validation: defaults filled in, relative paths resolved against the
+ * config file's folder, deeply frozen. Durations are in seconds (fractions allowed), sizes in bytes.
+ */
+export interface GatewayConfig {
+  readonly listeners: readonly ListenerConfig[];
+  /** Extra host names and addresses that `isMyself()` accepts besides the listeners' own. */
+  readonly names: readonly string[];
+  /** Where the gateway keeps what it makes for itself (the self-signed certificate). Default `.wsgate`. */
+  readonly dataDir: string;
+  /** The route script; absent when routes are mounted from code. */
+  readonly script?: ScriptConfig;
+  readonly limits: LimitsConfig;
+  readonly keepalive: KeepaliveConfig;
+  readonly shutdown: { readonly grace: number };
+  readonly log: { readonly level: LogLevel };
+}
+
+export interface ListenerConfig {
+  /** A name for logs and for route scripts (`req.listener.name`). Default `"<host>:<port>"`. */
+  readonly name: string;
+  /** Default `127.0.0.1`. */
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** HTTPS when present: certificate files, or a self-signed certificate kept in `dataDir` when none given. */
+  readonly tls?: TlsConfig;
+}
+
+export interface TlsConfig {
+  /** PEM certificate (chain) file. Give both `cert` and `key`, or neither for a self-signed certificate. */
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+export interface ScriptConfig {
+  /** A TypeScript or JavaScript module whose default export is `defineRoutes(...)` or a factory of it. */
+  readonly path: string;
+  /** Free-form options handed to the script's factory. */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+export interface LimitsConfig {
+  /** Largest request head (request line + headers) in bytes; larger gets 431. Default 16384. */
+  readonly maxHeaderSize: number;
+  /** Seconds a client has to send a whole request head; then 408 and close. Default 10. */
+  readonly headerTimeout: number;
+  /** Seconds an idle HTTP keep-alive connection is kept. Default 5. */
+  readonly keepAliveTimeout: number;
+  /** Open TCP connections per listener; more are refused. Default 10000. */
+  readonly maxConnections: number;
+  /** Largest WebSocket message in bytes; larger closes with 1009. Default 1 MiB. */
+  readonly maxPayload: number;
+}
+
+export interface KeepaliveConfig {
+  /** Kamailio's keepalive_mechanism: `ping` (and close a silent peer), `pong` (unsolicited), or `none`. */
+  readonly mechanism: 'ping' | 'pong' | 'none';
+  /** Seconds between keepalives. Default 30. */
+  readonly interval: number;
+  /** Seconds to wait for the pong before closing the peer (`ping` only). Default 10. */
+  readonly timeout: number;
+}

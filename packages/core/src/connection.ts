@@ -1,0 +1,119 @@
+import type { WebSocket } from 'ws';
+import type { ListenerInfo } from './request-context.js';
+import type { Attributes } from './routes.js';
+
+/** How a connection ended: the close code and reason, and which side closed it. */
+export interface CloseInfo {
+  readonly code: number;
+  readonly reason: string;
+  /** `local` when the gateway closed it (a script, shutdown, keepalive, a limit), `remote` when the peer did. */
+  readonly by: 'local' | 'remote';
+}
+
+/** What a connection knows of the request that opened it. */
+export interface ConnectionOrigin<A extends Attributes> {
+  readonly listener: ListenerInfo;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly path: string;
+  readonly origin: string | undefined;
+  readonly attributes: Readonly<Partial<A>>;
+}
+
+/**
+ * A WebSocket terminated by this gateway (Kamailio's `ws` connection): an id for the registry, the
+ * negotiated subprotocol, the facts of the request that opened it, and the means to talk to the peer.
+ */
+export class Connection<A extends Attributes = Attributes> {
+  readonly createdAt = Date.now();
+  /** @internal keepalive: when the unanswered ping went out (0: none outstanding). */
+  pingSentAt = 0;
+  /** @internal who closed first; remote unless the gateway did. */
+  closedBy: 'local' | 'remote' = 'remote';
+  /** @internal why the gateway closed it when the close frame carries no reason (terminate). */
+  localReason = '';
+
+  constructor(
+    readonly id: number,
+    /** The underlying `ws` WebSocket, for what this class does not wrap. */
+    readonly ws: WebSocket,
+    private readonly from: ConnectionOrigin<A>,
+  ) {}
+
+  /** The negotiated subprotocol ('' when none). */
+  get protocol(): string {
+    return this.ws.protocol;
+  }
+  get listener(): ListenerInfo {
+    return this.from.listener;
+  }
+  get remoteAddress(): string {
+    return this.from.remoteAddress;
+  }
+  get remotePort(): number {
+    return this.from.remotePort;
+  }
+  get path(): string {
+    return this.from.path;
+  }
+  get origin(): string | undefined {
+    return this.from.origin;
+  }
+  /** The request's attribute bag, as the route script left it. */
+  get attributes(): Readonly<Partial<A>> {
+    return this.from.attributes;
+  }
+  get<K extends keyof A>(key: K): A[K] | undefined {
+    return this.from.attributes[key];
+  }
+  /** `open`, `closing` or `closed`. */
+  get state(): 'connecting' | 'open' | 'closing' | 'closed' {
+    return (['connecting', 'open', 'closing', 'closed'] as const)[this.ws.readyState]!;
+  }
+  /** Bytes queued for the peer and not yet written. */
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  /** Send a message: a string goes as text, a Buffer as binary unless `binary: false`. */
+  send(data: string | Buffer, options?: { binary?: boolean }, callback?: (err?: Error) => void): void {
+    if (this.ws.readyState !== 1) {
+      callback?.(new Error(`connection ${this.id} is not open`));
+      return;
+    }
+    this.ws.send(data, options ?? {}, callback);
+  }
+
+  /** Start the closing handshake (1000 by default). */
+  close(code = 1000, reason = ''): void {
+    if (this.ws.readyState >= 2) return;
+    this.closedBy = 'local';
+    this.ws.close(code, reason);
+  }
+
+  /** Drop the TCP connection at once, with no closing handshake (reported as 1006). */
+  terminate(reason = ''): void {
+    if (this.ws.readyState === 3) return;
+    this.closedBy = 'local';
+    this.localReason = reason;
+    this.ws.terminate();
+  }
+
+  ping(data?: Buffer): void {
+    if (this.ws.readyState === 1) this.ws.ping(data);
+  }
+
+  /** A plain summary for listings and logs (Kamailio's `ws.dump`). */
+  toJSON(): Record<string, unknown> {
+    return {
+      id: this.id,
+      protocol: this.protocol,
+      state: this.state,
+      listener: this.listener.name,
+      remote: `${this.remoteAddress}:${this.remotePort}`,
+      path: this.path,
+      origin: this.origin,
+      createdAt: new Date(this.createdAt).toISOString(),
+    };
+  }
+}

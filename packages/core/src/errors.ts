@@ -1,0 +1,40 @@
+/**
+ * The two error channels (DESIGN.md convention 3).
+ * - `WsgateError`: misconfiguration or API misuse, raised at start-up with a stable code and a message that
+ *   says how to fix it.
+ * - `HttpError`: a request failure; the pipeline turns it into a reply with its status and reason.
+ */
+
+/** Stable codes: tests and operators match on these, never on message text. */
+export type WsgateErrorCode =
+  | 'WSGATE_CONFIG_INVALID'
+  | 'WSGATE_CONFIG_UNREADABLE'
+  | 'WSGATE_TLS_FILE'
+  | 'WSGATE_SCRIPT_UNREADABLE'
+  | 'WSGATE_SCRIPT_INVALID'
+  | 'WSGATE_LISTEN'
+  | 'WSGATE_ACTION_TWICE'
+  | 'WSGATE_API_MISUSE';
+
+export class WsgateError extends Error {
+  override readonly name = 'WsgateError';
+  constructor(
+    readonly code: WsgateErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A request failure that becomes a reply: `throw new HttpError(413, 'Body larger than 1 MiB')`. */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(`${status} ${reason}`);
+  }
+}

@@ -1,0 +1,14 @@
+export { Gateway, type GatewayOptions, type ListenerAddress } from './gateway.js';
+export { defineRoutes, isRoutes, type Attributes, type RouteHandlers, type RouteFactory, type RouteResult, type Routes } from './routes.js';
+export { RequestContext, hasToken, type ListenerInfo, type RequestHead } from './request-context.js';
+export type { Action, HandshakeAction, NextAction, ReplyAction } from './actions.js';
+export { Connection, type CloseInfo } from './connection.js';
+export { ConnectionRegistry } from './registry.js';
+export { HostMatcher, parseHost, type HostPort } from './host-matcher.js';
+export { inject, type InjectRequest, type InjectResult } from './inject.js';
+export { HttpError, WsgateError, type WsgateErrorCode } from './errors.js';
+export { createLogger, silentLogger, type JsonLoggerOptions, type LogFields, type LogLevel, type Logger } from './logger.js';
+export type { GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, ScriptConfig, TlsConfig } from './config/types.js';
+export { loadConfigFile, resolveConfig } from './config/load.js';
+export { loadRouteScript } from './script-loader.js';
+export type { HandshakeOptions, PerMessageDeflateOptions, CorsMode } from '@wsgate/handshake';

@@ -1,0 +1,115 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { validateHandshake, type HandshakeDecision, type HandshakeOptions } from '@wsgate/handshake';
+import { decide } from './dispatch.js';
+import { HostMatcher } from './host-matcher.js';
+import { silentLogger, type Logger } from './logger.js';
+import type { RequestRoute } from './pipeline.js';
+import { RequestContext } from './request-context.js';
+import type { Routes } from './routes.js';
+
+/** A request to drive through route scripts with no socket. */
+export interface InjectRequest {
+  method?: string;
+  url?: string;
+  /** Default `1.1`. */
+  httpVersion?: '1.0' | '1.1';
+  /** Names in any case; an array repeats the header. */
+  headers?: Record<string, string | readonly string[]>;
+  /** The listener it "arrived" on. Default port 80, no TLS. */
+  listener?: { name?: string; port?: number; tls?: boolean };
+  remoteAddress?: string;
+  remotePort?: number;
+  localAddress?: string;
+  /** What `isMyself()` accepts: names (default `localhost`) and ports (default the listener's). */
+  myself?: { names?: readonly string[]; ports?: readonly number[] };
+  logger?: Logger;
+}
+
+export type InjectResult<A extends Record<string, unknown> = Record<string, unknown>> =
+  | {
+      readonly kind: 'reply';
+      readonly status: number;
+      readonly reason: string;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly body: string;
+      readonly close: boolean;
+      readonly req: RequestContext<A>;
+    }
+  | {
+      readonly kind: 'handshake';
+      readonly options: HandshakeOptions;
+      /** What the handshake would answer: accepted, or refused with its status. */
+      readonly decision: HandshakeDecision;
+      readonly req: RequestContext<A>;
+    };
+
+/**
+ * Drives route scripts with a request and no socket (like Fastify's `inject()`): what would the gateway do?
+ * @example
+ * const result = await inject(routes, { url: '/ws', headers: { upgrade: 'websocket', connection: 'Upgrade' } });
+ */
+export async function inject<A extends Record<string, unknown> = Record<string, unknown>>(
+  routes: Routes<any> | readonly Routes<any>[],
+  request: InjectRequest = {},
+): Promise<InjectResult<A>> {
+  const list = Array.isArray(routes) ? routes : [routes as Routes<any>];
+  const requestRoutes: RequestRoute[] = list.flatMap((r: Routes<any>) =>
+    r.handlers['http:request'] ? [{ name: r.name, run: r.handlers['http:request'] }] : [],
+  );
+  const port = request.listener?.port ?? 80;
+  const { headers, rawHeaders } = nodeHeaders(request.headers ?? {});
+  const [major, minor] = (request.httpVersion ?? '1.1').split('.').map(Number) as [number, number];
+  const head = {
+    method: request.method ?? 'GET',
+    url: request.url ?? '/',
+    httpVersionMajor: major,
+    httpVersionMinor: minor,
+    headers,
+    rawHeaders,
+    socket: {
+      localAddress: request.localAddress ?? '127.0.0.1',
+      localPort: port,
+      remoteAddress: request.remoteAddress ?? '127.0.0.1',
+      remotePort: request.remotePort ?? 50000,
+    },
+  };
+  const env = {
+    myself: new HostMatcher(request.myself?.names ?? ['localhost'], request.myself?.ports ?? [port]),
+    logger: request.logger ?? silentLogger,
+  };
+  const listener = { name: request.listener?.name ?? `inject:${port}`, port, tls: request.listener?.tls ?? false };
+  const req = new RequestContext<A>(head, listener, env);
+  const outcome = await decide(req, requestRoutes, !isUpgrade(headers));
+  if (outcome.kind === 'handshake') {
+    return { kind: 'handshake', options: outcome.options, decision: validateHandshake(head, outcome.options), req };
+  }
+  const { reply } = outcome;
+  return {
+    kind: 'reply',
+    status: reply.status,
+    reason: reply.reason,
+    headers: reply.headers,
+    body: typeof reply.body === 'string' ? reply.body : reply.body.toString(),
+    close: reply.close,
+    req,
+  };
+}
+
+/** Node's view of headers: lower-case names, repeats joined (cookies with "; "), set-cookie kept as a list. */
+function nodeHeaders(input: Record<string, string | readonly string[]>): { headers: IncomingHttpHeaders; rawHeaders: string[] } {
+  const headers: Record<string, string | string[]> = {};
+  const rawHeaders: string[] = [];
+  for (const [name, value] of Object.entries(input)) {
+    const key = name.toLowerCase();
+    const values = typeof value === 'string' ? [value] : [...value];
+    for (const v of values) rawHeaders.push(name, v);
+    if (key === 'set-cookie') headers[key] = values;
+    else headers[key] = values.join(key === 'cookie' ? '; ' : ', ');
+  }
+  return { headers: headers as IncomingHttpHeaders, rawHeaders };
+}
+
+/** As node's parser decides: an Upgrade header together with a Connection header naming upgrade. */
+function isUpgrade(headers: IncomingHttpHeaders): boolean {
+  return headers.upgrade !== undefined && /(^|,)\s*upgrade\s*(,|$)/i.test(String(headers.connection ?? ''));
+}

@@ -1,0 +1,144 @@
+import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { writeRawResponse } from '@wsgate/handshake';
+import type { LimitsConfig, ListenerConfig } from './config/types.js';
+import { WsgateError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { ListenerInfo } from './request-context.js';
+
+export interface ListenerHandlers {
+  onRequest(listener: ListenerInfo, req: IncomingMessage, res: ServerResponse): void;
+  onUpgrade(listener: ListenerInfo, req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+/** A bound HTTP or HTTPS listener. */
+export interface RunningListener {
+  readonly info: ListenerInfo;
+  readonly host: string;
+  readonly server: http.Server;
+  /** Stop accepting; resolves when every connection it accepted is gone. */
+  close(): Promise<void>;
+}
+
+/**
+ * Binds one listener with the gateway's limits: request-head size (431) and time (408), keep-alive idle time,
+ * connection count. Malformed requests get their precise status from `clientError` here, before any route.
+ */
+export async function startListener(
+  index: number,
+  config: ListenerConfig,
+  limits: LimitsConfig,
+  credentials: { cert: string; key: string } | undefined,
+  handlers: ListenerHandlers,
+  logger: Logger,
+): Promise<RunningListener> {
+  const headerTimeoutMs = Math.round(limits.headerTimeout * 1000);
+  const options: http.ServerOptions = {
+    maxHeaderSize: limits.maxHeaderSize,
+    headersTimeout: headerTimeoutMs,
+    // Bodies are bounded by routes (413), not by a clock: a long-poll may legitimately stream for minutes.
+    requestTimeout: 0,
+    keepAliveTimeout: Math.round(limits.keepAliveTimeout * 1000),
+    // Node checks the head timeout on this period; a coarse one lets a slowloris client linger past it.
+    connectionsCheckingInterval: Math.min(1000, Math.max(50, headerTimeoutMs / 4)),
+    // The Host check is the route's (Kamailio answers a missing Host with 403 on upgrades); plain requests get 400 in the dispatcher.
+    requireHostHeader: false,
+    noDelay: true,
+  };
+  const server = credentials
+    ? https.createServer({ ...options, ...credentials, handshakeTimeout: headerTimeoutMs })
+    : http.createServer(options);
+  server.maxConnections = limits.maxConnections;
+
+  const info: { name: string; port: number; tls: boolean } = { name: config.name, port: config.port, tls: !!credentials };
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => handlers.onRequest(info, req, res));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handlers.onUpgrade(info, req, socket, head));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, limits));
+  server.on('drop', (data?: { remoteAddress?: string }) =>
+    logger.warn({ listener: config.name, client: data?.remoteAddress, limit: limits.maxConnections }, 'connection refused: maxConnections reached'),
+  );
+  if (credentials) server.on('tlsClientError', (err: Error) => logger.debug({ listener: config.name, err }, 'TLS handshake failed'));
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.removeListener('listening', onListening);
+      reject(new WsgateError('WSGATE_LISTEN', `listeners[${index}] (${config.host}:${config.port}): ${listenHint(err)}`, { cause: err }));
+    };
+    const onListening = () => {
+      server.removeListener('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ host: config.host, port: config.port });
+  });
+  info.port = (server.address() as AddressInfo).port;
+  server.on('error', (err) => logger.error({ listener: config.name, err }, 'listener error'));
+
+  return {
+    info,
+    host: config.host,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+function listenHint(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return 'address already in use: choose another port, or stop the process that holds it';
+    case 'EACCES':
+      return 'permission denied: ports below 1024 need privileges; choose a port above 1023';
+    case 'EADDRNOTAVAIL':
+      return 'address not available on this machine: use an address of one of its interfaces, or 0.0.0.0';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name does not resolve: use an IP address';
+    default:
+      return `${err.code ?? 'error'}: ${err.message}`;
+  }
+}
+
+/** Node's parser rejected the request (or its head took too long): answer with the precise status, then close. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, limits: LimitsConfig): void {
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, why] = classify(err, limits);
+  writeRawResponse(socket, status, STATUS_CODES[status] ?? 'Bad Request', { 'Content-Type': 'text/plain; charset=utf-8' }, `${why}\n`);
+}
+
+function classify(err: NodeJS.ErrnoException & { reason?: string }, limits: LimitsConfig): [number, string] {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return [431, `Request head larger than ${limits.maxHeaderSize} bytes`];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'HPE_HEADER_TIMEOUT':
+      return [408, `Request head not received within ${limits.headerTimeout} s`];
+    case 'HPE_INVALID_METHOD':
+      return [400, 'Malformed request: invalid method'];
+    case 'HPE_INVALID_VERSION':
+      return [400, 'Malformed request: invalid HTTP version'];
+    case 'HPE_INVALID_URL':
+      return [400, 'Malformed request: invalid request target'];
+    case 'HPE_INVALID_HEADER_TOKEN':
+      return [400, 'Malformed request: invalid character in a header name'];
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+    case 'HPE_INVALID_CONTENT_LENGTH':
+      return [400, 'Malformed request: invalid Content-Length'];
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+      return [400, 'Malformed request: invalid Transfer-Encoding'];
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return [413, 'Chunk extensions too large'];
+    default:
+      return [400, `Malformed request${err.reason ? `: ${err.reason}` : ''}`];
+  }
+}

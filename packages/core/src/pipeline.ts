@@ -1,0 +1,49 @@
+import type { Action } from './actions.js';
+import { WsgateError } from './errors.js';
+import type { RequestContext } from './request-context.js';
+import type { RouteResult } from './routes.js';
+
+/** One mounted `http:request` route and the name it logs under. */
+export interface RequestRoute {
+  readonly name: string;
+  readonly run: (req: RequestContext<any>) => RouteResult | Promise<RouteResult>;
+}
+
+/** A route threw: the pipeline stops, and the gateway answers 500 and logs which route it was. */
+export class RouteFailure extends Error {
+  override readonly name = 'RouteFailure';
+  constructor(
+    readonly route: string,
+    override readonly cause: unknown,
+  ) {
+    super(`route "${route}" threw: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/**
+ * Runs the mounted routes in order (DESIGN.md convention 4). A route ends the request by taking an action;
+ * `next()`, or returning without an action, passes it on. Returns the action taken, or undefined when
+ * every route passed (the caller answers 404).
+ */
+export async function runPipeline(req: RequestContext<any>, routes: readonly RequestRoute[]): Promise<Action | undefined> {
+  for (const route of routes) {
+    let result: RouteResult;
+    try {
+      result = await route.run(req);
+    } catch (err) {
+      throw new RouteFailure(route.name, err);
+    }
+    const action = req.takeAction();
+    if (result !== undefined && result !== action) {
+      throw new RouteFailure(
+        route.name,
+        new WsgateError(
+          'WSGATE_API_MISUSE',
+          'a route returned something that is not the action it took; return req.reply(...), req.handshake(...) or req.next(), or nothing',
+        ),
+      );
+    }
+    if (action !== undefined && action.kind !== 'next') return action;
+  }
+  return undefined;
+}

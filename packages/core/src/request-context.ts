@@ -1,0 +1,260 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { parseCookie } from 'cookie';
+import type { HandshakeOptions } from '@wsgate/handshake';
+import { NEXT, type Action, type ReplyAction } from './actions.js';
+import { WsgateError } from './errors.js';
+import type { HostMatcher } from './host-matcher.js';
+import type { Logger } from './logger.js';
+import type { Attributes } from './routes.js';
+
+/** What a request context reads from a request: node's IncomingMessage fits, and so does `inject()`'s. */
+export interface RequestHead {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly httpVersionMajor: number;
+  readonly httpVersionMinor: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly rawHeaders: readonly string[];
+  readonly socket: {
+    readonly localAddress?: string | undefined;
+    readonly localPort?: number | undefined;
+    readonly remoteAddress?: string | undefined;
+    readonly remotePort?: number | undefined;
+  };
+}
+
+/** The listener a request arrived on. */
+export interface ListenerInfo {
+  readonly name: string;
+  readonly port: number;
+  readonly tls: boolean;
+}
+
+/** What the gateway lends every request: its own names for `isMyself()`, and where to log. */
+export interface RequestEnv {
+  readonly myself: HostMatcher;
+  readonly logger: Logger;
+}
+
+/**
+ * One HTTP request on its way through the route pipeline (DESIGN.md convention 6): read-only accessors,
+ * computed on first use; a typed attribute bag that the connection inherits; and the actions that end it.
+ */
+export class RequestContext<A extends Attributes = Attributes> {
+  /** The action the current route took, if any. */
+  private taken: Action | undefined;
+  private closeAfterReply = false;
+  private attrs: Partial<A> | undefined;
+  private parsedUrl: URL | undefined;
+  private cookieJar: Readonly<Record<string, string | undefined>> | undefined;
+  private boundLog: Logger | undefined;
+
+  constructor(
+    /** The underlying request (node's IncomingMessage on a live gateway). */
+    readonly raw: RequestHead,
+    readonly listener: ListenerInfo,
+    private readonly env: RequestEnv,
+  ) {}
+
+  /** The port the request arrived on (Kamailio's `$Rp`). */
+  get port(): number {
+    return this.listener.port;
+  }
+  get localAddress(): string {
+    return this.raw.socket.localAddress ?? '';
+  }
+  get localPort(): number {
+    return this.raw.socket.localPort ?? this.listener.port;
+  }
+  /** The TCP peer's address (what real-client-IP resolution starts from). */
+  get remoteAddress(): string {
+    return this.raw.socket.remoteAddress ?? '';
+  }
+  get remotePort(): number {
+    return this.raw.socket.remotePort ?? 0;
+  }
+  /** True on a TLS listener. */
+  get secure(): boolean {
+    return this.listener.tls;
+  }
+  get method(): string {
+    return this.raw.method ?? 'GET';
+  }
+  /** The request target as received, e.g. `/ws?room=1`. */
+  get url(): string {
+    return this.raw.url ?? '/';
+  }
+  /** The path of the request target, without the query. */
+  get path(): string {
+    return this.urlObject.pathname;
+  }
+  get query(): URLSearchParams {
+    return this.urlObject.searchParams;
+  }
+  /** `1.1` for HTTP/1.1. */
+  get httpVersion(): string {
+    return `${this.raw.httpVersionMajor}.${this.raw.httpVersionMinor}`;
+  }
+  /** All headers, names in lower case; repeated headers joined as node joins them. */
+  get headers(): IncomingHttpHeaders {
+    return this.raw.headers;
+  }
+
+  /** A header's value (case-insensitive name); repeated headers joined with ", " (cookies with "; "). */
+  header(name: string): string | undefined {
+    const value = this.raw.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  /** Every occurrence of a header, in the order received. */
+  headerValues(name: string): string[] {
+    const wanted = name.toLowerCase();
+    const raw = this.raw.rawHeaders;
+    const out: string[] = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      if (raw[i]!.toLowerCase() === wanted) out.push(raw[i + 1]!);
+    }
+    return out;
+  }
+
+  get host(): string | undefined {
+    return this.raw.headers.host || undefined;
+  }
+  get origin(): string | undefined {
+    return this.header('origin');
+  }
+
+  /** Cookies of the `Cookie` header (RFC 6265); the first of a repeated name wins. */
+  get cookies(): Readonly<Record<string, string | undefined>> {
+    this.cookieJar ??= Object.freeze(this.raw.headers.cookie ? parseCookie(this.raw.headers.cookie) : {});
+    return this.cookieJar;
+  }
+  cookie(name: string): string | undefined {
+    return this.cookies[name];
+  }
+
+  /**
+   * A `GET` asking for a WebSocket: `Upgrade` names `websocket` and `Connection` names `upgrade`
+   * (Kamailio's `$hdr(Upgrade)=~"websocket" && $hdr(Connection)=~"Upgrade" && $rm=~"GET"`, by tokens).
+   */
+  get isWebSocketUpgrade(): boolean {
+    const { upgrade, connection } = this.raw.headers;
+    return (
+      this.method === 'GET' &&
+      upgrade !== undefined &&
+      connection !== undefined &&
+      hasToken(upgrade, 'websocket') &&
+      hasToken(connection, 'upgrade')
+    );
+  }
+
+  /** Is `host` one of the gateway's names or addresses (with a port: one of its ports)? Kamailio's `is_myself()`. */
+  isMyself(host: string): boolean {
+    return this.env.myself.matches(host);
+  }
+
+  /** The attribute bag, handed on to the WebSocket connection this request becomes. */
+  get attributes(): Readonly<Partial<A>> {
+    this.attrs ??= {} as Partial<A>;
+    return this.attrs;
+  }
+  get<K extends keyof A>(key: K): A[K] | undefined {
+    return this.attrs?.[key];
+  }
+  set<K extends keyof A>(key: K, value: A[K]): void {
+    (this.attrs ??= {} as Partial<A>)[key] = value;
+  }
+
+  /** A logger whose lines carry the listener and the client's address. */
+  get log(): Logger {
+    this.boundLog ??= this.env.logger.child({
+      listener: this.listener.name,
+      client: `${this.remoteAddress}:${this.remotePort}`,
+    });
+    return this.boundLog;
+  }
+
+  /** Close the connection after the reply (Kamailio's `set_reply_close()`). */
+  setReplyClose(): void {
+    this.closeAfterReply = true;
+  }
+  get replyClose(): boolean {
+    return this.closeAfterReply;
+  }
+
+  /** Answer with an HTTP response (Kamailio's `xhttp_reply()`). */
+  reply(
+    status: number,
+    reason: string,
+    contentType = '',
+    body: string | Buffer = '',
+    headers: Readonly<Record<string, string>> = {},
+  ): ReplyAction {
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new WsgateError('WSGATE_API_MISUSE', `req.reply(): status must be an integer from 200 to 599, got ${status}`);
+    }
+    if (/[\r\n]/.test(reason)) throw new WsgateError('WSGATE_API_MISUSE', 'req.reply(): reason must not contain CR or LF');
+    return this.take({ kind: 'reply', status, reason, contentType, body, headers });
+  }
+
+  /** Upgrade to a WebSocket terminated here (Kamailio's `ws_handle_handshake()`); a bad handshake gets its precise error. */
+  handshake(options: HandshakeOptions = {}): Action {
+    return this.take({ kind: 'handshake', options });
+  }
+
+  /** Leave the request to the next mounted handler; after the last, `404 Not found`. */
+  next(): Action {
+    return this.take(NEXT);
+  }
+
+  private take<T extends Action>(action: T): T {
+    if (this.taken) {
+      throw new WsgateError(
+        'WSGATE_ACTION_TWICE',
+        `req.${verb(action)}() called after req.${verb(this.taken)}(): a route ends a request with one action`,
+      );
+    }
+    this.taken = action;
+    return action;
+  }
+
+  /** @internal The pipeline reads and clears the action between mounted handlers. */
+  takeAction(): Action | undefined {
+    const action = this.taken;
+    this.taken = undefined;
+    return action;
+  }
+
+  private get urlObject(): URL {
+    this.parsedUrl ??= parseTarget(this.url);
+    return this.parsedUrl;
+  }
+}
+
+function verb(action: Action): string {
+  return action.kind;
+}
+
+/**
+ * The request target as a URL. Origin-form (`/a//b?q`) goes under a fixed base, by concatenation so that
+ * `//x` stays a path: only path and query matter here, and the Host header must not build URLs.
+ */
+function parseTarget(target: string): URL {
+  const base = 'http://wsgate.invalid';
+  try {
+    return target.startsWith('/') ? new URL(base + target) : new URL(target);
+  } catch {
+    return new URL(`${base}/`);
+  }
+}
+
+/** Does a comma-separated header contain `token` (case-insensitive, whole elements only)? */
+export function hasToken(header: string, token: string): boolean {
+  for (const part of header.split(',')) {
+    const element = part.trim();
+    const slash = element.indexOf('/');
+    const name = slash < 0 ? element : element.slice(0, slash);
+    if (name.length === token.length && name.toLowerCase() === token) return true;
+  }
+  return false;
+}

@@ -1,0 +1,157 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { Upgrader, type HandshakeAcceptance, type HandshakeOptions } from '@wsgate/handshake';
+import type { GatewayConfig } from './config/types.js';
+import { Connection, type CloseInfo } from './connection.js';
+import { Keepalive } from './keepalive.js';
+import type { Logger } from './logger.js';
+import { ConnectionRegistry } from './registry.js';
+import type { RequestContext } from './request-context.js';
+import type { RouteHandlers } from './routes.js';
+
+type Named<F> = { readonly name: string; readonly run: F };
+type OpenRoute = Named<NonNullable<RouteHandlers['websocket:open']>>;
+type MessageRoute = Named<NonNullable<RouteHandlers['websocket:message']>>;
+type ClosedRoute = Named<NonNullable<RouteHandlers['websocket:closed']>>;
+
+/** The WebSocket event routes of every mounted script, resolved once (DESIGN.md convention 5). */
+export interface WebSocketRoutes {
+  readonly open: readonly OpenRoute[];
+  readonly message: readonly MessageRoute[];
+  readonly closed: readonly ClosedRoute[];
+}
+
+const kConnection = Symbol('wsgate.connection');
+type TaggedSocket = WebSocket & { [kConnection]: Connection<any> };
+const connectionOf = (ws: WebSocket): Connection<any> => (ws as TaggedSocket)[kConnection];
+
+/**
+ * The terminate side of the gateway: completes accepted handshakes, keeps the registry, runs keepalive,
+ * and hands every event of every connection to the `websocket:*` routes.
+ */
+export class WebSocketHub {
+  readonly registry = new ConnectionRegistry();
+  private readonly keepalive: Keepalive;
+  private readonly upgrader: Upgrader;
+  private routes: WebSocketRoutes = { open: [], message: [], closed: [] };
+  // Listeners shared by every socket (`this` is the WebSocket): nothing allocated per connection for them.
+  private readonly onMessage: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
+  private readonly onClose: (this: WebSocket, code: number, reason: Buffer) => void;
+  private readonly onError: (this: WebSocket, err: Error) => void;
+  private readonly onPong: (this: WebSocket) => void;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly logger: Logger,
+  ) {
+    this.keepalive = new Keepalive(this.registry, config.keepalive);
+    this.upgrader = new Upgrader({ maxPayload: config.limits.maxPayload });
+    const hub = this;
+    this.onMessage = function (data, isBinary) {
+      hub.dispatchMessage(connectionOf(this), data, isBinary);
+    };
+    this.onClose = function (code, reason) {
+      hub.closed(connectionOf(this), code, reason);
+    };
+    this.onError = function (err) {
+      // ws reports protocol violations and limits (1002, 1007, 1009) and then closes: the gateway's doing.
+      const conn = connectionOf(this);
+      conn.closedBy = 'local';
+      conn.localReason = err.message;
+      hub.logger.info({ conn: conn.id, err }, 'websocket protocol error');
+    };
+    this.onPong = function () {
+      Keepalive.pongReceived(connectionOf(this));
+    };
+  }
+
+  setRoutes(routes: WebSocketRoutes): void {
+    this.routes = routes;
+  }
+
+  start(): void {
+    this.keepalive.start();
+  }
+
+  /**
+   * Completes an accepted handshake and registers the connection. A handshake that fails here (the peer
+   * went away, ws refused it) has already been answered and closed by the upgrader.
+   */
+  async accept(
+    req: RequestContext<any>,
+    raw: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    acceptance: HandshakeAcceptance,
+    options: HandshakeOptions,
+  ): Promise<Connection<any> | undefined> {
+    let ws: WebSocket;
+    try {
+      ws = await this.upgrader.upgrade(raw, socket, head, acceptance, options);
+    } catch (err) {
+      req.log.info({ err }, 'handshake not completed');
+      return undefined;
+    }
+    const conn = new Connection(this.registry.nextId(), ws, {
+      listener: req.listener,
+      remoteAddress: req.remoteAddress,
+      remotePort: req.remotePort,
+      path: req.path,
+      origin: req.origin,
+      attributes: req.attributes,
+    });
+    (ws as TaggedSocket)[kConnection] = conn;
+    this.registry.add(conn);
+    ws.on('close', this.onClose);
+    ws.on('error', this.onError);
+    if (this.routes.message.length > 0) ws.on('message', this.onMessage);
+    if (this.config.keepalive.mechanism === 'ping') ws.on('pong', this.onPong);
+    for (const route of this.routes.open) this.guard(route.name, conn, () => route.run(conn));
+    return conn;
+  }
+
+  /** Close every connection (shutdown: 1001 Going Away). */
+  closeAll(code: number, reason: string): void {
+    for (const conn of this.registry) conn.close(code, reason);
+  }
+
+  terminateAll(reason: string): void {
+    for (const conn of this.registry) conn.terminate(reason);
+  }
+
+  stop(): void {
+    this.keepalive.stop();
+    this.upgrader.close();
+  }
+
+  private dispatchMessage(conn: Connection<any>, data: Buffer, isBinary: boolean): void {
+    const routes = this.routes.message;
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i]!;
+      this.guard(route.name, conn, () => route.run(conn, data, isBinary));
+    }
+  }
+
+  private closed(conn: Connection<any>, code: number, reason: Buffer): void {
+    this.registry.delete(conn);
+    const info: CloseInfo = { code, reason: reason.length > 0 ? reason.toString() : conn.localReason, by: conn.closedBy };
+    for (const route of this.routes.closed) this.guard(route.name, conn, () => route.run(conn, info));
+  }
+
+  /** A route's exception is logged and the connection goes on: one script's bug must not take the gateway down. */
+  private guard(route: string, conn: Connection<any>, run: () => void | Promise<void>): void {
+    try {
+      const result = run();
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+        (result as Promise<void>).then(undefined, (err: unknown) => this.routeThrew(route, conn, err));
+      }
+    } catch (err) {
+      this.routeThrew(route, conn, err);
+    }
+  }
+
+  private routeThrew(route: string, conn: Connection<any>, err: unknown): void {
+    this.logger.error({ route, conn: conn.id, err }, 'websocket route threw');
+  }
+}
