@@ -76,7 +76,7 @@ export type Outcome =
  */
 export async function decide(req: RequestContext<any>, routes: readonly RequestRoute[], plainHttp: boolean): Promise<Outcome> {
   if (plainHttp && req.httpVersion === '1.1' && !req.host) {
-    return { kind: 'reply', reply: textReply(400, 'Bad Request', 'HTTP/1.1 requests must carry a Host header', req.replyClose) };
+    return { kind: 'reply', reply: textReply(400, 'Bad Request', 'HTTP/1.1 requests must carry a Host header', true) };
   }
   let action: Action | undefined;
   try {

@@ -217,6 +217,23 @@ describe('malformed HTTP on real sockets', () => {
   });
 });
 
+describe('connection limit', () => {
+  it('drops connections beyond maxConnections, logs it, and serves again once one closes', async () => {
+    gw = await startTestGateway(echoRoutes, { limits: { maxConnections: 2 } });
+    const first = await openClient(gw.url);
+    const second = await openClient(gw.url);
+    await expect(openClient(gw.url)).rejects.toThrow(/socket hang up|ECONNRESET/);
+    expect(gw.logs.some((l) => l.msg === 'connection refused: maxConnections reached')).toBe(true);
+    first.close();
+    await once(first, 'close');
+    await until(() => gw!.gateway.connections.size === 1, 2000, 'first gone');
+    const third = await openClient(gw.url);
+    expect(third.readyState).toBe(WebSocket.OPEN);
+    second.close();
+    third.close();
+  });
+});
+
 describe('HTTP replies', () => {
   it('keeps the connection for the next request unless the route set reply-close', async () => {
     gw = await startTestGateway(echoRoutes);

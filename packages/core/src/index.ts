@@ -9,6 +9,6 @@ export { inject, type InjectRequest, type InjectResult } from './inject.js';
 export { HttpError, WsgateError, type WsgateErrorCode } from './errors.js';
 export { createLogger, silentLogger, type JsonLoggerOptions, type LogFields, type LogLevel, type Logger } from './logger.js';
 export type { GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, ScriptConfig, TlsConfig } from './config/types.js';
-export { loadConfigFile, resolveConfig } from './config/load.js';
+export { ConfigError, loadConfigFile, resolveConfig, type ConfigIssue } from './config/load.js';
 export { loadRouteScript } from './script-loader.js';
 export type { HandshakeOptions, PerMessageDeflateOptions, CorsMode } from '@wsgate/handshake';

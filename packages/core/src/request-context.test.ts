@@ -53,7 +53,8 @@ describe('RequestContext accessors', () => {
 
   it('parses cookies (RFC 6265), across repeated Cookie headers', async () => {
     const req = await capture({ headers: { Host: 'h', Cookie: ['AUTH=abc123; theme=dark', 'lang="en"'] } });
-    expect(req.cookies).toMatchObject({ AUTH: 'abc123', theme: 'dark', lang: 'en' });
+    // RFC 6265 §4.1.1: the DQUOTEs belong to the cookie-value.
+    expect(req.cookies).toMatchObject({ AUTH: 'abc123', theme: 'dark', lang: '"en"' });
     expect(req.cookie('AUTH')).toBe('abc123');
     expect(req.cookie('nope')).toBeUndefined();
     const none = await capture({ headers: { Host: 'h' } });

@@ -126,10 +126,16 @@ export class WebSocketHub {
   }
 
   private dispatchMessage(conn: Connection<any>, data: Buffer, isBinary: boolean): void {
+    // The per-message path: no closure per call, unlike guard().
     const routes = this.routes.message;
     for (let i = 0; i < routes.length; i++) {
       const route = routes[i]!;
-      this.guard(route.name, conn, () => route.run(conn, data, isBinary));
+      try {
+        const result = route.run(conn, data, isBinary);
+        if (typeof result?.then === 'function') result.then(undefined, (err: unknown) => this.routeThrew(route.name, conn, err));
+      } catch (err) {
+        this.routeThrew(route.name, conn, err);
+      }
     }
   }
 

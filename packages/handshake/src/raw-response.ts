@@ -1,11 +1,33 @@
 import type { Duplex } from 'node:stream';
 
-/** How long a peer that never reads may hold a socket that only awaits closing. */
-const LINGER_MS = 5_000;
+/** The longest a socket that is only being closed may live when its peer does not read the response. */
+export const REJECTION_TIMEOUT_MS = 5_000;
+
+const kAnswered = Symbol('wsgate.answered');
 
 /**
- * Writes a complete HTTP/1.1 response on a raw socket (one that node's HTTP server handed over, as for
- * upgrade requests) and closes the socket once it is flushed. Never throws; never leaves the socket open.
+ * A complete HTTP/1.1 response that closes the connection: status line, `Connection: close`, the given
+ * headers in order, then `Content-Length` (in bytes) and the body.
+ */
+export function formatRawResponse(
+  status: number,
+  statusText: string,
+  headers: Readonly<Record<string, string>>,
+  body: string | Buffer,
+): string | Buffer {
+  let head = `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\n`;
+  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  head += `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  return typeof body === 'string' ? head + body : Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
+/**
+ * Writes a response on a raw socket (one node's HTTP server handed over, as for upgrade requests) and closes
+ * the socket: the one place that does so, for handshake refusals and gateway replies alike.
+ *
+ * The socket is destroyed once the response is flushed; at once if it is no longer writable or errors; and
+ * after {@link REJECTION_TIMEOUT_MS} at most if the peer never reads, so no client can hold it open. Never
+ * throws; a second call on the same socket does nothing.
  */
 export function writeRawResponse(
   socket: Duplex,
@@ -14,24 +36,31 @@ export function writeRawResponse(
   headers: Readonly<Record<string, string>>,
   body: string | Buffer,
 ): void {
-  if (!socket.writable || socket.destroyed) {
-    socket.destroy();
-    return;
+  const s = socket as Duplex & { [kAnswered]?: true };
+  try {
+    if (s[kAnswered] === true || s.destroyed) return;
+    s[kAnswered] = true;
+    if (!s.writable) {
+      s.destroy();
+      return;
+    }
+    const destroy = (): void => {
+      clearTimeout(timer);
+      s.destroy();
+    };
+    const timer = setTimeout(destroy, REJECTION_TIMEOUT_MS);
+    timer.unref();
+    s.on('error', destroy);
+    s.once('close', destroy);
+    // Read and drop whatever the client still sends: unread bytes make the kernel answer the close with a
+    // reset, which can discard the response before the client has read it.
+    s.resume();
+    s.end(formatRawResponse(status, statusText, headers, body), destroy);
+  } catch {
+    try {
+      s.destroy();
+    } catch {
+      // Nothing more can be done for a socket whose destroy() throws.
+    }
   }
-  let head = `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
-  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
-  head += '\r\n';
-  socket.on('error', destroyQuietly);
-  // Keep reading until the peer closes too: closing a socket with unread input sends a reset, which can
-  // make the peer drop the answer before reading it.
-  socket.on('end', destroyQuietly);
-  socket.resume();
-  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
-  linger.unref();
-  socket.once('close', () => clearTimeout(linger));
-  socket.end(body.length === 0 ? head : typeof body === 'string' ? head + body : Buffer.concat([Buffer.from(head), body]));
-}
-
-function destroyQuietly(this: Duplex): void {
-  this.destroy();
 }

@@ -1,0 +1,188 @@
+/**
+ * The sample gateway end to end, on real sockets: the Kamailio route's answers, echo and SIP over
+ * WebSocket, wss with the self-signed certificate, and the real `wsgate` command loading this TypeScript script.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { Gateway, resolveConfig, silentLogger } from '@wsgate/core';
+import sample from './routes.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'wsgate-sample-'));
+let gateway: Gateway;
+let wsPort: number;
+let wssPort: number;
+let otherPort: number;
+
+beforeAll(async () => {
+  // Three listeners; the route allows only the first two, as the original allows only 80 and 443.
+  const config = resolveConfig(
+    {
+      listeners: [{ port: 0 }, { port: 0, tls: {} }, { port: 0, name: 'other' }],
+      dataDir,
+      keepalive: { mechanism: 'none' },
+    },
+    here,
+  );
+  gateway = new Gateway(config, { logger: silentLogger });
+  await gateway.listen();
+  [wsPort, wssPort, otherPort] = gateway.addresses().map((a) => a.port) as [number, number, number];
+  gateway.use(await sample({ gateway, options: { ports: [wsPort, wssPort] } }));
+});
+afterAll(() => gateway.close({ grace: 0.2 }));
+
+function open(url: string, protocols?: string | string[], options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
+  const ws = new WebSocket(url, protocols, options);
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, headers: res.headers })));
+  });
+}
+
+async function raw(port: number, request: string): Promise<string> {
+  const socket = net.connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.write(request);
+  await once(socket, 'close');
+  return Buffer.concat(chunks).toString();
+}
+
+const upgrade = (host: string | undefined, protocol = 'sip') =>
+  `GET / HTTP/1.1\r\n${host === undefined ? '' : `Host: ${host}\r\n`}Upgrade: websocket\r\nConnection: Upgrade\r\n` +
+  `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`;
+
+describe('the Kamailio route', () => {
+  it('upgrades with the sip subprotocol and the RFC accept value', async () => {
+    const text = await new Promise<string>((resolve) => {
+      const socket = net.connect(wsPort, '127.0.0.1', () => socket.write(upgrade(`127.0.0.1:${wsPort}`)));
+      socket.once('data', (c: Buffer) => (socket.destroy(), resolve(c.toString())));
+    });
+    expect(text).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(text).toContain('Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n');
+    expect(text).toContain('Sec-WebSocket-Protocol: sip\r\n');
+  });
+
+  it('answers 403 Forbidden on a port that is not allowed, and closes', async () => {
+    expect(await raw(otherPort, upgrade(`127.0.0.1:${otherPort}`))).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+    expect(await raw(otherPort, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+  });
+
+  it('answers 403 to an upgrade whose Host is missing or not the gateway', async () => {
+    expect(await raw(wsPort, upgrade(undefined))).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+    expect(await raw(wsPort, upgrade('evil.example.com'))).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+    // One of its names, but on a port that is not one of its own.
+    expect(await raw(wsPort, upgrade('localhost:1'))).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+  });
+
+  it('answers plain HTTP with 404 Not found and closes the connection (set_reply_close)', async () => {
+    const text = await raw(wsPort, 'GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
+    expect(text).toMatch(/^HTTP\/1\.1 404 Not found\r\n/);
+    expect(text).toMatch(/\r\nConnection: close\r\n/i);
+  });
+
+  it('refuses a client that offers neither subprotocol with 400 naming sip and echo', async () => {
+    const err = await open(`ws://127.0.0.1:${wsPort}`, 'chat').catch((e: { status: number; headers: Record<string, string> }) => e);
+    expect(err).toMatchObject({ status: 400, headers: { 'sec-websocket-protocol': 'sip, echo' } });
+    const none = await open(`ws://127.0.0.1:${wsPort}`).catch((e: { status: number }) => e);
+    expect(none).toMatchObject({ status: 400 });
+  });
+});
+
+describe('echo', () => {
+  it('sends every message back unchanged: text as text, binary as binary', async () => {
+    const ws = await open(`ws://127.0.0.1:${wsPort}`, 'echo');
+    expect(ws.protocol).toBe('echo');
+    const got: Array<[string, boolean]> = [];
+    ws.on('message', (data: Buffer, isBinary: boolean) => got.push([isBinary ? data.toString('hex') : data.toString(), isBinary]));
+    ws.send('héllo');
+    ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
+    ws.send('');
+    await new Promise((r) => setTimeout(r, 100));
+    while (got.length < 3) await once(ws, 'message');
+    expect(got).toEqual([
+      ['héllo', false],
+      ['deadbeef', true],
+      ['', false],
+    ]);
+    ws.close();
+  });
+});
+
+describe('sip (RFC 7118) over wss with the self-signed certificate', () => {
+  const options = (branch: string, method = 'OPTIONS') =>
+    [
+      `${method} sip:gw@127.0.0.1 SIP/2.0`,
+      `Via: SIP/2.0/WSS df7jal23ls0d.invalid;branch=${branch}`,
+      'Max-Forwards: 70',
+      'To: <sip:gw@127.0.0.1>',
+      'From: <sip:alice@example.com>;tag=a1b2c3',
+      'Call-ID: call-1@example.com',
+      `CSeq: 1 ${method}`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+
+  it('answers OPTIONS with 200 OK and INVITE with 501, copying the dialog headers', async () => {
+    const ca = readFileSync(join(dataDir, 'tls', 'self-signed-cert.pem'));
+    const ws = await open(`wss://localhost:${wssPort}`, 'sip', { ca });
+    expect(ws.protocol).toBe('sip');
+    ws.send(options('z9hG4bK776asdhds'));
+    const [okData] = await once(ws, 'message');
+    const ok = okData.toString();
+    expect(ok).toMatch(/^SIP\/2\.0 200 OK\r\n/);
+    expect(ok).toContain('Via: SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bK776asdhds\r\n');
+    expect(ok).toContain('From: <sip:alice@example.com>;tag=a1b2c3\r\n');
+    expect(ok).toMatch(/\r\nTo: <sip:gw@127\.0\.0\.1>;tag=[0-9a-f]+\r\n/);
+    expect(ok).toContain('Call-ID: call-1@example.com\r\n');
+    expect(ok).toContain('CSeq: 1 OPTIONS\r\n');
+    ws.send(options('z9hG4bK2', 'INVITE'));
+    const [nope] = await once(ws, 'message');
+    expect(nope.toString()).toMatch(/^SIP\/2\.0 501 Not Implemented\r\n/);
+    ws.close();
+  });
+
+  it('refuses a TLS client that does not trust the certificate', async () => {
+    await expect(open(`wss://localhost:${wssPort}`, 'sip')).rejects.toThrow(/self[- ]signed|certificate/i);
+  });
+});
+
+describe('the wsgate command with this script', () => {
+  it('starts from a YAML config, serves echo, and exits 0 on SIGTERM after closing with 1001', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsgate-cli-'));
+    const config = join(dir, 'wsgate.yaml');
+    writeFileSync(config, `listeners:\n  - port: 0\nscript:\n  path: ${JSON.stringify(join(here, 'routes.ts'))}\nkeepalive:\n  mechanism: none\n`);
+    const cli = fileURLToPath(new URL('../../packages/core/dist/cli.js', import.meta.url));
+    const child = spawn(process.execPath, [cli, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c));
+    child.stderr.on('data', (c: Buffer) => (out += c));
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line in: ${out}`)), 15_000);
+      const check = () => {
+        const m = /"url":"(ws:\/\/[^"]+)"/.exec(out);
+        if (m) (clearTimeout(timer), resolve(m[1]!));
+      };
+      child.stdout.on('data', check);
+      child.stderr.on('data', check);
+    });
+    const ws = await open(url, 'echo');
+    ws.send('through the CLI');
+    const [data] = await once(ws, 'message');
+    expect(data.toString()).toBe('through the CLI');
+    const closed = once(ws, 'close');
+    child.kill('SIGTERM');
+    const [[code], [exitCode]] = await Promise.all([closed, once(child, 'exit')]);
+    expect(code).toBe(1001);
+    expect(exitCode).toBe(0);
+  });
+});

@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+/**
+ * The `wsgate` command: flags → config → gateway → route script → listen; signals → graceful close.
+ * Only argument parsing and exit codes live here; the work is in config/, script-loader.ts and gateway.ts.
+ *
+ * Output contract: logs are JSON lines on stdout (one `listening` line per listener once started); a
+ * start-up failure is exactly one line on stderr, `wsgate: <what is wrong>: <how to fix>`, and exit code 1.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { applyConfigOverrides, formatHostPort, loadConfigFile, resolveConfig, type ConfigOverrides } from './config/load.js';
+import type { GatewayConfig } from './config/types.js';
+import { WsgateError } from './errors.js';
+import { Gateway } from './gateway.js';
+import { createLogger, type LogLevel } from './logger.js';
+import { loadRouteScript } from './script-loader.js';
+
+const USAGE = `Usage: wsgate [options] [SCRIPT]
+
+Runs a wsgate WebSocket gateway.
+
+Options:
+  -c, --config FILE       config file (.yaml, .yml or .json); without one, a listener on 127.0.0.1:8080
+  -s, --script FILE       route script (.ts, .js); replaces the config's script.path; may be given as SCRIPT
+  -l, --listen HOST:PORT  listen there instead of on the config's listeners; repeatable; IPv6 as [::1]:8080
+      --log-level LEVEL   debug, info, warn, error or silent; replaces the config's log.level
+  -h, --help              show this help and exit
+  -v, --version           show the version and exit
+
+Logs are JSON lines on stdout. A start-up failure is one line on stderr and exit code 1.
+SIGTERM or SIGINT closes gracefully (shutdown.grace seconds, then exit 0); a second signal exits at once (1).
+`;
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+const DEFAULT_LISTENER = { host: '127.0.0.1', port: 8080 };
+const HELP_HINT = 'run "wsgate --help" for the options';
+
+/** A mistake on the command line; reported like the other start-up errors. */
+class UsageError extends Error {}
+
+interface CommandLine {
+  help: boolean;
+  version: boolean;
+  configFile?: string;
+  overrides: ConfigOverrides;
+}
+
+function parseCommandLine(argv: string[]): CommandLine {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        script: { type: 'string', short: 's' },
+        listen: { type: 'string', short: 'l', multiple: true },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const option = /'([^']+)'/.exec(message)?.[1];
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) throw new UsageError(`unknown option ${option}: ${HELP_HINT}`);
+    throw new UsageError(`${message.split('. ')[0]!.replace(/\.$/, '')}: ${HELP_HINT}`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) throw new UsageError(`too many arguments (${positionals.join(' ')}): give one route script`);
+  if (positionals.length === 1 && values.script !== undefined) {
+    throw new UsageError('two route scripts given: give it once, as --script FILE or as the last argument');
+  }
+  const scriptPath = values.script ?? positionals[0];
+  const logLevel = values['log-level'];
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as LogLevel)) {
+    throw new UsageError(`--log-level ${logLevel}: unknown level: use one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return {
+    help: values.help ?? false,
+    version: values.version ?? false,
+    ...(values.config !== undefined ? { configFile: values.config } : {}),
+    overrides: {
+      ...(values.listen ? { listeners: values.listen.map(parseListen) } : {}),
+      ...(scriptPath !== undefined ? { scriptPath } : {}),
+      ...(logLevel !== undefined ? { logLevel: logLevel as LogLevel } : {}),
+    },
+  };
+}
+
+/** `HOST:PORT`, `[IPv6]:PORT`, `:PORT` or `PORT` (host 127.0.0.1). */
+function parseListen(value: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]\s]+)\]:|([^\s:[\]]*):)?(\d+)$/.exec(value);
+  if (!match) {
+    const hint = (value.match(/:/g) ?? []).length > 1 ? 'put an IPv6 address in brackets, such as [::1]:8080' : 'such as 127.0.0.1:8080 or [::1]:8080';
+    throw new UsageError(`--listen ${value}: expected HOST:PORT, ${hint}`);
+  }
+  const port = Number(match[3]);
+  if (port > 65535) throw new UsageError(`--listen ${value}: the port must be an integer from 0 to 65535`);
+  return { host: match[1] || match[2] || DEFAULT_LISTENER.host, port };
+}
+
+function loadConfig(command: CommandLine): Promise<GatewayConfig> | GatewayConfig {
+  if (command.configFile !== undefined) return loadConfigFile(command.configFile, command.overrides);
+  return resolveConfig(applyConfigOverrides({ listeners: [DEFAULT_LISTENER] }, command.overrides), process.cwd());
+}
+
+function version(): string {
+  // ../package.json from both src/cli.ts and dist/cli.js.
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Prints the one stderr line and exits 1. */
+function fail(error: unknown): never {
+  let message: string;
+  if (error instanceof WsgateError || error instanceof UsageError) message = error.message;
+  else {
+    const e = error instanceof Error ? error : new Error(String(error));
+    message = `unexpected ${e.name}: ${e.message}: this is a wsgate bug, please report it with the command and config`;
+  }
+  process.stderr.write(`wsgate: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exit(1);
+}
+
+async function main(argv: string[]): Promise<void> {
+  // Installed first, so that a signal during start-up waits for it and then closes what was started.
+  let stopSignal: NodeJS.Signals | undefined;
+  let stop: ((signal: NodeJS.Signals) => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopSignal) {
+      process.stderr.write(`wsgate: second ${signal} while closing: exiting at once\n`);
+      process.exit(1);
+    }
+    stopSignal = signal;
+    stop?.(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const command = parseCommandLine(argv);
+  if (command.help) return void process.stdout.write(USAGE);
+  if (command.version) return void process.stdout.write(`wsgate ${version()}\n`);
+
+  const config = await loadConfig(command);
+  const write = (line: string) => void process.stdout.write(line);
+  const logger = createLogger({ level: config.log.level, write });
+  // The start and stop lines are the command's own output: shown at every level but silent.
+  const announce = createLogger({ level: config.log.level === 'silent' ? 'silent' : 'info', write });
+
+  const gateway = new Gateway(config, { logger });
+  if (config.script) gateway.use(await loadRouteScript(config.script, gateway));
+  await gateway.listen();
+  for (const address of gateway.addresses()) {
+    const url = `${address.tls ? 'wss' : 'ws'}://${formatHostPort(address.host, address.port)}`;
+    announce.info({ name: address.name, url }, 'listening');
+  }
+
+  stop = (signal) => {
+    announce.info({ signal, grace: config.shutdown.grace }, 'stopping');
+    gateway.close({ grace: config.shutdown.grace }).then(() => {
+      announce.info({}, 'stopped');
+      process.exit(0);
+    }, fail);
+  };
+  if (stopSignal) stop(stopSignal);
+}
+
+main(process.argv.slice(2)).catch(fail);

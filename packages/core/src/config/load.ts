@@ -1,0 +1,329 @@
+/**
+ * From a config file (or an object given in code) to the frozen `GatewayConfig`: parse, validate against
+ * ./schema.ts, expand shorthands, resolve relative paths against the config's folder, freeze.
+ * Everything wrong is reported at once, in one `ConfigError` (DESIGN.md convention 8).
+ */
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { WsgateError } from '../errors.js';
+import type { LogLevel } from '../logger.js';
+import { applyConfigSchema, type ConfigIssue } from './schema.js';
+import type { GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, ScriptConfig } from './types.js';
+
+export type { ConfigIssue } from './schema.js';
+
+/**
+ * An invalid config: code `WSGATE_CONFIG_INVALID`, every problem in `details`, and a one-line message
+ * (the problems joined by `; `, after the file's path when there is one) that the CLI prints as is.
+ */
+export class ConfigError extends WsgateError {
+  constructor(
+    readonly details: readonly ConfigIssue[],
+    /** The config file, when the config came from one. */
+    readonly file?: string,
+  ) {
+    const list = details.map((d) => `${d.path}: ${d.message}`).join('; ');
+    super('WSGATE_CONFIG_INVALID', file ? `invalid config ${file}: ${list}` : list);
+  }
+}
+
+/** What the command line can change in a config before it is validated. */
+export interface ConfigOverrides {
+  /** Replaces every listener (`--listen`). */
+  readonly listeners?: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /** Replaces `script.path`, keeping `script.options` (`--script`). Relative to the working directory. */
+  readonly scriptPath?: string;
+  /** Replaces `log.level` (`--log-level`). */
+  readonly logLevel?: LogLevel;
+}
+
+/**
+ * Validates a config in its file form and returns it resolved and deeply frozen.
+ * @param input the parsed file, or an object written in code; it is not modified.
+ * @param baseDir the folder relative paths (`dataDir`, `tls.cert`, `tls.key`, `script.path`) are resolved against.
+ * @throws {ConfigError} listing every problem, each with its path such as `listeners[0].port`.
+ */
+export function resolveConfig(input: unknown, baseDir: string): GatewayConfig {
+  const data = clonePlain(input);
+  const issues = [...applyConfigSchema(data), ...findDuplicateListeners(data)];
+  if (issues.length > 0) throw new ConfigError(issues);
+  return deepFreeze(toGatewayConfig(data as FileConfig, path.resolve(baseDir)));
+}
+
+/**
+ * Reads, validates and resolves a `.json`, `.yaml` or `.yml` config file; relative paths in it are taken
+ * from the file's folder.
+ * @throws {WsgateError} `WSGATE_CONFIG_UNREADABLE` when the file cannot be read;
+ *   {@link ConfigError} (`WSGATE_CONFIG_INVALID`) for a syntax error (with line and column) or invalid content.
+ */
+export async function loadConfigFile(file: string, overrides?: ConfigOverrides): Promise<GatewayConfig> {
+  const absolute = path.resolve(file);
+  const parsed = await readConfigFile(absolute);
+  const input = overrides ? applyConfigOverrides(parsed, overrides) : parsed;
+  try {
+    return resolveConfig(input, path.dirname(absolute));
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(error.details, absolute);
+    throw error;
+  }
+}
+
+/** Reads and parses a config file without validating it (the CLI applies its flags in between). */
+export async function readConfigFile(file: string): Promise<unknown> {
+  const absolute = path.resolve(file);
+  const format = path.extname(absolute).toLowerCase();
+  if (!['.json', '.yaml', '.yml'].includes(format)) {
+    throw new WsgateError(
+      'WSGATE_CONFIG_UNREADABLE',
+      `cannot read config file ${absolute}: unknown format "${format}": use a .json, .yaml or .yml file`,
+    );
+  }
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    throw new WsgateError(
+      'WSGATE_CONFIG_UNREADABLE',
+      `cannot read config file ${absolute} (${osReason(error)}): check the path and the file's permissions`,
+      { cause: error },
+    );
+  }
+  text = text.replace(/^\uFEFF/, '');
+  const parsed = text.trim() === '' ? { value: undefined } : format === '.json' ? parseJson(text) : parseYaml(text);
+  if ('issues' in parsed) throw new ConfigError(parsed.issues, absolute);
+  // Blank, or YAML with only comments.
+  if (parsed.value == null) throw new ConfigError([{ path: 'config', message: 'the file is empty: give at least a "listeners" list' }], absolute);
+  return parsed.value;
+}
+
+/** Applies command-line overrides to a parsed config, without modifying it. */
+export function applyConfigOverrides(parsed: unknown, overrides: ConfigOverrides): unknown {
+  // Not an object: leave it for validation to report.
+  if (!isPlainObject(parsed)) return parsed;
+  const out: Record<string, unknown> = { ...parsed };
+  if (overrides.listeners) out.listeners = overrides.listeners.map((l) => ({ host: l.host, port: l.port }));
+  if (overrides.scriptPath !== undefined) {
+    // Resolved now, against the working directory: that is where a path typed on the command line is from.
+    const scriptPath = path.resolve(overrides.scriptPath);
+    out.script = isPlainObject(parsed.script) ? { ...parsed.script, path: scriptPath } : { path: scriptPath };
+  }
+  if (overrides.logLevel !== undefined) {
+    out.log = isPlainObject(parsed.log) ? { ...parsed.log, level: overrides.logLevel } : { level: overrides.logLevel };
+  }
+  return out;
+}
+
+/** `"host:port"`, with IPv6 hosts in brackets so the port stays unambiguous. */
+export function formatHostPort(host: string, port: number): string {
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+// ——— the file form, after ajv has filled the defaults ———
+
+interface FileListener {
+  name?: string;
+  host: string;
+  port: number;
+  tls?: boolean | { cert?: string; key?: string };
+}
+
+interface FileConfig {
+  listeners: FileListener[];
+  names: string[];
+  dataDir: string;
+  script?: string | { path: string; options: Record<string, unknown> };
+  limits: LimitsConfig;
+  keepalive: KeepaliveConfig;
+  shutdown: { grace: number };
+  log: { level: LogLevel };
+}
+
+function toGatewayConfig(file: FileConfig, baseDir: string): GatewayConfig {
+  const listeners = file.listeners.map((l): ListenerConfig => {
+    const listener = { name: l.name ?? formatHostPort(l.host, l.port), host: l.host, port: l.port };
+    if (l.tls === undefined || l.tls === false) return listener;
+    if (l.tls === true || l.tls.cert === undefined || l.tls.key === undefined) return { ...listener, tls: {} };
+    return { ...listener, tls: { cert: path.resolve(baseDir, l.tls.cert), key: path.resolve(baseDir, l.tls.key) } };
+  });
+  let script: ScriptConfig | undefined;
+  if (typeof file.script === 'string') script = { path: path.resolve(baseDir, file.script), options: {} };
+  else if (file.script) script = { path: path.resolve(baseDir, file.script.path), options: file.script.options };
+  return {
+    listeners,
+    names: file.names,
+    dataDir: path.resolve(baseDir, file.dataDir),
+    ...(script ? { script } : {}),
+    limits: file.limits,
+    keepalive: file.keepalive,
+    shutdown: file.shutdown,
+    log: file.log,
+  };
+}
+
+/** Two listeners on one host:port would fail at listen() with a less helpful EADDRINUSE; say it now. */
+function findDuplicateListeners(data: unknown): ConfigIssue[] {
+  if (!isPlainObject(data) || !Array.isArray(data.listeners)) return [];
+  const issues: ConfigIssue[] = [];
+  const addresses = new Map<string, number>();
+  const names = new Map<string, number>();
+  data.listeners.forEach((l: unknown, i) => {
+    if (!isPlainObject(l)) return;
+    const { host, port, name } = l;
+    if (typeof host === 'string' && typeof port === 'number' && Number.isInteger(port) && port !== 0) {
+      const address = formatHostPort(host.toLowerCase(), port);
+      const first = addresses.get(address);
+      if (first === undefined) addresses.set(address, i);
+      else issues.push({ path: `listeners[${i}]`, message: `${address} is already used by listeners[${first}]: give each listener its own host:port` });
+    }
+    if (typeof name === 'string') {
+      const first = names.get(name);
+      if (first === undefined) names.set(name, i);
+      else issues.push({ path: `listeners[${i}].name`, message: `"${name}" is already the name of listeners[${first}]: give each listener its own name` });
+    }
+  });
+  return issues;
+}
+
+// ——— parsing ———
+
+type Parsed = { value: unknown } | { issues: ConfigIssue[] };
+
+function parseYaml(text: string): Parsed {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) {
+    return {
+      issues: doc.errors.map((e) => ({
+        path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : 'YAML',
+        message: `YAML syntax error: ${firstLine(e.message).replace(/ at line \d+, column \d+:?$/, '')}`,
+      })),
+    };
+  }
+  try {
+    return { value: doc.toJS() };
+  } catch (error) {
+    // e.g. "Excessive alias count": the text parsed but cannot become data.
+    return { issues: [{ path: 'YAML', message: firstLine(error instanceof Error ? error.message : String(error)) }] };
+  }
+}
+
+function parseJson(text: string): Parsed {
+  try {
+    return { value: JSON.parse(text) };
+  } catch (error) {
+    // V8's messages give a character offset at best (and not in every Node version); find line and column.
+    const found = locateJsonError(text);
+    if (!found) return { issues: [{ path: 'JSON', message: `JSON syntax error: ${firstLine(String(error))}` }] };
+    const before = text.slice(0, found.offset).split('\n');
+    const line = before.length;
+    const column = before[before.length - 1]!.length + 1;
+    return { issues: [{ path: `line ${line}, column ${column}`, message: `JSON syntax error: ${found.message}` }] };
+  }
+}
+
+/** A strict JSON scanner that only finds where the first syntax error is, and what was expected there. */
+function locateJsonError(text: string): { offset: number; message: string } | undefined {
+  let i = 0;
+  const fail = (expected: string): never => {
+    const found = i < text.length ? JSON.stringify(text[i]) : 'the end of the file';
+    throw { offset: i, message: `expected ${expected}, found ${found}` };
+  };
+  const space = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const number = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  const string = () => {
+    i++;
+    for (;;) {
+      const c = text[i];
+      if (c === undefined) fail('a closing quote');
+      else if (c === '"') return void i++;
+      else if (c < ' ') fail('no line breaks or control characters inside a string');
+      else if (c === '\\') {
+        i++;
+        if (text[i] === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) i += 5;
+        else if (text[i] !== undefined && '"\\/bfnrt'.includes(text[i]!)) i++;
+        else fail('an escape such as \\n, \\" or \\u00e9');
+      } else i++;
+    }
+  };
+  const value = (): void => {
+    space();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      space();
+      if (text[i] === close) return void i++;
+      for (;;) {
+        space();
+        if (c === '{') {
+          if (text[i] !== '"') fail('a "quoted" key');
+          string();
+          space();
+          if (text[i] !== ':') fail('":"');
+          i++;
+        }
+        value();
+        space();
+        if (text[i] === close) return void i++;
+        if (text[i] !== ',') fail(`"," or "${close}"`);
+        i++;
+      }
+    }
+    if (c === '"') return string();
+    for (const literal of ['true', 'false', 'null']) if (text.startsWith(literal, i)) return void (i += literal.length);
+    number.lastIndex = i;
+    if (number.test(text)) return void (i = number.lastIndex);
+    fail('a value');
+  };
+  try {
+    value();
+    space();
+    if (i < text.length) fail('the end of the file');
+    return undefined;
+  } catch (error) {
+    if (typeof error === 'object' && error !== null && 'offset' in error) return error as { offset: number; message: string };
+    return undefined; // e.g. too deeply nested for this recursive scanner
+  }
+}
+
+// ——— helpers ———
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0]!.trim();
+}
+
+/** `ENOENT: no such file or directory` from a Node fs error. */
+function osReason(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string') return `${e.code}: ${firstLine(e.message).replace(/^\w+: /, '').replace(/, \w+( '.*')?$/, '')}`;
+  return firstLine(String(error));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A copy of the plain objects and arrays in `value` (ajv fills defaults in place, and the caller's object
+ * must stay untouched). Anything else, such as a class instance in `script.options`, is kept by reference.
+ */
+function clonePlain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(clonePlain);
+  // fromEntries defines own properties, so a "__proto__" key stays a key (and is reported as unknown).
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clonePlain(v)]));
+  return value;
+}
+
+/** Freezes the plain objects and arrays of the config: the ones it owns, all copies. */
+function deepFreeze<T>(value: T): T {
+  if (Array.isArray(value) || isPlainObject(value)) {
+    for (const child of Object.values(value as object)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

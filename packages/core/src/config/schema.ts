@@ -1,0 +1,285 @@
+/**
+ * The JSON Schema of the config file and the one function that applies it (DESIGN.md convention 8).
+ *
+ * The file form is the resolved `GatewayConfig` (./types.ts) with defaults left out and two shorthands:
+ * `tls: true` (self-signed) and `script: "routes.ts"`. ajv fills the defaults in place; ./load.ts then
+ * expands the shorthands, resolves paths and freezes.
+ *
+ * Every schema node that can fail carries an `expected` annotation: the one phrase an operator needs
+ * ("an integer from 0 to 65535"). Errors are written from it rather than from ajv's own messages, which
+ * talk about keywords ("must be <= 65535") instead of the field.
+ */
+import { Ajv2019, type ErrorObject } from 'ajv/dist/2019.js';
+
+/** One problem in a config: where (`listeners[0].port`) and what is expected there. */
+export interface ConfigIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** setTimeout() silently turns anything longer than 2^31-1 ms into 1 ms; refuse such durations instead. */
+const MAX_SECONDS = 2_147_483;
+
+const seconds = (fallback: number) => ({
+  type: 'number',
+  exclusiveMinimum: 0,
+  maximum: MAX_SECONDS,
+  default: fallback,
+  expected: `a number of seconds, more than 0 and at most ${MAX_SECONDS}`,
+});
+
+const bytes = (fallback: number) => ({
+  type: 'integer',
+  minimum: 1,
+  default: fallback,
+  expected: 'a whole number of bytes, at least 1',
+});
+
+const count = (fallback: number) => ({
+  type: 'integer',
+  minimum: 1,
+  default: fallback,
+  expected: 'a whole number, at least 1',
+});
+
+/** Host names and addresses: non-empty, no spaces; brackets belong to URLs, not to `host`. */
+const hostName = {
+  type: 'string',
+  pattern: '^[^\\s\\[\\]]+$',
+  expected: 'a host name or IP address without brackets or port, such as 127.0.0.1, 0.0.0.0 or ::',
+};
+
+const path = { type: 'string', minLength: 1, expected: 'a file path' };
+
+const listener = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['port'],
+  expected: 'an object such as { host: 127.0.0.1, port: 8080 }',
+  properties: {
+    name: { type: 'string', minLength: 1, expected: 'a non-empty name' },
+    host: { ...hostName, default: '127.0.0.1' },
+    port: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 65535,
+      expected: 'an integer from 0 to 65535',
+    },
+    tls: {
+      // `true` and `{}` both mean "self-signed"; `false` is accepted as "no TLS" so YAML can toggle it.
+      type: ['boolean', 'object'],
+      additionalProperties: false,
+      properties: { cert: path, key: path },
+      dependentRequired: { cert: ['key'], key: ['cert'] },
+      expected: 'true (self-signed certificate) or { cert: FILE, key: FILE }',
+    },
+  },
+};
+
+/** The config file's schema. `additionalProperties: false` everywhere but `script.options`. */
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['listeners'],
+  expected: 'an object with at least a "listeners" list',
+  properties: {
+    listeners: {
+      type: 'array',
+      minItems: 1,
+      items: listener,
+      expected: 'a list of at least one listener, such as [{ port: 8080 }]',
+    },
+    names: {
+      type: 'array',
+      items: { ...hostName, expected: 'a host name or IP address' },
+      default: [],
+      expected: 'a list of host names and addresses',
+    },
+    dataDir: { ...path, default: '.wsgate', expected: 'a folder path' },
+    script: {
+      type: ['string', 'object'],
+      minLength: 1,
+      additionalProperties: false,
+      required: ['path'],
+      properties: {
+        path,
+        options: { type: 'object', default: {}, expected: 'an object (free-form, handed to the script)' },
+      },
+      expected: 'a file path, or { path: FILE, options: {...} }',
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      expected: 'an object such as { maxPayload: 1048576 }',
+      properties: {
+        maxHeaderSize: bytes(16384),
+        headerTimeout: seconds(10),
+        keepAliveTimeout: seconds(5),
+        maxConnections: count(10000),
+        maxPayload: bytes(1048576),
+      },
+    },
+    keepalive: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      expected: 'an object such as { mechanism: ping, interval: 30 }',
+      properties: {
+        mechanism: { enum: ['ping', 'pong', 'none'], default: 'ping' },
+        interval: seconds(30),
+        timeout: seconds(10),
+      },
+    },
+    shutdown: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      expected: 'an object such as { grace: 5 }',
+      properties: {
+        // 0 is allowed here (unlike other durations): "close at once" is a meaningful grace.
+        grace: {
+          type: 'number',
+          minimum: 0,
+          maximum: MAX_SECONDS,
+          default: 5,
+          expected: `a number of seconds from 0 to ${MAX_SECONDS}`,
+        },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      expected: 'an object such as { level: info }',
+      properties: {
+        level: { enum: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info' },
+      },
+    },
+  },
+};
+
+const ajv = new Ajv2019({
+  allErrors: true, // every error at once (convention 8)
+  useDefaults: true,
+  verbose: true, // errors carry parentSchema, where `expected` lives, and the offending data
+  strict: true,
+  strictNumbers: true, // YAML's .inf and .nan are not numbers to us
+  allowUnionTypes: true, // tls: boolean | object, script: string | object
+});
+ajv.addKeyword({ keyword: 'expected', schemaType: 'string' });
+const validate = ajv.compile(configSchema);
+
+/**
+ * Validates `data` against {@link configSchema} and fills in its defaults **in place** (pass a copy).
+ * Returns every problem found, each with its field path and what is expected; empty when valid.
+ */
+export function applyConfigSchema(data: unknown): ConfigIssue[] {
+  if (validate(data)) return [];
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  for (const error of validate.errors ?? []) {
+    const issue = describeError(error);
+    const key = `${issue.path}\0${issue.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      issues.push(issue);
+    }
+  }
+  return issues;
+}
+
+function describeError(error: ErrorObject): ConfigIssue {
+  const at = pointerToSegments(error.instancePath);
+  const parent = (error.parentSchema ?? {}) as SchemaNode;
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const known = Object.keys(parent.properties ?? {});
+      const guess = closest(key, known);
+      const hint = guess ? `, did you mean ${guess}?` : '';
+      return { path: formatPath([...at, key]), message: `unknown field (known: ${known.join(', ')})${hint}` };
+    }
+    case 'required': {
+      const key = String(params.missingProperty);
+      const child = parent.properties?.[key];
+      return { path: formatPath([...at, key]), message: `is required: give ${child ? expectedOf(child) : 'a value'}` };
+    }
+    case 'dependentRequired':
+      return {
+        path: formatPath(at),
+        message: `${String(params.property)} is given but ${String(params.missingProperty)} is not: give both cert and key, or neither for a self-signed certificate`,
+      };
+    default:
+      return { path: formatPath(at), message: `must be ${expectedOf(parent)}, got ${describeValue(error.data)}` };
+  }
+}
+
+interface SchemaNode {
+  expected?: string;
+  enum?: unknown[];
+  properties?: Record<string, SchemaNode>;
+}
+
+function expectedOf(node: SchemaNode): string {
+  if (node.enum) return `one of ${node.enum.join(', ')}`;
+  return node.expected ?? 'something else';
+}
+
+/** A short, exact rendering of a bad value: `"80a"`, `70000`, `null`, `{"a":1}`. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+}
+
+function pointerToSegments(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** `['listeners', '0', 'port']` → `listeners[0].port`; the root is `config`. */
+export function formatPath(segments: readonly (string | number)[]): string {
+  let out = '';
+  for (const segment of segments) {
+    const s = String(segment);
+    if (/^\d+$/.test(s)) out += `[${s}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(s)) out += out === '' ? s : `.${s}`;
+    else out += `[${JSON.stringify(s)}]`;
+  }
+  return out === '' ? 'config' : out;
+}
+
+/** The known key a typo most likely meant (edit distance ≤ 2, case ignored), if any. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps ("Szie"). */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)];
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      let d = Math.min(rows[i - 1]![j]! + 1, row[j - 1]! + 1, rows[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      row.push(d);
+    }
+    rows.push(row);
+  }
+  return rows[a.length]![b.length]!;
+}

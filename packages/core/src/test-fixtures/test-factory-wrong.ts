@@ -1,0 +1,2 @@
+// A factory that forgets defineRoutes.
+export default () => ({ 'http:request': () => undefined });

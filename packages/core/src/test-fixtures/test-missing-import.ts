@@ -1,0 +1,3 @@
+import { something } from 'wsgate-no-such-package';
+
+export default something;

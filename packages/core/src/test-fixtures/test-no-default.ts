@@ -1,0 +1,3 @@
+import { defineRoutes } from '../routes.js';
+
+export const routes = defineRoutes({});

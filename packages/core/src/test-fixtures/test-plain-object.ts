@@ -1,0 +1,4 @@
+// Routes written without defineRoutes.
+export default {
+  'http:request': () => undefined,
+};

@@ -1,0 +1,4 @@
+import { defineRoutes } from '../routes.js';
+
+const broken: number = ;
+export default defineRoutes({});

@@ -1,0 +1,3 @@
+const ready = false;
+if (!ready) throw new TypeError('not ready');
+export default ready;
