@@ -1,10 +1,13 @@
+import type { IncomingMessage } from 'node:http';
 import type { HandshakeOptions } from '@wsgate/handshake';
+import type { Carrier } from './replies.js';
+import type { RequestContext } from './request-context.js';
 
 /**
  * How a route ends a request. Values are made by `req.reply()`, `req.handshake()` and `req.next()`;
  * the pipeline carries out the one a route took, after the route returns (decide, then commit).
  */
-export type Action = ReplyAction | HandshakeAction | NextAction;
+export type Action = ReplyAction | HandshakeAction | ProxyAction | NextAction;
 
 export interface ReplyAction {
   readonly kind: 'reply';
@@ -14,6 +17,15 @@ export interface ReplyAction {
   readonly contentType: string;
   readonly body: string | Buffer;
   readonly headers: Readonly<Record<string, string>>;
+  /** Set by `req.refuse()`: the reply refuses access; logged with the client's real IP and counted. */
+  readonly refusal?: Refusal;
+}
+
+/** Why a request was refused, for the log line and the metrics. */
+export interface Refusal {
+  /** What refused it: `origin`, `host`, `basic`, `digest`, `cookie-token`, `auth-hook`, `rate-limit`, … */
+  readonly by: string;
+  readonly reason: string;
 }
 
 export interface HandshakeAction {
@@ -26,3 +38,17 @@ export interface NextAction {
 }
 
 export const NEXT: NextAction = Object.freeze({ kind: 'next' });
+
+export interface ProxyAction {
+  readonly kind: 'proxy';
+  readonly target: ProxyTarget;
+}
+
+/**
+ * Where `req.proxy()` sends a request: an upstream or a pool of them (made by `@wsgate/routes`' proxy
+ * module). The gateway hands over the request, its node message (for the body) and its carrier; from then
+ * on the target owns the answer, including every failure (502, 504), and must leave no socket open.
+ */
+export interface ProxyTarget {
+  forward(req: RequestContext<any>, message: IncomingMessage, carrier: Carrier): Promise<void>;
+}

@@ -1,7 +1,8 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { validateHandshake, type HandshakeOptions } from '@wsgate/handshake';
-import type { Action } from './actions.js';
+import type { Action, ProxyTarget } from './actions.js';
 import { HttpError } from './errors.js';
 import { RouteFailure, runPipeline, type RequestRoute } from './pipeline.js';
 import { textReply, writeReply, type Carrier, type Reply } from './replies.js';
@@ -41,7 +42,8 @@ export class RequestDispatcher {
     const req = new RequestContext(raw, listener, this.env);
     const outcome = await decide(req, this.routes, !carrier.socket);
     if (outcome.kind === 'reply') writeReply(carrier, outcome.reply);
-    else await this.handshake(req, raw, carrier, outcome.options);
+    else if (outcome.kind === 'handshake') await this.handshake(req, raw, carrier, outcome.options);
+    else await this.proxy(req, raw, carrier, outcome.target);
   }
 
   private async handshake(req: RequestContext, raw: IncomingMessage, carrier: Carrier, options: HandshakeOptions): Promise<void> {
@@ -63,12 +65,26 @@ export class RequestDispatcher {
     carrier.socket.removeListener('error', destroyOnError);
     await this.hub.accept(req, raw, carrier.socket, carrier.head, decision, options);
   }
+
+  /** The target owns the answer; if it fails without giving one, the client still gets a 502 and nothing leaks. */
+  private async proxy(req: RequestContext, raw: IncomingMessage, carrier: Carrier, target: ProxyTarget): Promise<void> {
+    if (carrier.socket) carrier.socket.removeListener('error', destroyOnError);
+    try {
+      await target.forward(req, raw, carrier);
+    } catch (err) {
+      req.log.error({ err, method: req.method, url: req.url }, 'proxy target threw; answered 502');
+      const started = carrier.res ? carrier.res.headersSent : (carrier.socket as Socket).bytesWritten > 0;
+      if (started) (carrier.res ?? carrier.socket).destroy();
+      else writeReply(carrier, textReply(502, 'Bad Gateway', 'Bad Gateway', true));
+    }
+  }
 }
 
-/** What a request comes to once the routes have run: a reply to write, or a handshake to attempt. */
+/** What a request comes to once the routes have run: a reply to write, a handshake to attempt, or a relay. */
 export type Outcome =
   | { readonly kind: 'reply'; readonly reply: Reply }
-  | { readonly kind: 'handshake'; readonly options: HandshakeOptions };
+  | { readonly kind: 'handshake'; readonly options: HandshakeOptions }
+  | { readonly kind: 'proxy'; readonly target: ProxyTarget };
 
 /**
  * Runs the routes and turns their action into an outcome, with no I/O (so `inject()` shares it): no action
@@ -93,8 +109,10 @@ export async function decide(req: RequestContext<any>, routes: readonly RequestR
   }
   if (action === undefined) return { kind: 'reply', reply: textReply(404, 'Not found', 'Not found', req.replyClose) };
   if (action.kind === 'handshake') return { kind: 'handshake', options: action.options };
+  if (action.kind === 'proxy') return { kind: 'proxy', target: action.target };
   if (action.kind === 'reply') {
     const headers = action.contentType ? { 'Content-Type': action.contentType, ...action.headers } : action.headers;
+    if (action.refusal) req.log.info({ status: action.status, by: action.refusal.by, reason: action.refusal.reason }, 'request refused');
     return { kind: 'reply', reply: { status: action.status, reason: action.reason, headers, body: action.body, close: req.replyClose } };
   }
   throw new Error(`unreachable: action ${action.kind}`);

@@ -1,7 +1,8 @@
 export { Gateway, type GatewayOptions, type ListenerAddress } from './gateway.js';
 export { defineRoutes, isRoutes, type Attributes, type RouteHandlers, type RouteFactory, type RouteResult, type Routes } from './routes.js';
 export { RequestContext, hasToken, type ListenerInfo, type RequestHead } from './request-context.js';
-export type { Action, HandshakeAction, NextAction, ReplyAction } from './actions.js';
+export type { Action, HandshakeAction, NextAction, ProxyAction, ProxyTarget, Refusal, ReplyAction } from './actions.js';
+export { textReply, writeReply, type Carrier, type Reply } from './replies.js';
 export { Connection, type CloseInfo } from './connection.js';
 export { ConnectionRegistry } from './registry.js';
 export { HostMatcher, parseHost, type HostPort } from './host-matcher.js';

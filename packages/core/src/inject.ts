@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { validateHandshake, type HandshakeDecision, type HandshakeOptions } from '@wsgate/handshake';
+import type { ProxyTarget } from './actions.js';
 import { decide } from './dispatch.js';
 import { HostMatcher } from './host-matcher.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -35,6 +36,7 @@ export type InjectResult<A extends Record<string, unknown> = Record<string, unkn
       readonly close: boolean;
       readonly req: RequestContext<A>;
     }
+  | { readonly kind: 'proxy'; readonly target: ProxyTarget; readonly req: RequestContext<A> }
   | {
       readonly kind: 'handshake';
       readonly options: HandshakeOptions;
@@ -83,6 +85,7 @@ export async function inject<A extends Record<string, unknown> = Record<string, 
   if (outcome.kind === 'handshake') {
     return { kind: 'handshake', options: outcome.options, decision: validateHandshake(head, outcome.options), req };
   }
+  if (outcome.kind === 'proxy') return { kind: 'proxy', target: outcome.target, req };
   const { reply } = outcome;
   return {
     kind: 'reply',

@@ -1,7 +1,7 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { parseCookie } from 'cookie';
 import type { HandshakeOptions } from '@wsgate/handshake';
-import { NEXT, type Action, type ReplyAction } from './actions.js';
+import { NEXT, type Action, type ProxyAction, type ProxyTarget, type ReplyAction } from './actions.js';
 import { WsgateError } from './errors.js';
 import type { HostMatcher } from './host-matcher.js';
 import type { Logger } from './logger.js';
@@ -73,6 +73,17 @@ export class RequestContext<A extends Attributes = Attributes> {
   get remotePort(): number {
     return this.raw.socket.remotePort ?? 0;
   }
+  /**
+   * The client's real address: the TCP peer's, or what a trusted proxy says (see `realIp` in the config).
+   * Logs, limits, hooks and the connection registry use this one.
+   */
+  get clientIp(): string {
+    return this.remoteAddress;
+  }
+  get clientPort(): number {
+    return this.remotePort;
+  }
+
   /** True on a TLS listener. */
   get secure(): boolean {
     return this.listener.tls;
@@ -169,7 +180,7 @@ export class RequestContext<A extends Attributes = Attributes> {
   get log(): Logger {
     this.boundLog ??= this.env.logger.child({
       listener: this.listener.name,
-      client: `${this.remoteAddress}:${this.remotePort}`,
+      client: `${this.clientIp}:${this.clientPort}`,
     });
     return this.boundLog;
   }
@@ -197,9 +208,33 @@ export class RequestContext<A extends Attributes = Attributes> {
     return this.take({ kind: 'reply', status, reason, contentType, body, headers });
   }
 
+  /**
+   * Refuse access: a reply with the standard reason phrase and `reason` as its plain-text body, logged with
+   * the client's real IP and counted by `by` (the module that refused: `origin`, `basic`, `rate-limit`…).
+   */
+  refuse(status: number, by: string, reason: string, headers: Readonly<Record<string, string>> = {}): ReplyAction {
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new WsgateError('WSGATE_API_MISUSE', `req.refuse(): status must be an integer from 400 to 599, got ${status}`);
+    }
+    return this.take({
+      kind: 'reply',
+      status,
+      reason: STATUS_CODES[status] ?? 'Error',
+      contentType: 'text/plain; charset=utf-8',
+      body: `${reason}\n`,
+      headers,
+      refusal: { by, reason },
+    });
+  }
+
   /** Upgrade to a WebSocket terminated here (Kamailio's `ws_handle_handshake()`); a bad handshake gets its precise error. */
   handshake(options: HandshakeOptions = {}): Action {
     return this.take({ kind: 'handshake', options });
+  }
+
+  /** Relay the request, WebSocket or plain HTTP, to an upstream (nginx's `proxy_pass`). */
+  proxy(target: ProxyTarget): ProxyAction {
+    return this.take({ kind: 'proxy', target });
   }
 
   /** Leave the request to the next mounted handler; after the last, `404 Not found`. */

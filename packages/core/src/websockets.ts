@@ -95,8 +95,8 @@ export class WebSocketHub {
     }
     const conn = new Connection(this.registry.nextId(), ws, {
       listener: req.listener,
-      remoteAddress: req.remoteAddress,
-      remotePort: req.remotePort,
+      remoteAddress: req.clientIp,
+      remotePort: req.clientPort,
       path: req.path,
       origin: req.origin,
       attributes: req.attributes,

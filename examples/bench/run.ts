@@ -1,0 +1,251 @@
+/**
+ * `pnpm bench`: the wsgate sample gateway (terminate mode) against a bare `ws` server, side by side in one run.
+ * Each server runs in its own child pinned to one core; this process, on the other core, is the load generator.
+ * Prints a Markdown table and writes the same as JSON to examples/bench/last-result.json.
+ *
+ * Knobs (environment): BENCH_SECONDS (counted seconds per server and figure, default 3), BENCH_IDLE_CONNECTIONS
+ * (default 10000), BENCH_SERVERS (`gateway,bare` by default; one alone for a partial run), BENCH_CPU_PROF (a
+ * folder: the gateway child writes a `--cpu-prof` profile there when the run ends).
+ */
+import { fileURLToPath } from 'node:url';
+import { upgradeRequest } from './frames.js';
+import { interleave } from './interleave.js';
+import { ensureFileLimit } from './limits.js';
+import { nextSourceAddress } from './loopback.js';
+import { MachineLoad } from './machine-load.js';
+import { EchoLoad } from './phases/echo-load.js';
+import { HandshakeLoad } from './phases/handshakes.js';
+import { measureIdleMemory } from './phases/idle-memory.js';
+import { LatencyLoad } from './phases/latency.js';
+import type { SliceCount, SlicedLoad } from './phases/slice.js';
+import { toMarkdown, writeReport, type Figure, type Report } from './report.js';
+import { killAllServers, pinSelf, pinning, ServerProcess } from './servers.js';
+import type { Target } from './ws-client.js';
+import { LARGE_BINARY, SIP_OPTIONS, SMALL_TEXT, payloadLength } from './workloads.js';
+
+type Side = 'gateway' | 'bare';
+type PerSide<T> = Partial<Record<Side, T>>;
+const NAMES: Record<Side, string> = { gateway: 'wsgate', bare: 'bare ws' };
+
+const env = process.env;
+const seconds = Number(env.BENCH_SECONDS ?? 3);
+const idleConnections = Number(env.BENCH_IDLE_CONNECTIONS ?? 10_000);
+const sides = (env.BENCH_SERVERS ?? 'gateway,bare').split(',').map((s) => s.trim()) as Side[];
+const profileDir = env.BENCH_CPU_PROF;
+
+const CONNECTIONS = 50;
+const SLICE_MS = 500;
+const slicing = {
+  warmupMs: 1000,
+  rampMs: 150,
+  sliceMs: SLICE_MS,
+  slices: Math.max(1, Math.round((seconds * 1000) / SLICE_MS)),
+};
+// The default run takes a little over a minute; the watchdog ends a run that hangs before three minutes.
+const WATCHDOG_MS = 170_000;
+const resultFile = fileURLToPath(new URL('../../bench/last-result.json', import.meta.url));
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+function validateKnobs(): void {
+  if (!(seconds > 0 && seconds <= 10)) throw new Error('BENCH_SECONDS must be in (0, 10]');
+  if (!(Number.isInteger(idleConnections) && idleConnections >= 100 && idleConnections <= 15_000)) {
+    throw new Error('BENCH_IDLE_CONNECTIONS must be an integer in [100, 15000]');
+  }
+  if (sides.length === 0 || new Set(sides).size !== sides.length || sides.some((s) => s !== 'gateway' && s !== 'bare')) {
+    throw new Error('BENCH_SERVERS must list gateway and/or bare');
+  }
+}
+
+const fmt = (v: number, digits = 0) => v.toLocaleString('en-US', { maximumFractionDigits: digits });
+
+/**
+ * One figure: opens each server's load, runs them in interleaved slices, closes them (also on failure), and
+ * turns each side's total into the figure's number.
+ */
+async function measure<L extends SlicedLoad>(
+  title: string,
+  open: (side: Side) => L | Promise<L>,
+  value: (total: SliceCount, load: L, side: Side) => number,
+  show: (v: number) => string,
+): Promise<PerSide<number>> {
+  log(title);
+  const loads = {} as Record<Side, L>;
+  try {
+    for (const side of sides) loads[side] = await open(side);
+    const totals = await interleave(loads, sides, slicing);
+    const out: PerSide<number> = {};
+    for (const side of sides) {
+      out[side] = value(totals[side], loads[side], side);
+      log(`  ${NAMES[side]}: ${show(out[side])}`);
+    }
+    return out;
+  } finally {
+    await Promise.all(Object.values<L>(loads).map((l) => l.close()));
+  }
+}
+
+async function main(machine: MachineLoad): Promise<void> {
+  pinSelf(0);
+  log(`pinning: ${pinning ? 'load generator on cpu 0, servers on cpu 1' : 'none (no taskset or one core)'}`);
+
+  const servers: PerSide<ServerProcess> = {};
+  const started = await Promise.all(
+    sides.map((side) =>
+      ServerProcess.start({
+        name: NAMES[side],
+        entry: side === 'gateway' ? './gateway-server.js' : './bare-server.js',
+        nodeFlags: side === 'gateway' && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      }),
+    ),
+  );
+  sides.forEach((side, i) => (servers[side] = started[i]));
+  serverPids = started.map((s) => s.pid);
+  const server = (side: Side) => servers[side]!;
+  const target = (side: Side, protocol: string): Target => ({
+    port: server(side).port,
+    request: upgradeRequest(server(side).port, '/', protocol),
+  });
+
+  // Memory first, while both servers are fresh, one after the other (10,000 connections each).
+  log(`resident memory per idle connection (${fmt(idleConnections)} connections)`);
+  const memory: PerSide<number> = {};
+  for (const side of sides) {
+    const r = await measureIdleMemory(server(side), target(side, 'echo'), nextSourceAddress(), {
+      connections: idleConnections,
+      concurrency: 100,
+      warmupConnections: 300,
+      openTimeoutMs: 60_000,
+      settleMs: 500,
+    });
+    memory[side] = r.rssPerConnection / 1024;
+    log(`  ${NAMES[side]}: ${fmt(memory[side], 2)} KiB RSS, ${fmt(r.heapPerConnection / 1024, 2)} KiB heap per connection`);
+  }
+
+  const handshakes = await measure(
+    'handshakes/s, 50 clients',
+    (side) => new HandshakeLoad(target(side, 'echo'), nextSourceAddress(), { clients: CONNECTIONS, maxCount: 1_000_000 }),
+    (t, load) => {
+      if (load.errors > 0) log(`  ${load.errors} failed handshake cycles, first: ${load.firstError}`);
+      return t.count / t.seconds;
+    },
+    (v) => fmt(v),
+  );
+
+  const echo = (frame: Buffer, inFlight: number) => (side: Side) =>
+    EchoLoad.open(target(side, 'echo'), nextSourceAddress(), { connections: CONNECTIONS, inFlight, frame, maxMessages: 10_000_000 });
+
+  const small = await measure(
+    'messages/s, 64 B text, 50 connections × 16 in flight',
+    echo(SMALL_TEXT, 16),
+    (t) => checkedEcho(t, payloadLength(SMALL_TEXT)).count / t.seconds,
+    (v) => fmt(v),
+  );
+
+  const large = await measure(
+    'MB/s, 64 KiB binary, 50 connections × 4 in flight',
+    echo(LARGE_BINARY, 4),
+    (t) => checkedEcho(t, payloadLength(LARGE_BINARY)).bytes / t.seconds / 1e6,
+    (v) => fmt(v, 1),
+  );
+
+  const latency: PerSide<{ p50: number; p99: number }> = {};
+  await measure(
+    'round-trip latency, 64 B text, 50 connections × 1 in flight',
+    (side) => LatencyLoad.open(target(side, 'echo'), nextSourceAddress(), { connections: CONNECTIONS, frame: SMALL_TEXT, maxSamples: 2_000_000 }),
+    (_t, load, side) => {
+      const p = load.percentiles();
+      latency[side] = p;
+      log(`  ${NAMES[side]}: p99 ${fmt(p.p99)} µs over ${fmt(p.samples)} round trips`);
+      return p.p50;
+    },
+    (v) => `p50 ${fmt(v)} µs`,
+  );
+
+  const sip = await measure(
+    'SIP OPTIONS answered/s, 50 connections × 16 in flight',
+    (side) =>
+      EchoLoad.open(target(side, 'sip'), nextSourceAddress(), { connections: CONNECTIONS, inFlight: 16, frame: SIP_OPTIONS, maxMessages: 10_000_000 }),
+    (t) => t.count / t.seconds,
+    (v) => fmt(v),
+  );
+
+  const foreign = machine.foreignShare();
+  if (foreign !== undefined && foreign > 0.05) {
+    log(`other processes used ${fmt(foreign * 100)}% of the machine's CPU during the run: absolute figures are low, ratios still fair`);
+  }
+
+  const figures: Figure[] = [
+    { key: 'handshakesPerSecond', label: 'handshakes/s (50 clients)', ...handshakes, better: 'higher', targetRatio: 0.9, decimals: 0 },
+    { key: 'smallMessagesPerSecond', label: 'messages/s, 64 B text (50 conns × 16 in flight)', ...small, better: 'higher', targetRatio: 0.9, decimals: 0 },
+    { key: 'largeMegabytesPerSecond', label: 'MB/s echoed, 64 KiB binary (50 conns × 4 in flight)', ...large, better: 'higher', targetRatio: 0.9, decimals: 1 },
+    { key: 'latencyP50Micros', label: 'p50 round trip, µs (50 conns × 1 in flight)', gateway: latency.gateway?.p50, bare: latency.bare?.p50, better: 'lower', targetRatio: 1.1, decimals: 0 },
+    { key: 'latencyP99Micros', label: 'p99 round trip, µs', gateway: latency.gateway?.p99, bare: latency.bare?.p99, better: 'lower', targetRatio: 1.1, decimals: 0 },
+    { key: 'idleConnectionKiB', label: `RSS per idle connection, KiB (${fmt(idleConnections)} conns)`, ...memory, better: 'lower', targetRatio: 1.1, decimals: 2 },
+    { key: 'sipOptionsPerSecond', label: 'SIP OPTIONS answered/s (50 conns × 16 in flight)', ...sip, better: 'higher', targetRatio: 0.9, decimals: 0 },
+  ];
+  const report: Report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    settings: { ...slicing, seconds, connections: CONNECTIONS, idleConnections, pinning, servers: sides, foreignCpuShare: foreign ?? null },
+    figures,
+    sip,
+  };
+  writeReport(report, resultFile);
+  process.stdout.write(toMarkdown(report) + '\n');
+  log(`written to ${resultFile}`);
+
+  await Promise.all(started.map((s) => s.stop()));
+}
+
+/** An echo server must send back what it got (frames cut by the slices' edges make the average drift a little). */
+function checkedEcho(total: SliceCount, expected: number): SliceCount {
+  const perMessage = total.bytes / total.count;
+  if (Math.abs(perMessage - expected) > expected * 0.02) {
+    throw new Error(`echoed ${fmt(perMessage, 1)} bytes per message, expected ${expected}`);
+  }
+  return total;
+}
+
+let serverPids: number[] = [];
+
+async function start(): Promise<void> {
+  try {
+    validateKnobs();
+    if (!ensureFileLimit(idleConnections + 1000, 'set BENCH_IDLE_CONNECTIONS lower')) return;
+  } catch (err) {
+    log((err as Error).message);
+    process.exitCode = 2;
+    return;
+  }
+  const watchdog = setTimeout(() => {
+    log(`still running after ${WATCHDOG_MS / 1000} s: giving up`);
+    killAllServers();
+    process.exit(1);
+  }, WATCHDOG_MS);
+  watchdog.unref();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping the servers`);
+      killAllServers();
+      process.exit(130);
+    });
+  }
+  process.once('exit', killAllServers);
+
+  const machine = new MachineLoad(() => [process.pid, ...serverPids]);
+  machine.begin();
+  try {
+    await main(machine);
+  } catch (err) {
+    log(`failed: ${err instanceof Error ? err.message : String(err)}`);
+    killAllServers();
+    process.exitCode = 1;
+  } finally {
+    clearTimeout(watchdog);
+  }
+}
+
+await start();
