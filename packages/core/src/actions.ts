@@ -50,5 +50,14 @@ export interface ProxyAction {
  * on the target owns the answer, including every failure (502, 504), and must leave no socket open.
  */
 export interface ProxyTarget {
-  forward(req: RequestContext<any>, message: IncomingMessage, carrier: Carrier): Promise<void>;
+  /** Resolves once the exchange is over, with what the client was answered (for metrics and the access log). */
+  forward(req: RequestContext<any>, message: IncomingMessage, carrier: Carrier): Promise<ForwardResult | void>;
+}
+
+/** How a relayed request ended: the status the client got (101 for a tunnel) and the bytes sent to it. */
+export interface ForwardResult {
+  readonly status: number;
+  readonly bytes?: number;
+  /** Upstreams that failed on the way (a refused connect before the next node answered, say): counted. */
+  readonly upstreamErrors?: ReadonlyArray<{ readonly upstream: string; readonly cause: string }>;
 }

@@ -13,6 +13,9 @@ import type { GatewayConfig } from './config/types.js';
 import { WsgateError } from './errors.js';
 import { Gateway } from './gateway.js';
 import { createLogger, type LogLevel } from './logger.js';
+import { CtlError, runCtl } from './ctl.js';
+import { LocalControl } from './management/local-control.js';
+import { startOperations } from './management/operations.js';
 import { loadRouteScript } from './script-loader.js';
 
 const USAGE = `Usage: wsgate [options] [SCRIPT]
@@ -29,6 +32,9 @@ Options:
 
 Logs are JSON lines on stdout. A start-up failure is one line on stderr and exit code 1.
 SIGTERM or SIGINT closes gracefully (shutdown.grace seconds, then exit 0); a second signal exits at once (1).
+SIGHUP reloads config, route script and certificates; open WebSockets stay; an invalid config is refused.
+
+       wsgate ctl [--help] COMMAND ...   drive a running gateway through its management API
 `;
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -116,7 +122,7 @@ function version(): string {
 /** Prints the one stderr line and exits 1. */
 function fail(error: unknown): never {
   let message: string;
-  if (error instanceof WsgateError || error instanceof UsageError) message = error.message;
+  if (error instanceof WsgateError || error instanceof UsageError || error instanceof CtlError) message = error.message;
   else {
     const e = error instanceof Error ? error : new Error(String(error));
     message = `unexpected ${e.name}: ${e.message}: this is a wsgate bug, please report it with the command and config`;
@@ -126,6 +132,7 @@ function fail(error: unknown): never {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'ctl') return void process.stdout.write(`${await runCtl(argv.slice(1))}\n`);
   // Installed first, so that a signal during start-up waits for it and then closes what was started.
   let stopSignal: NodeJS.Signals | undefined;
   let stop: ((signal: NodeJS.Signals) => void) | undefined;
@@ -158,9 +165,28 @@ async function main(argv: string[]): Promise<void> {
     announce.info({ name: address.name, url }, 'listening');
   }
 
+  // A reload reads everything again, as at start: an invalid config or script throws, and the running one stays.
+  const reload = async () => {
+    const next = await loadConfig(command);
+    await gateway.reload(next, next.script ? [await loadRouteScript(next.script, gateway)] : []);
+  };
+  const registry = gateway.metrics.registry;
+  const operations = await startOperations(config, new LocalControl(gateway, reload), async () => ({
+    contentType: registry.contentType,
+    text: await registry.metrics(),
+  }));
+  if (operations.metricsPort !== undefined) announce.info({ url: `http://${formatHostPort(config.metrics!.host, operations.metricsPort)}${config.metrics!.path}` }, 'metrics');
+  if (operations.managementPort !== undefined) announce.info({ url: `http://${formatHostPort(config.management!.host, operations.managementPort)}` }, 'management');
+  process.on('SIGHUP', () =>
+    reload().then(
+      () => announce.info({ signal: 'SIGHUP' }, 'reloaded'),
+      (err: unknown) => logger.error({ err }, 'reload refused; the running config stays'),
+    ),
+  );
+
   stop = (signal) => {
     announce.info({ signal, grace: config.shutdown.grace }, 'stopping');
-    gateway.close({ grace: config.shutdown.grace }).then(() => {
+    Promise.all([gateway.close({ grace: gateway.config.shutdown.grace }), operations.close()]).then(() => {
       announce.info({}, 'stopped');
       process.exit(0);
     }, fail);

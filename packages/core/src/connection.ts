@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import type { TrafficCounts } from './metrics.js';
 import type { ListenerInfo } from './request-context.js';
 import type { Attributes } from './routes.js';
 
@@ -32,13 +33,35 @@ export class Connection<A extends Attributes = Attributes> {
   closedBy: 'local' | 'remote' = 'remote';
   /** @internal why the gateway closed it when the close frame carries no reason (terminate). */
   localReason = '';
+  /** When a message last went either way (ms since the epoch). */
+  lastActivityAt = this.createdAt;
+  private messagesIn = 0;
+  private messagesOut = 0;
+  private bytesIn = 0;
+  private bytesOut = 0;
 
   constructor(
     readonly id: number,
     /** The underlying `ws` WebSocket, for what this class does not wrap. */
     readonly ws: WebSocket,
+    /** The subprotocol's counters, shared by its connections (for the metrics). */
+    private readonly traffic: TrafficCounts,
     private readonly from: ConnectionOrigin<A>,
   ) {}
+
+  /** @internal a message arrived. */
+  received(bytes: number): void {
+    this.messagesIn++;
+    this.bytesIn += bytes;
+    this.traffic.framesIn++;
+    this.traffic.bytesIn += bytes;
+    this.lastActivityAt = Date.now();
+  }
+
+  /** Messages and payload bytes each way so far. */
+  counts(): { messagesIn: number; messagesOut: number; bytesIn: number; bytesOut: number } {
+    return { messagesIn: this.messagesIn, messagesOut: this.messagesOut, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
+  }
 
   /** The negotiated subprotocol ('' when none). */
   get protocol(): string {
@@ -81,6 +104,12 @@ export class Connection<A extends Attributes = Attributes> {
       callback?.(new Error(`connection ${this.id} is not open`));
       return;
     }
+    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    this.messagesOut++;
+    this.bytesOut += bytes;
+    this.traffic.framesOut++;
+    this.traffic.bytesOut += bytes;
+    this.lastActivityAt = Date.now();
     this.ws.send(data, options ?? {}, callback);
   }
 
@@ -114,6 +143,8 @@ export class Connection<A extends Attributes = Attributes> {
       path: this.path,
       origin: this.origin,
       createdAt: new Date(this.createdAt).toISOString(),
+      idleSeconds: (Date.now() - this.lastActivityAt) / 1000,
+      ...this.counts(),
     };
   }
 }

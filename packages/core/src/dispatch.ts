@@ -1,10 +1,13 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { validateHandshake, type HandshakeOptions } from '@wsgate/handshake';
-import type { Action, ProxyTarget } from './actions.js';
+import type { AccessLog } from './access-log.js';
+import type { ProxyTarget } from './actions.js';
 import { HttpError } from './errors.js';
-import { RouteFailure, runPipeline, type RequestRoute } from './pipeline.js';
+import type { GatewayMetrics } from './metrics.js';
+import { RouteFailure, runPipeline, type RequestRoute, type Taken } from './pipeline.js';
 import { textReply, writeReply, type Carrier, type Reply } from './replies.js';
 import { RequestContext, type ListenerInfo, type RequestEnv } from './request-context.js';
 import type { WebSocketHub } from './websockets.js';
@@ -14,17 +17,27 @@ function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
+/** How a request ended, for the metrics and the access log. */
+interface Ended {
+  readonly status: number;
+  readonly bytes: number;
+  readonly handshakeFailure?: string | undefined;
+}
+
 /**
- * Takes each request from a listener through the route pipeline and carries out the action it ends with.
+ * Takes each request from a listener through the route pipeline, carries out the action it ends with, and
+ * counts and logs it at this one place.
  */
 export class RequestDispatcher {
   routes: readonly RequestRoute[] = [];
-  /** Set on shutdown: new WebSockets are refused with 503 while open ones drain. */
+  /** Set on shutdown and by the management API: new WebSockets are refused with 503, open ones stay. */
   refuseWebSockets = false;
+  accessLog: AccessLog | undefined;
 
   constructor(
     private readonly env: RequestEnv,
     private readonly hub: WebSocketHub,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   /** A plain request, answered through its ServerResponse. */
@@ -39,52 +52,85 @@ export class RequestDispatcher {
   }
 
   private async handle(listener: ListenerInfo, raw: IncomingMessage, carrier: Carrier): Promise<void> {
+    const started = performance.now();
     const req = new RequestContext(raw, listener, this.env);
     const outcome = await decide(req, this.routes, !carrier.socket);
-    if (outcome.kind === 'reply') writeReply(carrier, outcome.reply);
-    else if (outcome.kind === 'handshake') await this.handshake(req, raw, carrier, outcome.options);
-    else await this.proxy(req, raw, carrier, outcome.target);
+    let ended: Ended;
+    if (outcome.kind === 'reply') {
+      writeReply(carrier, outcome.reply);
+      ended = { status: outcome.reply.status, bytes: Buffer.byteLength(outcome.reply.body) };
+    } else if (outcome.kind === 'handshake') {
+      ended = await this.handshake(req, raw, carrier, outcome.options);
+    } else {
+      ended = await this.proxy(req, raw, carrier, outcome.target);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    this.metrics.answered({
+      listener: listener.name,
+      route: outcome.route,
+      kind: outcome.kind,
+      status: ended.status,
+      seconds,
+      handshakeFailure: ended.handshakeFailure,
+      refusedBy: outcome.kind === 'reply' ? outcome.refusedBy : undefined,
+    });
+    this.accessLog?.write({ req, status: ended.status, bytes: ended.bytes, seconds, route: outcome.route });
   }
 
-  private async handshake(req: RequestContext, raw: IncomingMessage, carrier: Carrier, options: HandshakeOptions): Promise<void> {
+  private async handshake(req: RequestContext, raw: IncomingMessage, carrier: Carrier, options: HandshakeOptions): Promise<Ended> {
     if (this.refuseWebSockets) {
-      writeReply(carrier, textReply(503, 'Service Unavailable', 'The gateway is not accepting WebSockets now', true, { 'Retry-After': '5' }));
-      return;
+      const reply = textReply(503, 'Service Unavailable', 'The gateway is not accepting WebSockets now', true, { 'Retry-After': '5' });
+      writeReply(carrier, reply);
+      return { status: 503, bytes: Buffer.byteLength(reply.body), handshakeFailure: 'disabled' };
     }
     const decision = validateHandshake(raw, options);
     if (!decision.ok) {
       req.log.info({ status: decision.status, reason: decision.reason }, 'handshake refused');
-      writeReply(carrier, textReply(decision.status, STATUS_CODES[decision.status] ?? 'Error', decision.reason, true, { ...decision.headers }));
-      return;
+      const reply = textReply(decision.status, STATUS_CODES[decision.status] ?? 'Error', decision.reason, true, { ...decision.headers });
+      writeReply(carrier, reply);
+      return { status: decision.status, bytes: Buffer.byteLength(reply.body), handshakeFailure: decision.check };
     }
     if (!carrier.socket) {
       // Unreachable with node's parser (Upgrade + Connection: upgrade always arrive as 'upgrade'), kept as a guard.
       writeReply(carrier, textReply(400, 'Bad Request', 'Not an upgrade request', true));
-      return;
+      return { status: 400, bytes: 0, handshakeFailure: 'connection' };
     }
     carrier.socket.removeListener('error', destroyOnError);
-    await this.hub.accept(req, raw, carrier.socket, carrier.head, decision, options);
+    const result = await this.hub.accept(req, raw, carrier.socket, carrier.head, decision, options);
+    if (result.ok) return { status: 101, bytes: 0 };
+    // 499: nginx's "client closed the request" when the peer left before the 101.
+    return { status: result.status ?? 499, bytes: 0, handshakeFailure: result.check ?? 'aborted' };
   }
 
   /** The target owns the answer; if it fails without giving one, the client still gets a 502 and nothing leaks. */
-  private async proxy(req: RequestContext, raw: IncomingMessage, carrier: Carrier, target: ProxyTarget): Promise<void> {
+  private async proxy(req: RequestContext, raw: IncomingMessage, carrier: Carrier, target: ProxyTarget): Promise<Ended> {
     if (carrier.socket) carrier.socket.removeListener('error', destroyOnError);
     try {
-      await target.forward(req, raw, carrier);
+      const result = await target.forward(req, raw, carrier);
+      for (const e of result?.upstreamErrors ?? []) this.metrics.upstreamError(e.upstream, e.cause);
+      const status = result?.status ?? carrier.res?.statusCode ?? 0;
+      const bytes = result?.bytes ?? (carrier.res ? sentBytes(carrier.res.socket) : 0);
+      return { status, bytes };
     } catch (err) {
       req.log.error({ err, method: req.method, url: req.url }, 'proxy target threw; answered 502');
       const started = carrier.res ? carrier.res.headersSent : (carrier.socket as Socket).bytesWritten > 0;
       if (started) (carrier.res ?? carrier.socket).destroy();
       else writeReply(carrier, textReply(502, 'Bad Gateway', 'Bad Gateway', true));
+      return { status: 502, bytes: 0 };
     }
   }
 }
 
+function sentBytes(socket: Socket | null): number {
+  return socket ? socket.bytesWritten : 0;
+}
+
 /** What a request comes to once the routes have run: a reply to write, a handshake to attempt, or a relay. */
-export type Outcome =
-  | { readonly kind: 'reply'; readonly reply: Reply }
+export type Outcome = { readonly route: string } & (
+  | { readonly kind: 'reply'; readonly reply: Reply; readonly refusedBy?: string | undefined }
   | { readonly kind: 'handshake'; readonly options: HandshakeOptions }
-  | { readonly kind: 'proxy'; readonly target: ProxyTarget };
+  | { readonly kind: 'proxy'; readonly target: ProxyTarget }
+);
 
 /**
  * Runs the routes and turns their action into an outcome, with no I/O (so `inject()` shares it): no action
@@ -92,28 +138,30 @@ export type Outcome =
  */
 export async function decide(req: RequestContext<any>, routes: readonly RequestRoute[], plainHttp: boolean): Promise<Outcome> {
   if (plainHttp && req.httpVersion === '1.1' && !req.host) {
-    return { kind: 'reply', reply: textReply(400, 'Bad Request', 'HTTP/1.1 requests must carry a Host header', true) };
+    return { route: '-', kind: 'reply', reply: textReply(400, 'Bad Request', 'HTTP/1.1 requests must carry a Host header', true) };
   }
-  let action: Action | undefined;
+  let taken: Taken | undefined;
   try {
-    action = await runPipeline(req, routes);
+    taken = await runPipeline(req, routes);
   } catch (err) {
+    const route = err instanceof RouteFailure ? err.route : '-';
     const cause = err instanceof RouteFailure ? err.cause : err;
     if (cause instanceof HttpError) {
       const status = cause.status;
-      return { kind: 'reply', reply: textReply(status, STATUS_CODES[status] ?? 'Error', cause.reason, req.replyClose, { ...cause.headers }) };
+      return { route, kind: 'reply', reply: textReply(status, STATUS_CODES[status] ?? 'Error', cause.reason, req.replyClose, { ...cause.headers }) };
     }
-    const route = err instanceof RouteFailure ? err.route : undefined;
     req.log.error({ route, err: cause, method: req.method, url: req.url }, 'route threw; answered 500');
-    return { kind: 'reply', reply: textReply(500, 'Internal Server Error', 'Internal Server Error', true) };
+    return { route, kind: 'reply', reply: textReply(500, 'Internal Server Error', 'Internal Server Error', true) };
   }
-  if (action === undefined) return { kind: 'reply', reply: textReply(404, 'Not found', 'Not found', req.replyClose) };
-  if (action.kind === 'handshake') return { kind: 'handshake', options: action.options };
-  if (action.kind === 'proxy') return { kind: 'proxy', target: action.target };
+  if (taken === undefined) return { route: '-', kind: 'reply', reply: textReply(404, 'Not found', 'Not found', req.replyClose) };
+  const { action, route } = taken;
+  if (action.kind === 'handshake') return { route, kind: 'handshake', options: action.options };
+  if (action.kind === 'proxy') return { route, kind: 'proxy', target: action.target };
   if (action.kind === 'reply') {
     const headers = action.contentType ? { 'Content-Type': action.contentType, ...action.headers } : action.headers;
     if (action.refusal) req.log.info({ status: action.status, by: action.refusal.by, reason: action.refusal.reason }, 'request refused');
-    return { kind: 'reply', reply: { status: action.status, reason: action.reason, headers, body: action.body, close: req.replyClose } };
+    const reply = { status: action.status, reason: action.reason, headers, body: action.body, close: req.replyClose };
+    return { route, kind: 'reply', reply, refusedBy: action.refusal?.by };
   }
   throw new Error(`unreachable: action ${action.kind}`);
 }

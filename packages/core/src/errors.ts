@@ -14,7 +14,9 @@ export type WsgateErrorCode =
   | 'WSGATE_SCRIPT_INVALID'
   | 'WSGATE_LISTEN'
   | 'WSGATE_ACTION_TWICE'
-  | 'WSGATE_API_MISUSE';
+  | 'WSGATE_API_MISUSE'
+  /** A credentials file (htpasswd, htdigest) cannot be read or has bad lines. */
+  | 'WSGATE_CREDENTIALS_FILE';
 
 export class WsgateError extends Error {
   override readonly name = 'WsgateError';

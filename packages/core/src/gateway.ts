@@ -1,11 +1,17 @@
 import { hostname, networkInterfaces } from 'node:os';
-import type { GatewayConfig } from './config/types.js';
+import { AccessLog } from './access-log.js';
+import type { Server } from 'node:http';
+import type { Server as TlsServer } from 'node:tls';
+import type { GatewayConfig, LimitsConfig, ListenerConfig } from './config/types.js';
+import { WsgateError } from './errors.js';
 import { RequestDispatcher } from './dispatch.js';
 import { HostMatcher } from './host-matcher.js';
 import { startListener, type RunningListener } from './listener.js';
 import { createLogger, type Logger } from './logger.js';
+import { GatewayMetrics } from './metrics.js';
 import type { RequestRoute } from './pipeline.js';
-import type { ConnectionRegistry } from './registry.js';
+import { RealIpResolver } from './real-ip.js';
+import { ConnectionRegistry } from './registry.js';
 import type { RequestEnv } from './request-context.js';
 import type { Routes } from './routes.js';
 import { resolveTlsCredentials } from './tls/credentials.js';
@@ -30,31 +36,54 @@ export interface ListenerAddress {
  */
 export class Gateway {
   readonly logger: Logger;
+  /** Counted whether or not they are served (`config.metrics`): embedders may expose `metrics.registry` themselves. */
+  readonly metrics: GatewayMetrics;
+  /** The WebSockets this gateway terminated and still holds open. */
+  readonly connections = new ConnectionRegistry();
   private readonly mounted: Routes<any>[] = [];
-  private readonly env: { myself: HostMatcher; logger: Logger };
+  private readonly env: { myself: HostMatcher; logger: Logger; realIp: RealIpResolver | undefined };
   private readonly hub: WebSocketHub;
   private readonly dispatcher: RequestDispatcher;
   private listeners: RunningListener[] = [];
   private closing: Promise<void> | undefined;
 
   constructor(
-    readonly config: GatewayConfig,
+    private current: GatewayConfig,
     options: GatewayOptions = {},
   ) {
+    const config = current;
     this.logger = options.logger ?? createLogger({ level: config.log.level });
-    this.env = { myself: new HostMatcher(ownNames(config, []), []), logger: this.logger };
-    this.hub = new WebSocketHub(config, this.logger);
-    this.dispatcher = new RequestDispatcher(this.env as RequestEnv, this.hub);
+    this.env = {
+      myself: new HostMatcher(ownNames(config, []), []),
+      logger: this.logger,
+      realIp: config.realIp ? new RealIpResolver(config.realIp) : undefined,
+    };
+    this.metrics = new GatewayMetrics(this.connections);
+    this.hub = new WebSocketHub(config, this.logger, this.connections, this.metrics);
+    this.dispatcher = new RequestDispatcher(this.env as RequestEnv, this.hub, this.metrics);
+    if (config.accessLog) this.dispatcher.accessLog = new AccessLog(config.accessLog.path, config.accessLog.format);
   }
 
-  /** The WebSockets this gateway terminated and still holds open. */
-  get connections(): ConnectionRegistry {
-    return this.hub.registry;
+  /** The config in force (a reload replaces it). */
+  get config(): GatewayConfig {
+    return this.current;
   }
 
   /** Mount routes after those already mounted: requests reach them in mount order. */
   use(routes: Routes<any>): this {
     this.mounted.push(routes);
+    this.resolveRoutes();
+    return this;
+  }
+
+  /** Replace every mounted route set at once (a reload): requests already in a route finish with the old one. */
+  setRoutes(routes: readonly Routes<any>[]): this {
+    this.mounted.splice(0, this.mounted.length, ...routes);
+    this.resolveRoutes();
+    return this;
+  }
+
+  private resolveRoutes(): void {
     const named = <K extends keyof Routes['handlers']>(key: K) =>
       this.mounted.flatMap((r) => (r.handlers[key] ? [{ name: r.name, run: r.handlers[key]! }] : []));
     this.dispatcher.routes = named('http:request') as RequestRoute[];
@@ -63,7 +92,6 @@ export class Gateway {
       message: named('websocket:message'),
       closed: named('websocket:closed'),
     } as WebSocketRoutes);
-    return this;
   }
 
   /** Bind every listener; if one fails, those already bound are closed again and the error says which and why. */
@@ -84,6 +112,66 @@ export class Gateway {
       started.map((l) => l.info.port),
     );
     this.hub.start();
+  }
+
+  /**
+   * Reload without dropping connections: takes a config validated by the caller and the route sets loaded
+   * from its script. Everything that can fail (certificates, new listeners' ports) is done first; if any of
+   * it fails, nothing has changed and the error says why. Then: routes swapped, certificates and limits
+   * updated on the listeners kept, new listeners open, removed ones stop accepting (their open WebSockets
+   * stay), keepalive and the access log follow the new config. Open WebSockets are never touched.
+   */
+  async reload(config: GatewayConfig, routes: readonly Routes<any>[]): Promise<void> {
+    if (this.closing) throw new WsgateError('WSGATE_API_MISUSE', 'reload(): the gateway is shutting down');
+    const byKey = new Map(this.listeners.map((l, i) => [listenerKey(this.current.listeners[i]!), l]));
+    const credentials = await Promise.all(config.listeners.map((l) => (l.tls ? resolveTlsCredentials(l, config) : undefined)));
+    const next: RunningListener[] = [];
+    const opened: RunningListener[] = [];
+    try {
+      for (const [index, listener] of config.listeners.entries()) {
+        const kept = byKey.get(listenerKey(listener));
+        if (kept) {
+          byKey.delete(listenerKey(listener));
+          next.push(kept);
+        } else {
+          const l = await startListener(index, listener, config.limits, credentials[index], this.dispatcher, this.logger);
+          opened.push(l);
+          next.push(l);
+        }
+      }
+    } catch (err) {
+      await Promise.all(opened.map((l) => l.close()));
+      throw err;
+    }
+    // Commit: nothing below can fail.
+    for (const [index, l] of next.entries()) {
+      if (opened.includes(l)) continue;
+      applyLimits(l.server, config.limits);
+      const tls = credentials[index];
+      if (tls) (l.server as unknown as TlsServer).setSecureContext(tls);
+    }
+    for (const removed of byKey.values()) void removed.close();
+    this.current = config;
+    this.listeners = next;
+    this.setRoutes(routes);
+    this.hub.reconfigure(config);
+    this.env.realIp = config.realIp ? new RealIpResolver(config.realIp) : undefined;
+    this.env.myself = new HostMatcher(ownNames(config, next.map((l) => l.host)), next.map((l) => l.info.port));
+    const oldLog = this.dispatcher.accessLog;
+    this.dispatcher.accessLog = config.accessLog ? new AccessLog(config.accessLog.path, config.accessLog.format) : undefined;
+    void oldLog?.close();
+    this.logger.info({ listeners: next.length, opened: opened.length, removed: byKey.size, connections: this.connections.size }, 'reloaded');
+  }
+
+  /** Kamailio's ws.disable / ws.enable: while disabled, new WebSockets get 503 and open ones stay. */
+  setWebSocketsEnabled(enabled: boolean): void {
+    if (this.closing) return;
+    this.dispatcher.refuseWebSockets = !enabled;
+    this.logger.info({ enabled }, enabled ? 'websockets enabled' : 'websockets disabled');
+  }
+
+  get webSocketsEnabled(): boolean {
+    return !this.dispatcher.refuseWebSockets;
   }
 
   addresses(): ListenerAddress[] {
@@ -116,10 +204,24 @@ export class Gateway {
       await stopped;
     }
     this.hub.stop();
+    await this.dispatcher.accessLog?.close();
   }
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A listener is "the same" across a reload when its name, address and kind (TLS or not) are. */
+function listenerKey(l: ListenerConfig): string {
+  return `${l.name}|${l.host}|${l.port}|${l.tls ? 'tls' : 'tcp'}`;
+}
+
+/** The limits node reads per connection: set on a kept server, they apply to its next connections. */
+function applyLimits(server: Server, limits: LimitsConfig): void {
+  server.headersTimeout = Math.round(limits.headerTimeout * 1000);
+  server.keepAliveTimeout = Math.round(limits.keepAliveTimeout * 1000);
+  server.maxConnections = limits.maxConnections;
+  (server as Server & { maxHeaderSize: number }).maxHeaderSize = limits.maxHeaderSize;
+}
 
 /** The names `isMyself()` accepts: configured ones, the machine's, and the listeners' addresses. */
 function ownNames(config: GatewayConfig, hosts: readonly string[]): string[] {

@@ -1,7 +1,7 @@
 export { Gateway, type GatewayOptions, type ListenerAddress } from './gateway.js';
 export { defineRoutes, isRoutes, type Attributes, type RouteHandlers, type RouteFactory, type RouteResult, type Routes } from './routes.js';
 export { RequestContext, hasToken, type ListenerInfo, type RequestHead } from './request-context.js';
-export type { Action, HandshakeAction, NextAction, ProxyAction, ProxyTarget, Refusal, ReplyAction } from './actions.js';
+export type { Action, ForwardResult, HandshakeAction, NextAction, ProxyAction, ProxyTarget, Refusal, ReplyAction } from './actions.js';
 export { textReply, writeReply, type Carrier, type Reply } from './replies.js';
 export { Connection, type CloseInfo } from './connection.js';
 export { ConnectionRegistry } from './registry.js';
@@ -13,3 +13,8 @@ export type { GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, Scri
 export { ConfigError, loadConfigFile, resolveConfig, type ConfigIssue } from './config/load.js';
 export { loadRouteScript } from './script-loader.js';
 export type { HandshakeOptions, PerMessageDeflateOptions, CorsMode } from '@wsgate/handshake';
+export { RealIpResolver, parseAddressPort, type ClientAddress } from './real-ip.js';
+export type { RealIpConfig } from './config/types.js';
+export { parseProxyPreface, type PrefaceResult } from './proxy-protocol.js';
+export type { Store } from './store/store.js';
+export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';

@@ -1,11 +1,12 @@
 import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { writeRawResponse } from '@wsgate/handshake';
 import type { LimitsConfig, ListenerConfig } from './config/types.js';
 import { WsgateError } from './errors.js';
 import type { Logger } from './logger.js';
+import { readProxyPreface } from './proxy-protocol.js';
 import type { ListenerInfo } from './request-context.js';
 
 export interface ListenerHandlers {
@@ -61,21 +62,26 @@ export async function startListener(
   );
   if (credentials) server.on('tlsClientError', (err: Error) => logger.debug({ listener: config.name, err }, 'TLS handshake failed'));
 
+  // With the PROXY protocol a plain TCP server accepts, reads the preface, and only then hands the socket over.
+  const front = config.proxyProtocol ? proxyProtocolFront(server, config, limits, !!credentials, logger) : undefined;
+  const bound = front ?? server;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      server.removeListener('listening', onListening);
+      bound.removeListener('listening', onListening);
       reject(new WsgateError('WSGATE_LISTEN', `listeners[${index}] (${config.host}:${config.port}): ${listenHint(err)}`, { cause: err }));
     };
     const onListening = () => {
-      server.removeListener('error', onError);
+      bound.removeListener('error', onError);
       resolve();
     };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen({ host: config.host, port: config.port });
+    bound.once('error', onError);
+    bound.once('listening', onListening);
+    bound.listen({ host: config.host, port: config.port });
   });
-  info.port = (server.address() as AddressInfo).port;
-  server.on('error', (err) => logger.error({ listener: config.name, err }, 'listener error'));
+  // Node starts the head-timeout checks (408) when an HTTP server emits 'listening'; one fed by a front must be told.
+  if (front) server.emit('listening');
+  info.port = (bound.address() as AddressInfo).port;
+  bound.on('error', (err) => logger.error({ listener: config.name, err }, 'listener error'));
 
   return {
     info,
@@ -83,10 +89,42 @@ export async function startListener(
     server,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // The front counts the connections (the HTTP server only saw them handed over): wait on it.
+        if (front) {
+          front.close(() => resolve());
+          server.close();
+        } else {
+          server.close(() => resolve());
+        }
         server.closeIdleConnections();
       }),
   };
+}
+
+/**
+ * A TCP server in front of `server` for `proxyProtocol: true`: the connection limit applies here, each socket
+ * must open with a PROXY preface within the head timeout, and what follows it goes to the HTTP (or TLS) server.
+ */
+function proxyProtocolFront(server: http.Server, config: ListenerConfig, limits: LimitsConfig, tls: boolean, logger: Logger): net.Server {
+  const front = net.createServer({ noDelay: true });
+  front.maxConnections = limits.maxConnections;
+  front.on('drop', (data?: { remoteAddress?: string }) =>
+    logger.warn({ listener: config.name, client: data?.remoteAddress, limit: limits.maxConnections }, 'connection refused: maxConnections reached'),
+  );
+  const timeoutMs = Math.round(limits.headerTimeout * 1000);
+  front.on('connection', (socket: Socket) =>
+    readProxyPreface(socket, {
+      timeoutMs,
+      onReady(ready) {
+        server.emit('connection', ready);
+        // A plain HTTP server reads the socket's handle directly; resuming hands it the bytes put back first.
+        // A TLS server reads them out of the socket itself, and must then own it alone.
+        if (!tls) ready.resume();
+      },
+      onFailure: (failed, reason) => logger.info({ listener: config.name, client: failed.remoteAddress, reason }, 'PROXY protocol preface refused; connection closed'),
+    }),
+  );
+  return front;
 }
 
 function listenHint(err: NodeJS.ErrnoException): string {

@@ -20,12 +20,18 @@ export class RouteFailure extends Error {
   }
 }
 
+/** The action a route took, and which mounted routes it was. */
+export interface Taken {
+  readonly action: Action;
+  readonly route: string;
+}
+
 /**
  * Runs the mounted routes in order (DESIGN.md convention 4). A route ends the request by taking an action;
- * `next()`, or returning without an action, passes it on. Returns the action taken, or undefined when
- * every route passed (the caller answers 404).
+ * `next()`, or returning without an action, passes it on. Returns the action taken and by whom, or undefined
+ * when every route passed (the caller answers 404).
  */
-export async function runPipeline(req: RequestContext<any>, routes: readonly RequestRoute[]): Promise<Action | undefined> {
+export async function runPipeline(req: RequestContext<any>, routes: readonly RequestRoute[]): Promise<Taken | undefined> {
   for (const route of routes) {
     let result: RouteResult;
     try {
@@ -43,7 +49,7 @@ export async function runPipeline(req: RequestContext<any>, routes: readonly Req
         ),
       );
     }
-    if (action !== undefined && action.kind !== 'next') return action;
+    if (action !== undefined && action.kind !== 'next') return { action, route: route.name };
   }
   return undefined;
 }

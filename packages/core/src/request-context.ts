@@ -5,6 +5,7 @@ import { NEXT, type Action, type ProxyAction, type ProxyTarget, type ReplyAction
 import { WsgateError } from './errors.js';
 import type { HostMatcher } from './host-matcher.js';
 import type { Logger } from './logger.js';
+import { clientAddressOf, type ClientAddress, type RealIpResolver } from './real-ip.js';
 import type { Attributes } from './routes.js';
 
 /** What a request context reads from a request: node's IncomingMessage fits, and so does `inject()`'s. */
@@ -34,6 +35,8 @@ export interface ListenerInfo {
 export interface RequestEnv {
   readonly myself: HostMatcher;
   readonly logger: Logger;
+  /** Resolves the client's address from trusted proxies' headers (the config's `realIp`). */
+  readonly realIp?: RealIpResolver | undefined;
 }
 
 /**
@@ -48,6 +51,7 @@ export class RequestContext<A extends Attributes = Attributes> {
   private parsedUrl: URL | undefined;
   private cookieJar: Readonly<Record<string, string | undefined>> | undefined;
   private boundLog: Logger | undefined;
+  private client: ClientAddress | undefined;
 
   constructor(
     /** The underlying request (node's IncomingMessage on a live gateway). */
@@ -78,10 +82,11 @@ export class RequestContext<A extends Attributes = Attributes> {
    * Logs, limits, hooks and the connection registry use this one.
    */
   get clientIp(): string {
-    return this.remoteAddress;
+    return (this.client ??= clientAddressOf(this.raw, this.env.realIp)).ip;
   }
+  /** The client's port; 0 when a proxy told the address without one. */
   get clientPort(): number {
-    return this.remotePort;
+    return (this.client ??= clientAddressOf(this.raw, this.env.realIp)).port;
   }
 
   /** True on a TLS listener. */

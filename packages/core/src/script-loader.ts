@@ -83,14 +83,19 @@ async function checkReadable(file: string): Promise<void> {
   }
 }
 
+/** Counts loads, so a reload gets the script as it is now rather than the module cache's copy. */
+let loads = 0;
+
 async function importScript(file: string, extension: string): Promise<{ default?: unknown }> {
   const url = pathToFileURL(file).href;
   if (TYPESCRIPT.has(extension)) {
     // Loaded only when a TypeScript script is, and scoped: tsx's hooks apply to this import, not process-wide.
+    // Each tsImport() has a namespace of its own, so its module cache starts empty: a reload sees new code.
     const { tsImport } = await import('tsx/esm/api');
     return (await tsImport(url, import.meta.url)) as { default?: unknown };
   }
-  return (await import(url)) as { default?: unknown };
+  loads += 1;
+  return (await import(loads === 1 ? url : `${url}?reload=${loads}`)) as { default?: unknown };
 }
 
 /** A WSGATE_SCRIPT_INVALID naming the cause's first line and, when it can be found, its file:line:column. */

@@ -1,12 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { Upgrader, type HandshakeAcceptance, type HandshakeOptions } from '@wsgate/handshake';
+import { HandshakeRefusedError, Upgrader, type HandshakeAcceptance, type HandshakeCheck, type HandshakeOptions } from '@wsgate/handshake';
 import type { GatewayConfig } from './config/types.js';
 import { Connection, type CloseInfo } from './connection.js';
 import { Keepalive } from './keepalive.js';
 import type { Logger } from './logger.js';
-import { ConnectionRegistry } from './registry.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { ConnectionRegistry } from './registry.js';
 import type { RequestContext } from './request-context.js';
 import type { RouteHandlers } from './routes.js';
 
@@ -22,6 +23,11 @@ export interface WebSocketRoutes {
   readonly closed: readonly ClosedRoute[];
 }
 
+/** A completed handshake, or why it did not complete (the answer, if any, is already written). */
+export type AcceptResult =
+  | { readonly ok: true; readonly conn: Connection<any> }
+  | { readonly ok: false; readonly status?: number; readonly check?: HandshakeCheck | undefined };
+
 const kConnection = Symbol('wsgate.connection');
 type TaggedSocket = WebSocket & { [kConnection]: Connection<any> };
 const connectionOf = (ws: WebSocket): Connection<any> => (ws as TaggedSocket)[kConnection];
@@ -31,9 +37,9 @@ const connectionOf = (ws: WebSocket): Connection<any> => (ws as TaggedSocket)[kC
  * and hands every event of every connection to the `websocket:*` routes.
  */
 export class WebSocketHub {
-  readonly registry = new ConnectionRegistry();
-  private readonly keepalive: Keepalive;
-  private readonly upgrader: Upgrader;
+  private keepalive: Keepalive;
+  private upgrader: Upgrader;
+  private started = false;
   private routes: WebSocketRoutes = { open: [], message: [], closed: [] };
   // Listeners shared by every socket (`this` is the WebSocket): nothing allocated per connection for them.
   private readonly onMessage: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
@@ -42,8 +48,10 @@ export class WebSocketHub {
   private readonly onPong: (this: WebSocket) => void;
 
   constructor(
-    private readonly config: GatewayConfig,
+    private config: GatewayConfig,
     private readonly logger: Logger,
+    readonly registry: ConnectionRegistry,
+    private readonly metrics: GatewayMetrics,
   ) {
     this.keepalive = new Keepalive(this.registry, config.keepalive);
     this.upgrader = new Upgrader({ maxPayload: config.limits.maxPayload });
@@ -71,7 +79,20 @@ export class WebSocketHub {
   }
 
   start(): void {
+    this.started = true;
     this.keepalive.start();
+  }
+
+  /** A reload: new keepalive and message-size settings apply from now on; open connections stay. */
+  reconfigure(config: GatewayConfig): void {
+    this.config = config;
+    this.keepalive.stop();
+    this.keepalive = new Keepalive(this.registry, config.keepalive);
+    if (this.started) this.keepalive.start();
+    const old = this.upgrader;
+    this.upgrader = new Upgrader({ maxPayload: config.limits.maxPayload });
+    // Its ws servers track no clients: closing them leaves open connections alone.
+    void old.close();
   }
 
   /**
@@ -85,15 +106,15 @@ export class WebSocketHub {
     head: Buffer,
     acceptance: HandshakeAcceptance,
     options: HandshakeOptions,
-  ): Promise<Connection<any> | undefined> {
+  ): Promise<AcceptResult> {
     let ws: WebSocket;
     try {
       ws = await this.upgrader.upgrade(raw, socket, head, acceptance, options);
     } catch (err) {
       req.log.info({ err }, 'handshake not completed');
-      return undefined;
+      return err instanceof HandshakeRefusedError ? { ok: false, status: err.rejection.status, check: err.rejection.check } : { ok: false };
     }
-    const conn = new Connection(this.registry.nextId(), ws, {
+    const conn = new Connection(this.registry.nextId(), ws, this.metrics.trafficOf(ws.protocol), {
       listener: req.listener,
       remoteAddress: req.clientIp,
       remotePort: req.clientPort,
@@ -103,12 +124,15 @@ export class WebSocketHub {
     });
     (ws as TaggedSocket)[kConnection] = conn;
     this.registry.add(conn);
+    this.metrics.opened(this.registry.size);
+    this.logger.info({ conn: conn.id, client: `${conn.remoteAddress}:${conn.remotePort}`, protocol: conn.protocol, path: conn.path }, 'websocket opened');
     ws.on('close', this.onClose);
     ws.on('error', this.onError);
     if (this.routes.message.length > 0) ws.on('message', this.onMessage);
-    if (this.config.keepalive.mechanism === 'ping') ws.on('pong', this.onPong);
+    // Always: a reload may turn ping keepalive on for connections already open.
+    ws.on('pong', this.onPong);
     for (const route of this.routes.open) this.guard(route.name, conn, () => route.run(conn));
-    return conn;
+    return { ok: true, conn };
   }
 
   /** Close every connection (shutdown: 1001 Going Away). */
@@ -126,6 +150,7 @@ export class WebSocketHub {
   }
 
   private dispatchMessage(conn: Connection<any>, data: Buffer, isBinary: boolean): void {
+    conn.received(data.length);
     // The per-message path: no closure per call, unlike guard().
     const routes = this.routes.message;
     for (let i = 0; i < routes.length; i++) {
@@ -142,6 +167,11 @@ export class WebSocketHub {
   private closed(conn: Connection<any>, code: number, reason: Buffer): void {
     this.registry.delete(conn);
     const info: CloseInfo = { code, reason: reason.length > 0 ? reason.toString() : conn.localReason, by: conn.closedBy };
+    this.metrics.closed(info.by, code);
+    this.logger.info(
+      { conn: conn.id, client: `${conn.remoteAddress}:${conn.remotePort}`, code, reason: info.reason, by: info.by, seconds: (Date.now() - conn.createdAt) / 1000, ...conn.counts() },
+      'websocket closed',
+    );
     for (const route of this.routes.closed) this.guard(route.name, conn, () => route.run(conn, info));
   }
 

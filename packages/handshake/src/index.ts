@@ -4,6 +4,7 @@
  */
 export type {
   CorsMode,
+  HandshakeCheck,
   HandshakeAcceptance,
   HandshakeDecision,
   HandshakeOptions,

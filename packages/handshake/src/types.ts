@@ -42,10 +42,26 @@ export interface HandshakeOptions {
   headers?: Readonly<Record<string, string>>;
 }
 
+/** Which check refused a handshake: a short, fixed vocabulary, fit for a metrics label. */
+export type HandshakeCheck =
+  | 'method'
+  | 'http-version'
+  | 'host'
+  | 'upgrade'
+  | 'connection'
+  | 'key'
+  | 'version'
+  | 'subprotocol'
+  | 'extensions'
+  | 'shutdown'
+  | 'ws';
+
 /** A refusal: written once, by `writeRejection`, then the socket is closed. */
 export interface HandshakeRejection {
   readonly ok: false;
   readonly status: number;
+  /** Which check failed (absent on rejections built by hand). */
+  readonly check?: HandshakeCheck;
   /** Why, in words a client developer understands; sent as the body. */
   readonly reason: string;
   readonly headers: Readonly<Record<string, string>>;

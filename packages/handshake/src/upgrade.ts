@@ -96,7 +96,7 @@ export class Upgrader {
     options: HandshakeOptions,
   ): Promise<WebSocket> {
     if (this.#closed) {
-      const rejection: HandshakeRejection = { ok: false, status: 503, reason: 'Server is shutting down', headers: {} };
+      const rejection: HandshakeRejection = { ok: false, status: 503, reason: 'Server is shutting down', headers: {}, check: 'shutdown' };
       writeRejection(socket, rejection);
       return Promise.reject(new HandshakeRefusedError(rejection));
     }
@@ -237,7 +237,7 @@ function refuse(err: Error, socket: Duplex, req: IncomingMessage): void {
   const r = req as StashedRequest;
   const pending = r[kPending];
   r[kPending] = undefined;
-  const rejection: HandshakeRejection = { ok: false, status: 400, reason: err.message, headers: {} };
+  const rejection: HandshakeRejection = { ok: false, status: 400, reason: err.message, headers: {}, check: 'ws' };
   writeRejection(socket, rejection);
   pending?.reject(new HandshakeRefusedError(rejection));
 }

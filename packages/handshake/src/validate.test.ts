@@ -76,6 +76,7 @@ describe('validateHandshake: method and HTTP version', () => {
       status: 405,
       reason: 'Method POST not allowed, a WebSocket handshake uses GET',
       headers: { Allow: 'GET' },
+      check: 'method',
     });
   });
   it('refuses HTTP/1.0 with 400', () => {
@@ -177,6 +178,7 @@ describe('validateHandshake: Sec-WebSocket-Version', () => {
       status: 426,
       reason: `Unsupported Sec-WebSocket-Version "${version}", expected 13`,
       headers: { 'Sec-WebSocket-Version': '13' },
+      check: 'version',
     });
   });
   it('refuses a missing version with 426', () => {
@@ -185,6 +187,7 @@ describe('validateHandshake: Sec-WebSocket-Version', () => {
       status: 426,
       reason: 'Missing Sec-WebSocket-Version header, expected 13',
       headers: { 'Sec-WebSocket-Version': '13' },
+      check: 'version',
     });
   });
   it('refuses a duplicated version with 400', () => {
@@ -211,6 +214,7 @@ describe('validateHandshake: subprotocols', () => {
       status: 400,
       reason: 'No supported subprotocol in "sipx, chat", supported: sip, msrp',
       headers: { 'Sec-WebSocket-Protocol': 'sip, msrp' },
+      check: 'subprotocol',
     });
   });
   it('refuses a client offering none when the route requires one', () => {
@@ -219,6 +223,7 @@ describe('validateHandshake: subprotocols', () => {
       status: 400,
       reason: 'Sec-WebSocket-Protocol required, supported: sip',
       headers: { 'Sec-WebSocket-Protocol': 'sip' },
+      check: 'subprotocol',
     });
     expect(accepted({}, { protocols: ['sip'] }).protocol).toBeUndefined();
   });
@@ -227,7 +232,7 @@ describe('validateHandshake: subprotocols', () => {
     ['sip echo', 'Invalid Sec-WebSocket-Protocol header at position 4: unexpected "e", expected ","'],
     ['"sip"', 'Invalid Sec-WebSocket-Protocol header at position 0: unexpected "\\"", expected a subprotocol token'],
   ])('refuses the malformed header %s with 400', (value, reason) => {
-    expect(rejected(offer(value), { protocols: ['sip'] })).toEqual({ ok: false, status: 400, reason, headers: {} });
+    expect(rejected(offer(value), { protocols: ['sip'] })).toEqual({ ok: false, status: 400, reason, headers: {}, check: 'subprotocol' });
   });
 });
 

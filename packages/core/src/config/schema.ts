@@ -73,6 +73,28 @@ const listener = {
       dependentRequired: { cert: ['key'], key: ['cert'] },
       expected: 'true (self-signed certificate) or { cert: FILE, key: FILE }',
     },
+    proxyProtocol: { type: 'boolean', expected: 'true (every connection starts with a PROXY protocol preface) or false' },
+  },
+};
+
+/** `realIp`: the entries are checked as addresses and CIDRs by ./load.ts (a pattern would be unreadable). */
+const realIp = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['trustedProxies'],
+  expected: 'an object such as { trustedProxies: [10.0.0.0/8], header: X-Forwarded-For }',
+  properties: {
+    trustedProxies: {
+      type: 'array',
+      items: { type: 'string', minLength: 1, expected: 'an IP address or CIDR such as 10.0.0.0/8 or fd00::/8' },
+      expected: 'a list of IP addresses and CIDRs',
+    },
+    header: {
+      type: 'string',
+      pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+      default: 'X-Forwarded-For',
+      expected: 'a header name such as X-Forwarded-For, X-Real-IP or X-Client-IP',
+    },
   },
 };
 
@@ -147,6 +169,7 @@ export const configSchema = {
         },
       },
     },
+    realIp,
     log: {
       type: 'object',
       additionalProperties: false,
@@ -155,6 +178,47 @@ export const configSchema = {
       properties: {
         level: { enum: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info' },
       },
+    },
+    accessLog: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['path'],
+      expected: 'an object such as { path: access.log } (path "-" writes to stdout)',
+      properties: {
+        path: { ...path, expected: 'a file path, or "-" for stdout' },
+        format: { type: 'string', minLength: 1, expected: "an nginx-style log_format, such as '$remote_addr $status'" },
+      },
+    },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['port'],
+      expected: 'an object such as { port: 9100 }',
+      properties: {
+        host: { ...hostName, default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, expected: 'an integer from 0 to 65535' },
+        path: { type: 'string', pattern: '^/', default: '/metrics', expected: 'a URL path starting with /' },
+      },
+    },
+    management: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['port'],
+      expected: 'an object such as { port: 9180, tokenFile: mgmt.token }',
+      properties: {
+        host: { ...hostName, default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, expected: 'an integer from 0 to 65535' },
+        token: { type: 'string', minLength: 16, expected: 'a bearer token of at least 16 characters' },
+        tokenFile: { ...path, expected: 'the path of a file holding the bearer token' },
+      },
+    },
+    workers: {
+      type: ['integer', 'string'],
+      minimum: 1,
+      maximum: 256,
+      pattern: '^auto$',
+      default: 1,
+      expected: 'a number of worker processes from 1 to 256, or "auto" (one per core)',
     },
   },
 };

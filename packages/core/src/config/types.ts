@@ -16,6 +16,25 @@ export interface GatewayConfig {
   readonly keepalive: KeepaliveConfig;
   readonly shutdown: { readonly grace: number };
   readonly log: { readonly level: LogLevel };
+  /** Where the client's real address comes from behind proxies. Absent: the TCP peer (or PROXY source) is the client. */
+  readonly realIp?: RealIpConfig;
+  /** nginx-style access log: one line per request. Absent: none. */
+  readonly accessLog?: { readonly path: string; readonly format?: string };
+  /** Prometheus metrics on their own listener. Absent: not served (still counted, for embedders). */
+  readonly metrics?: { readonly host: string; readonly port: number; readonly path: string };
+  /** The management API (ws.dump, ws.close…), bearer-token protected. Absent: not served. */
+  readonly management?: ManagementConfig;
+  /** Worker processes sharing the listeners (node:cluster); `auto` is one per core. Default 1. */
+  readonly workers: number | 'auto';
+}
+
+export interface ManagementConfig {
+  /** Default 127.0.0.1: the API can close every connection, keep it off public addresses. */
+  readonly host: string;
+  readonly port: number;
+  /** The bearer token, given inline or read from `tokenFile` (resolved to an absolute path). */
+  readonly token?: string;
+  readonly tokenFile?: string;
 }
 
 export interface ListenerConfig {
@@ -27,6 +46,20 @@ export interface ListenerConfig {
   readonly port: number;
   /** HTTPS when present: certificate files, or a self-signed certificate kept in `dataDir` when none given. */
   readonly tls?: TlsConfig;
+  /** Every connection starts with a PROXY protocol (v1 or v2) preface naming the client; required when set. */
+  readonly proxyProtocol?: boolean;
+}
+
+/** The `realIp` section: which proxies are believed, and which header they write the client's address in. */
+export interface RealIpConfig {
+  /** Addresses and CIDRs (v4 and v6) of the proxies whose header is believed. */
+  readonly trustedProxies: readonly string[];
+  /**
+   * The header a trusted proxy puts the client's address in. `X-Forwarded-For` is read as a list, right to
+   * left, up to the first hop that is not a trusted proxy; any other (`X-Real-IP`, `X-Client-IP`…) holds one
+   * `ip`, `ip:port` or `[v6]:port`. Default `X-Forwarded-For`.
+   */
+  readonly header: string;
 }
 
 export interface TlsConfig {

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from './memory-store.js';
+
+function clocked(maxEntries?: number) {
+  let t = 1_000_000;
+  const store = new MemoryStore({ now: () => t, ...(maxEntries ? { maxEntries } : {}) });
+  return { store, advance: (seconds: number) => void (t += seconds * 1000) };
+}
+
+describe('MemoryStore', () => {
+  it('gets, sets, replaces and deletes', async () => {
+    const { store } = clocked();
+    expect(await store.get('a')).toBeUndefined();
+    await store.set('a', '1');
+    await store.set('a', '2');
+    expect(await store.get('a')).toBe('2');
+    expect(await store.delete('a')).toBe(true);
+    expect(await store.delete('a')).toBe(false);
+  });
+
+  it('expires keys after their TTL, with no timer', async () => {
+    const { store, advance } = clocked();
+    await store.set('a', 'x', 2);
+    advance(1.999);
+    expect(await store.get('a')).toBe('x');
+    advance(0.001);
+    expect(await store.get('a')).toBeUndefined();
+    expect(await store.delete('a')).toBe(false);
+  });
+
+  it('adds only when absent or expired', async () => {
+    const { store, advance } = clocked();
+    expect(await store.add('n', '1', 1)).toBe(true);
+    expect(await store.add('n', '2', 1)).toBe(false);
+    expect(await store.get('n')).toBe('1');
+    advance(1);
+    expect(await store.add('n', '3', 1)).toBe(true);
+  });
+
+  it('increments atomically in a fixed window: the TTL runs from creation', async () => {
+    const { store, advance } = clocked();
+    expect(await store.increment('c', 1, 10)).toBe(1);
+    advance(6);
+    expect(await store.increment('c', 1, 10)).toBe(2);
+    expect(await store.increment('c', -5)).toBe(-3);
+    advance(4);
+    expect(await store.increment('c', 1, 10)).toBe(1);
+    const many = await Promise.all(Array.from({ length: 100 }, () => store.increment('d')));
+    expect(new Set(many).size).toBe(100);
+  });
+
+  it('raises only to a greater value, resetting the TTL', async () => {
+    const { store, advance } = clocked();
+    expect(await store.raise('nc', 1, 5)).toBe(true);
+    expect(await store.raise('nc', 1, 5)).toBe(false);
+    expect(await store.raise('nc', 0, 5)).toBe(false);
+    expect(await store.raise('nc', 3, 5)).toBe(true);
+    advance(4);
+    expect(await store.raise('nc', 4, 5)).toBe(true);
+    advance(4);
+    expect(await store.get('nc')).toBe('4');
+    advance(1);
+    expect(await store.raise('nc', 1, 5)).toBe(true);
+  });
+
+  it('refuses to count on a value that is not an integer', async () => {
+    const { store } = clocked();
+    await store.set('s', 'text');
+    await expect(store.increment('s')).rejects.toThrow(/does not hold an integer/);
+    await expect(store.raise('s', 2)).rejects.toThrow(/does not hold an integer/);
+  });
+
+  it('stays bounded: expired keys go first, then the oldest written', async () => {
+    const { store, advance } = clocked(3);
+    await store.set('short', '1', 1);
+    await store.set('a', '1');
+    await store.set('b', '1');
+    advance(2);
+    await store.set('c', '1'); // full: the expired one goes
+    expect([await store.get('a'), await store.get('b'), await store.get('c')]).toEqual(['1', '1', '1']);
+    await store.set('a', '2'); // rewritten: now the newest
+    await store.set('d', '1'); // full of live keys: the oldest written (b) goes
+    expect(store.size).toBe(3);
+    expect(await store.get('b')).toBeUndefined();
+    expect(await store.get('a')).toBe('2');
+  });
+
+  it('sweeps expired keys as writes go by', async () => {
+    const { store, advance } = clocked();
+    for (let i = 0; i < 1000; i++) await store.set(`old${i}`, 'x', 1);
+    advance(2);
+    for (let i = 0; i < 1000; i++) await store.set(`new${i}`, 'x', 100);
+    expect(store.size).toBeLessThanOrEqual(1000 + 10);
+  });
+
+  it('refuses a bad bound', () => {
+    expect(() => new MemoryStore({ maxEntries: 0 })).toThrow(/maxEntries/);
+  });
+});

@@ -1,0 +1,135 @@
+import { WsgateError } from '../errors.js';
+import type { Store } from './store.js';
+
+export interface MemoryStoreOptions {
+  /** The most keys kept. Default 100,000. */
+  readonly maxEntries?: number;
+  /** The clock, in ms (tests pass their own). Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+interface Entry {
+  value: string;
+  /** ms since the epoch; Infinity for no expiry. */
+  expires: number;
+}
+
+/** Entries looked at for expiry per write: enough to outpace writes, so that expired keys do not pile up. */
+const SWEEP_STEP = 2;
+
+/**
+ * The in-process {@link Store}: the default for one gateway process.
+ *
+ * Expiry costs no timer per key (nor any timer at all): an expired key reads as absent, and every write
+ * examines a couple of keys in a round-robin sweep and drops the expired ones. Bounded: when `maxEntries`
+ * keys are live, a write first sweeps the whole map (at most once a second), then evicts the oldest-written
+ * key. Eviction forgets state (a nonce count, a revocation), so size the bound above the load you expect.
+ */
+export class MemoryStore implements Store {
+  private readonly map = new Map<string, Entry>();
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+  private cursor: IterableIterator<[string, Entry]> | undefined;
+  private lastFullSweep = -Infinity;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const max = options.maxEntries ?? 100_000;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new WsgateError('WSGATE_API_MISUSE', `MemoryStore: maxEntries must be a whole number of at least 1, got ${String(max)}`);
+    }
+    this.maxEntries = max;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Live and not yet swept keys. */
+  get size(): number {
+    return this.map.size;
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return this.live(key)?.value;
+  }
+
+  async set(key: string, value: string, ttl?: number): Promise<void> {
+    this.write(key, value, ttl);
+  }
+
+  async add(key: string, value: string, ttl?: number): Promise<boolean> {
+    if (this.live(key)) return false;
+    this.write(key, value, ttl);
+    return true;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.live(key) !== undefined && this.map.delete(key);
+  }
+
+  async increment(key: string, by = 1, ttl?: number): Promise<number> {
+    const entry = this.live(key);
+    if (!entry) {
+      this.write(key, String(by), ttl);
+      return by;
+    }
+    const next = integer(entry.value, key) + by;
+    // In place: the expiry (and the write order) stay those of the counter's creation.
+    entry.value = String(next);
+    return next;
+  }
+
+  async raise(key: string, value: number, ttl?: number): Promise<boolean> {
+    const entry = this.live(key);
+    if (entry && integer(entry.value, key) >= value) return false;
+    this.write(key, String(value), ttl);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.map.clear();
+  }
+
+  /** The entry if present and not expired; an expired one is dropped on the way. */
+  private live(key: string): Entry | undefined {
+    const entry = this.map.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expires > this.now()) return entry;
+    this.map.delete(key);
+    return undefined;
+  }
+
+  private write(key: string, value: string, ttl: number | undefined): void {
+    const now = this.now();
+    this.sweep(now, SWEEP_STEP);
+    // Re-inserted so that the map's order stays the order of last writes, oldest first, for eviction.
+    this.map.delete(key);
+    if (this.map.size >= this.maxEntries) this.makeRoom(now);
+    this.map.set(key, { value, expires: ttl === undefined ? Infinity : now + ttl * 1000 });
+  }
+
+  private makeRoom(now: number): void {
+    if (now - this.lastFullSweep >= 1000) {
+      this.lastFullSweep = now;
+      this.sweep(now, this.map.size);
+    }
+    if (this.map.size >= this.maxEntries) this.map.delete(this.map.keys().next().value!);
+  }
+
+  /** Looks at up to `count` keys where the round-robin cursor stands, dropping expired ones. */
+  private sweep(now: number, count: number): void {
+    for (let i = 0; i < count && this.map.size > 0; i++) {
+      this.cursor ??= this.map.entries();
+      const next = this.cursor.next();
+      if (next.done) {
+        this.cursor = undefined;
+        continue;
+      }
+      const [key, entry] = next.value;
+      if (entry.expires <= now) this.map.delete(key);
+    }
+  }
+}
+
+function integer(value: string, key: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new WsgateError('WSGATE_API_MISUSE', `store key "${key}" does not hold an integer`);
+  return n;
+}

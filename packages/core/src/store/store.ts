@@ -1,0 +1,49 @@
+/**
+ * The key-value store route modules keep their state in: cookie tokens, digest nonce counts, rate counters,
+ * revocations. One process uses `MemoryStore`; several gateways share one store (Redis) so that a token
+ * issued, a nonce count seen or a handshake counted on one node holds on all.
+ *
+ * Every method is one atomic step on the server side, so that two nodes racing on a key cannot both win.
+ * Each method's TSDoc says the Redis command (or short Lua script) it maps to; a Redis implementation is a
+ * thin class over a client such as ioredis. TTLs are in seconds, fractions allowed (Redis: `PX` in ms);
+ * an absent TTL means no expiry. Values are strings; counters are decimal integers, as Redis keeps them.
+ *
+ * Keys: modules prefix theirs (`wsgate:digest:nc:…`, `wsgate:rate:…`) and never put secrets in them (a
+ * token is stored under its hash), since keys show up in `MONITOR` and `SCAN`.
+ */
+export interface Store {
+  /** The value, or undefined when absent or expired. Redis: `GET key`. */
+  get(key: string): Promise<string | undefined>;
+
+  /** Sets the value, replacing any, with a new TTL. Redis: `SET key value [PX ms]`. */
+  set(key: string, value: string, ttl?: number): Promise<void>;
+
+  /**
+   * Sets the value only if the key is absent (or expired); true when it did. For "first one wins" records.
+   * Redis: `SET key value NX [PX ms]` (reply OK or nil).
+   */
+  add(key: string, value: string, ttl?: number): Promise<boolean>;
+
+  /** Removes the key; true when it was there. Redis: `DEL key` (reply 1 or 0). */
+  delete(key: string): Promise<boolean>;
+
+  /**
+   * Adds `by` to an integer counter and returns the new value; an absent key counts from 0. The TTL applies
+   * when the counter is created and is not extended by later increments (a fixed window).
+   * Redis: `MULTI; INCRBY key by; PEXPIRE key ms NX; EXEC` (Redis ≥ 7; before, a Lua script that sets the
+   * expiry when INCRBY returned `by`).
+   */
+  increment(key: string, by?: number, ttl?: number): Promise<number>;
+
+  /**
+   * Raises an integer to `value` if `value` is greater than what is stored (an absent key is lower than
+   * anything), resetting the TTL; true when it did. For "must strictly increase" checks such as digest
+   * nonce counts. Redis, as a Lua script:
+   * `local c = tonumber(redis.call('GET', KEYS[1])) if c and c >= tonumber(ARGV[1]) then return 0 end
+   *  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`.
+   */
+  raise(key: string, value: number, ttl?: number): Promise<boolean>;
+
+  /** Lets go of what the store holds open (a Redis connection); the memory store has nothing to free. */
+  close(): Promise<void>;
+}
