@@ -6,17 +6,17 @@
  * Output contract: logs are JSON lines on stdout (one `listening` line per listener once started); a
  * start-up failure is exactly one line on stderr, `wsgate: <what is wrong>: <how to fix>`, and exit code 1.
  */
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { applyConfigOverrides, formatHostPort, loadConfigFile, resolveConfig, type ConfigOverrides } from './config/load.js';
+import { applyConfigOverrides, loadConfigFile, resolveConfig, type ConfigOverrides } from './config/load.js';
 import type { GatewayConfig } from './config/types.js';
 import { WsgateError } from './errors.js';
-import { Gateway } from './gateway.js';
 import { createLogger, type LogLevel } from './logger.js';
 import { CtlError, runCtl } from './ctl.js';
-import { LocalControl } from './management/local-control.js';
-import { startOperations } from './management/operations.js';
-import { loadRouteScript } from './script-loader.js';
+import { runPrimary } from './cluster.js';
+import { serve } from './serve.js';
 
 const USAGE = `Usage: wsgate [options] [SCRIPT]
 
@@ -27,6 +27,7 @@ Options:
   -s, --script FILE       route script (.ts, .js); replaces the config's script.path; may be given as SCRIPT
   -l, --listen HOST:PORT  listen there instead of on the config's listeners; repeatable; IPv6 as [::1]:8080
       --log-level LEVEL   debug, info, warn, error or silent; replaces the config's log.level
+  -w, --workers N|auto    worker processes sharing the listeners; replaces the config's workers
   -h, --help              show this help and exit
   -v, --version           show the version and exit
 
@@ -63,6 +64,7 @@ function parseCommandLine(argv: string[]): CommandLine {
         script: { type: 'string', short: 's' },
         listen: { type: 'string', short: 'l', multiple: true },
         'log-level': { type: 'string' },
+        workers: { type: 'string', short: 'w' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -92,8 +94,15 @@ function parseCommandLine(argv: string[]): CommandLine {
       ...(values.listen ? { listeners: values.listen.map(parseListen) } : {}),
       ...(scriptPath !== undefined ? { scriptPath } : {}),
       ...(logLevel !== undefined ? { logLevel: logLevel as LogLevel } : {}),
+      ...(values.workers !== undefined ? { workers: parseWorkers(values.workers) } : {}),
     },
   };
+}
+
+function parseWorkers(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 256) throw new UsageError(`--workers ${value}: give a number from 1 to 256, or auto`);
+  return Number(value);
 }
 
 /** `HOST:PORT`, `[IPv6]:PORT`, `:PORT` or `PORT` (host 127.0.0.1). */
@@ -156,38 +165,14 @@ async function main(argv: string[]): Promise<void> {
   const logger = createLogger({ level: config.log.level, write });
   // The start and stop lines are the command's own output: shown at every level but silent.
   const announce = createLogger({ level: config.log.level === 'silent' ? 'silent' : 'info', write });
-
-  const gateway = new Gateway(config, { logger });
-  if (config.script) gateway.use(await loadRouteScript(config.script, gateway));
-  await gateway.listen();
-  for (const address of gateway.addresses()) {
-    const url = `${address.tls ? 'wss' : 'ws'}://${formatHostPort(address.host, address.port)}`;
-    announce.info({ name: address.name, url }, 'listening');
-  }
-
-  // A reload reads everything again, as at start: an invalid config or script throws, and the running one stays.
-  const reload = async () => {
-    const next = await loadConfig(command);
-    await gateway.reload(next, next.script ? [await loadRouteScript(next.script, gateway)] : []);
-  };
-  const registry = gateway.metrics.registry;
-  const operations = await startOperations(config, new LocalControl(gateway, reload), async () => ({
-    contentType: registry.contentType,
-    text: await registry.metrics(),
-  }));
-  if (operations.metricsPort !== undefined) announce.info({ url: `http://${formatHostPort(config.metrics!.host, operations.metricsPort)}${config.metrics!.path}` }, 'metrics');
-  if (operations.managementPort !== undefined) announce.info({ url: `http://${formatHostPort(config.management!.host, operations.managementPort)}` }, 'management');
-  process.on('SIGHUP', () =>
-    reload().then(
-      () => announce.info({ signal: 'SIGHUP' }, 'reloaded'),
-      (err: unknown) => logger.error({ err }, 'reload refused; the running config stays'),
-    ),
-  );
+  const options = { config, loadConfig: async () => loadConfig(command), logger, announce };
+  const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
+  const close = cluster.isPrimary && workers > 1 ? await runPrimary(options, workers) : await serve(options);
 
   stop = (signal) => {
-    announce.info({ signal, grace: config.shutdown.grace }, 'stopping');
-    Promise.all([gateway.close({ grace: gateway.config.shutdown.grace }), operations.close()]).then(() => {
-      announce.info({}, 'stopped');
+    if (!cluster.isWorker) announce.info({ signal, grace: config.shutdown.grace }, 'stopping');
+    close().then(() => {
+      if (!cluster.isWorker) announce.info({}, 'stopped');
       process.exit(0);
     }, fail);
   };

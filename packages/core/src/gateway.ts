@@ -20,7 +20,12 @@ import { WebSocketHub, type WebSocketRoutes } from './websockets.js';
 export interface GatewayOptions {
   /** Where the gateway logs; a JSON-lines logger at the config's level by default. */
   logger?: Logger;
+  /** In a cluster, this worker's number (1…N): it prefixes connection ids. */
+  workerIndex?: number;
 }
+
+/** Connection ids of worker k start at k × this. */
+export const WORKER_ID_SPAN = 1_000_000_000;
 
 /** Where a listener ended up bound. */
 export interface ListenerAddress {
@@ -39,7 +44,7 @@ export class Gateway {
   /** Counted whether or not they are served (`config.metrics`): embedders may expose `metrics.registry` themselves. */
   readonly metrics: GatewayMetrics;
   /** The WebSockets this gateway terminated and still holds open. */
-  readonly connections = new ConnectionRegistry();
+  readonly connections: ConnectionRegistry;
   private readonly mounted: Routes<any>[] = [];
   private readonly env: { myself: HostMatcher; logger: Logger; realIp: RealIpResolver | undefined };
   private readonly hub: WebSocketHub;
@@ -52,6 +57,7 @@ export class Gateway {
     options: GatewayOptions = {},
   ) {
     const config = current;
+    this.connections = new ConnectionRegistry((options.workerIndex ?? 0) * WORKER_ID_SPAN);
     this.logger = options.logger ?? createLogger({ level: config.log.level });
     this.env = {
       myself: new HostMatcher(ownNames(config, []), []),

@@ -7,9 +7,15 @@ export class ConnectionRegistry {
   private readonly byId = new Map<number, Connection<any>>();
   private lastId = 0;
 
+  /**
+   * @param idBase added to every id: in a cluster, worker k numbers its connections from k × 10⁹, so ids are
+   *   unique across workers and tell which worker holds a connection.
+   */
+  constructor(private readonly idBase = 0) {}
+
   /** @internal */
   nextId(): number {
-    return ++this.lastId;
+    return this.idBase + ++this.lastId;
   }
   /** @internal */
   add(conn: Connection<any>): void {

@@ -38,6 +38,8 @@ export interface ConfigOverrides {
   readonly scriptPath?: string;
   /** Replaces `log.level` (`--log-level`). */
   readonly logLevel?: LogLevel;
+  /** Replaces `workers` (`--workers`). */
+  readonly workers?: number | 'auto';
 }
 
 /**
@@ -110,6 +112,7 @@ export function applyConfigOverrides(parsed: unknown, overrides: ConfigOverrides
     const scriptPath = path.resolve(overrides.scriptPath);
     out.script = isPlainObject(parsed.script) ? { ...parsed.script, path: scriptPath } : { path: scriptPath };
   }
+  if (overrides.workers !== undefined) out.workers = overrides.workers;
   if (overrides.logLevel !== undefined) {
     out.log = isPlainObject(parsed.log) ? { ...parsed.log, level: overrides.logLevel } : { level: overrides.logLevel };
   }

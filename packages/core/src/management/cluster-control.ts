@@ -1,0 +1,126 @@
+import type { Worker } from 'node:cluster';
+import { WORKER_ID_SPAN } from '../gateway.js';
+import { DEFAULT_PAGE, MAX_PAGE, type ConnectionFilter, type ConnectionPage, type ConnectionSummary, type GatewayControl, type GatewayStatus } from './control.js';
+
+/** IPC between the cluster primary and its workers: a request names a control operation; the worker answers. */
+interface ControlRequest {
+  readonly wsgate: 'control';
+  readonly id: number;
+  readonly op: keyof GatewayControl;
+  readonly args: unknown[];
+}
+interface ControlResponse {
+  readonly wsgate: 'control-result';
+  readonly id: number;
+  readonly ok: boolean;
+  readonly value?: unknown;
+  readonly error?: string;
+  readonly range?: boolean;
+}
+
+const TIMEOUT_MS = 10_000;
+
+/** In a worker: answer the primary's control requests with this process's gateway. */
+export function serveControl(control: GatewayControl): void {
+  process.on('message', (message: ControlRequest) => {
+    if (message?.wsgate !== 'control') return;
+    const run = (control[message.op] as (...args: unknown[]) => Promise<unknown>).apply(control, message.args);
+    run.then(
+      (value) => reply({ wsgate: 'control-result', id: message.id, ok: true, value }),
+      (err: unknown) =>
+        reply({ wsgate: 'control-result', id: message.id, ok: false, error: err instanceof Error ? err.message : String(err), range: err instanceof RangeError }),
+    );
+  });
+}
+
+function reply(response: ControlResponse): void {
+  process.send?.(response);
+}
+
+/**
+ * In the primary: the management operations over every worker. Connection ids tell the worker
+ * (id ÷ 10⁹), so one-connection operations go to one worker; listings are merged.
+ */
+export class ClusterControl implements GatewayControl {
+  private nextRequest = 0;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly workers: () => ReadonlyMap<number, Worker>,
+    private readonly reloader: () => Promise<void>,
+  ) {}
+
+  async listConnections(filter: ConnectionFilter): Promise<ConnectionPage> {
+    const offset = filter.offset ?? 0;
+    const limit = Math.min(filter.limit ?? DEFAULT_PAGE, MAX_PAGE);
+    // Each worker's first offset+limit, merged by id, hold the page wanted.
+    const pages = (await this.all('listConnections', { ...filter, offset: 0, limit: Math.min(offset + limit, MAX_PAGE * 10) })) as ConnectionPage[];
+    const merged = pages.flatMap((p) => p.connections).sort((a, b) => a.id - b.id);
+    return { total: pages.reduce((n, p) => n + p.total, 0), offset, limit, connections: merged.slice(offset, offset + limit) };
+  }
+
+  async getConnection(id: number): Promise<ConnectionSummary | undefined> {
+    return (await this.one(id, 'getConnection', id)) as ConnectionSummary | undefined;
+  }
+
+  async closeConnection(id: number, code: number, reason: string): Promise<boolean> {
+    return ((await this.one(id, 'closeConnection', id, code, reason)) ?? false) as boolean;
+  }
+
+  async pingConnection(id: number): Promise<boolean> {
+    return ((await this.one(id, 'pingConnection', id)) ?? false) as boolean;
+  }
+
+  async setWebSocketsEnabled(enabled: boolean): Promise<void> {
+    await this.all('setWebSocketsEnabled', enabled);
+  }
+
+  async status(): Promise<GatewayStatus> {
+    const each = (await this.all('status')) as GatewayStatus[];
+    return {
+      pid: process.pid,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      websockets: each.every((s) => s.websockets === 'enabled') ? 'enabled' : 'disabled',
+      connections: each.reduce((n, s) => n + s.connections, 0),
+      workers: each.length,
+    };
+  }
+
+  reload(): Promise<void> {
+    return this.reloader();
+  }
+
+  /** Ask every worker; a worker that is gone or silent fails the whole operation, saying which. */
+  all(op: keyof GatewayControl, ...args: unknown[]): Promise<unknown[]> {
+    return Promise.all([...this.workers().entries()].map(([index, w]) => this.ask(index, w, op, args)));
+  }
+
+  private one(id: number, op: keyof GatewayControl, ...args: unknown[]): Promise<unknown> {
+    const index = Math.floor(id / WORKER_ID_SPAN);
+    const worker = this.workers().get(index);
+    return worker ? this.ask(index, worker, op, args) : Promise.resolve(undefined);
+  }
+
+  private ask(index: number, worker: Worker, op: keyof GatewayControl, args: unknown[]): Promise<unknown> {
+    const id = ++this.nextRequest;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`worker ${index} did not answer ${op} within ${TIMEOUT_MS / 1000} s`)), TIMEOUT_MS);
+      const onMessage = (message: ControlResponse) => {
+        if (message?.wsgate !== 'control-result' || message.id !== id) return;
+        if (message.ok) done(undefined, message.value);
+        else done(message.range ? new RangeError(message.error) : new Error(`worker ${index}: ${message.error}`));
+      };
+      const onExit = () => done(new Error(`worker ${index} exited during ${op}`));
+      const done = (err: Error | undefined, value?: unknown) => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        if (err) reject(err);
+        else resolve(value);
+      };
+      worker.on('message', onMessage);
+      worker.once('exit', onExit);
+      worker.send({ wsgate: 'control', id, op, args } satisfies ControlRequest);
+    });
+  }
+}
