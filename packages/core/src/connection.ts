@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { TrafficCounts } from './metrics.js';
 import type { ListenerInfo } from './request-context.js';
@@ -35,6 +36,8 @@ export class Connection<A extends Attributes = Attributes> {
   localReason = '';
   /** When a message last went either way (ms since the epoch). */
   lastActivityAt = this.createdAt;
+  /** @internal see holdWrites() */
+  holding = false;
   private messagesIn = 0;
   private messagesOut = 0;
   private bytesIn = 0;
@@ -48,6 +51,19 @@ export class Connection<A extends Attributes = Attributes> {
     private readonly traffic: TrafficCounts,
     private readonly from: ConnectionOrigin<A>,
   ) {}
+
+  /**
+   * @internal Hold this connection's writes until the current tick ends, then send them in one go: the
+   * answers to several messages that arrived in one read leave in one write instead of one each.
+   */
+  holdWrites(): void {
+    if (this.holding) return;
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    if (!socket || socket.destroyed) return;
+    this.holding = true;
+    socket.cork();
+    process.nextTick(releaseWrites, this, socket);
+  }
 
   /** @internal a message arrived. */
   received(bytes: number): void {
@@ -147,4 +163,9 @@ export class Connection<A extends Attributes = Attributes> {
       ...this.counts(),
     };
   }
+}
+
+function releaseWrites(conn: Connection<any>, socket: Socket): void {
+  conn.holding = false;
+  socket.uncork();
 }

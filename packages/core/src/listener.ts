@@ -63,7 +63,8 @@ export async function startListener(
   if (credentials) server.on('tlsClientError', (err: Error) => logger.debug({ listener: config.name, err }, 'TLS handshake failed'));
 
   // With the PROXY protocol a plain TCP server accepts, reads the preface, and only then hands the socket over.
-  const front = config.proxyProtocol ? proxyProtocolFront(server, config, limits, !!credentials, logger) : undefined;
+  const proxied = config.proxyProtocol ? proxyProtocolFront(server, config, limits, !!credentials, logger) : undefined;
+  const front = proxied?.server;
   const bound = front ?? server;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
@@ -90,8 +91,9 @@ export async function startListener(
     close: () =>
       new Promise<void>((resolve) => {
         // The front counts the connections (the HTTP server only saw them handed over): wait on it.
-        if (front) {
-          front.close(() => resolve());
+        if (proxied) {
+          proxied.server.close(() => resolve());
+          proxied.dropPending();
           server.close();
         } else {
           server.close(() => resolve());
@@ -105,26 +107,44 @@ export async function startListener(
  * A TCP server in front of `server` for `proxyProtocol: true`: the connection limit applies here, each socket
  * must open with a PROXY preface within the head timeout, and what follows it goes to the HTTP (or TLS) server.
  */
-function proxyProtocolFront(server: http.Server, config: ListenerConfig, limits: LimitsConfig, tls: boolean, logger: Logger): net.Server {
+function proxyProtocolFront(
+  server: http.Server,
+  config: ListenerConfig,
+  limits: LimitsConfig,
+  tls: boolean,
+  logger: Logger,
+): { server: net.Server; dropPending(): void } {
   const front = net.createServer({ noDelay: true });
+  // Sockets still sending their preface belong to no HTTP server yet: closing the listener drops them itself.
+  const pending = new Set<Socket>();
   front.maxConnections = limits.maxConnections;
   front.on('drop', (data?: { remoteAddress?: string }) =>
     logger.warn({ listener: config.name, client: data?.remoteAddress, limit: limits.maxConnections }, 'connection refused: maxConnections reached'),
   );
   const timeoutMs = Math.round(limits.headerTimeout * 1000);
-  front.on('connection', (socket: Socket) =>
+  front.on('connection', (socket: Socket) => {
+    pending.add(socket);
     readProxyPreface(socket, {
       timeoutMs,
       onReady(ready) {
+        pending.delete(ready);
         server.emit('connection', ready);
         // A plain HTTP server reads the socket's handle directly; resuming hands it the bytes put back first.
         // A TLS server reads them out of the socket itself, and must then own it alone.
         if (!tls) ready.resume();
       },
-      onFailure: (failed, reason) => logger.info({ listener: config.name, client: failed.remoteAddress, reason }, 'PROXY protocol preface refused; connection closed'),
-    }),
-  );
-  return front;
+      onFailure(failed, reason) {
+        pending.delete(failed);
+        logger.info({ listener: config.name, client: failed.remoteAddress, reason }, 'PROXY protocol preface refused; connection closed');
+      },
+    });
+  });
+  return {
+    server: front,
+    dropPending() {
+      for (const socket of pending) socket.destroy();
+    },
+  };
 }
 
 function listenHint(err: NodeJS.ErrnoException): string {

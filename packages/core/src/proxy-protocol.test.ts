@@ -227,6 +227,19 @@ describe('a listener with proxyProtocol: true, on real sockets', () => {
     expect(g.logs.some((l) => String(l.reason).startsWith('no complete preface within 300 ms'))).toBe(true);
   });
 
+  it('drops connections still in their preface when the gateway shuts down', async () => {
+    const g = await start();
+    const socket = net.connect(g.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('PROXY TCP4 1.2.');
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    await g.close();
+    gw = undefined;
+    expect(Date.now() - started).toBeLessThan(1000);
+    await once(socket, 'close');
+  });
+
   it('still answers a slow request head with 408 after the preface', async () => {
     const { port } = await start(false, { headerTimeout: 0.3 });
     const { text } = await rawExchange(port, 'PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\nGET / HTTP/1.1\r\n', 3000);

@@ -170,15 +170,15 @@ export function readProxyPreface(socket: Socket, options: ReadPrefaceOptions): v
   };
   const onTimeout = () => fail(`no complete preface within ${options.timeoutMs} ms`);
   const onError = (err: Error) => fail(`socket error: ${err.message}`);
-  const onEnd = () => fail('connection closed before the preface ended');
+  const onClose = () => fail('connection closed before the preface ended');
   const timer = setTimeout(onTimeout, options.timeoutMs);
   const cleanup = () => {
     clearTimeout(timer);
     socket.removeListener('data', onData);
     socket.removeListener('error', onError);
-    socket.removeListener('end', onEnd);
+    socket.removeListener('close', onClose);
   };
   socket.on('data', onData);
   socket.on('error', onError);
-  socket.on('end', onEnd);
+  socket.on('close', onClose);
 }

@@ -100,8 +100,15 @@ export class RequestContext<A extends Attributes = Attributes> {
   get url(): string {
     return this.raw.url ?? '/';
   }
-  /** The path of the request target, without the query. */
+  /** The path of the request target, without the query (dot segments resolved, as a URL would). */
   get path(): string {
+    if (this.parsedUrl === undefined) {
+      // The common plain path needs no URL parse (a measurable share of a handshake's cost).
+      const url = this.url;
+      const query = url.indexOf('?');
+      const path = query < 0 ? url : url.slice(0, query);
+      if (path.charCodeAt(0) === 47 && !/[.%\\#]/.test(path)) return path;
+    }
     return this.urlObject.pathname;
   }
   get query(): URLSearchParams {

@@ -29,6 +29,8 @@ export type AcceptResult =
   | { readonly ok: false; readonly status?: number; readonly check?: HandshakeCheck | undefined };
 
 const kConnection = Symbol('wsgate.connection');
+/** Messages up to this size (bytes) have their answers written together at the end of the tick. */
+const COALESCE_BELOW = 4096;
 type TaggedSocket = WebSocket & { [kConnection]: Connection<any> };
 const connectionOf = (ws: WebSocket): Connection<any> => (ws as TaggedSocket)[kConnection];
 
@@ -151,6 +153,8 @@ export class WebSocketHub {
 
   private dispatchMessage(conn: Connection<any>, data: Buffer, isBinary: boolean): void {
     conn.received(data.length);
+    // Small messages come many to a read, and so do their answers: coalesce them. Large ones gain nothing.
+    if (data.length <= COALESCE_BELOW) conn.holdWrites();
     // The per-message path: no closure per call, unlike guard().
     const routes = this.routes.message;
     for (let i = 0; i < routes.length; i++) {

@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
 import { WsgateError } from '../errors.js';
 import type { LogLevel } from '../logger.js';
 import { trustedProxyProblem } from '../real-ip.js';
@@ -94,7 +93,7 @@ export async function readConfigFile(file: string): Promise<unknown> {
     );
   }
   text = text.replace(/^\uFEFF/, '');
-  const parsed = text.trim() === '' ? { value: undefined } : format === '.json' ? parseJson(text) : parseYaml(text);
+  const parsed = text.trim() === '' ? { value: undefined } : format === '.json' ? parseJson(text) : await parseYaml(text);
   if ('issues' in parsed) throw new ConfigError(parsed.issues, absolute);
   // Blank, or YAML with only comments.
   if (parsed.value == null) throw new ConfigError([{ path: 'config', message: 'the file is empty: give at least a "listeners" list' }], absolute);
@@ -226,7 +225,9 @@ function findBadTrustedProxies(data: unknown): ConfigIssue[] {
 
 type Parsed = { value: unknown } | { issues: ConfigIssue[] };
 
-function parseYaml(text: string): Parsed {
+/** yaml is loaded only for YAML files: a gateway configured in code does not carry it in its heap. */
+async function parseYaml(text: string): Promise<Parsed> {
+  const { parseDocument } = await import('yaml');
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
     return {

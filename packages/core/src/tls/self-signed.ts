@@ -8,7 +8,6 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import forge from 'node-forge';
 
 /** A PEM certificate and its PEM private key. */
 export interface TlsCredentials {
@@ -109,6 +108,8 @@ export async function createSelfSignedCertificate(names: readonly string[], now 
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
+  // Loaded only when a certificate is made: a running gateway need not keep node-forge in its heap.
+  const { default: forge } = await import('node-forge');
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
   const serial = randomBytes(16);
