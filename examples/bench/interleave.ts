@@ -3,7 +3,7 @@
  * each side's counts. Whatever else the machine does meanwhile (other processes, timers, the kernel) then falls
  * on both servers alike, instead of on whichever happened to run during it.
  */
-import { addCounts, type SliceCount, type SlicedLoad } from './phases/slice.js';
+import { addCounts, type SliceTotal, type SlicedLoad } from './phases/slice.js';
 
 export interface InterleaveOptions {
   /** Uncounted run of each load first: JIT, buffers, caches. */
@@ -20,11 +20,11 @@ export async function interleave<S extends string>(
   loads: Readonly<Record<S, SlicedLoad>>,
   order: readonly S[],
   options: InterleaveOptions,
-): Promise<Record<S, SliceCount>> {
-  const totals = {} as Record<S, SliceCount>;
+): Promise<Record<S, SliceTotal>> {
+  const totals = {} as Record<S, SliceTotal>;
   for (const side of order) {
     await loads[side].run(options.warmupMs, 0);
-    totals[side] = { count: 0, bytes: 0, seconds: 0 };
+    totals[side] = { count: 0, bytes: 0, seconds: 0, slices: 0, emptySlices: 0 };
   }
   for (let i = 0; i < options.slices; i++) {
     for (const side of i % 2 === 0 ? order : [...order].reverse()) {

@@ -29,6 +29,8 @@ export interface ServerOptions {
 }
 
 export class ServerProcess {
+  private stopping = false;
+
   private constructor(
     readonly name: string,
     readonly port: number,
@@ -58,8 +60,12 @@ export class ServerProcess {
         clearTimeout(timer);
         child.removeListener('message', ready);
         child.removeAllListeners('exit');
-        child.once('exit', () => live.delete(child));
-        resolve(new ServerProcess(options.name, msg.port, child));
+        const server = new ServerProcess(options.name, msg.port, child);
+        child.once('exit', (code, signal) => {
+          live.delete(child);
+          if (!server.stopping) process.stderr.write(`[bench] ${options.name} server exited unexpectedly (${signal ?? `code ${code}`})\n`);
+        });
+        resolve(server);
       });
     });
   }
@@ -91,6 +97,7 @@ export class ServerProcess {
 
   /** Asks the child to leave (a CPU profile gets written), then kills it if it lingers. */
   stop(timeoutMs = 5000): Promise<void> {
+    this.stopping = true;
     if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
@@ -106,6 +113,9 @@ export class ServerProcess {
 
 /** Kills every child still running, at once (errors, signals, the watchdog). */
 export function killAllServers(): void {
-  for (const child of live) child.kill('SIGKILL');
+  for (const child of live) {
+    child.removeAllListeners('exit');
+    child.kill('SIGKILL');
+  }
   live.clear();
 }

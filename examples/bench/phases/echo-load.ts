@@ -69,9 +69,6 @@ export class EchoLoad implements SlicedLoad {
     const slice = { count: this.received - m0, bytes: this.bytes() - b0, seconds: (performance.now() - t0) / 1000 };
     this.sending = false;
     await runUntil(this.options.drainMs ?? 2000, () => this.received >= this.sent, 5);
-    if (slice.count === 0 && windowMs > 0) {
-      throw new Error(`no answer came back in ${windowMs} ms (is the subprotocol served?)`);
-    }
     return slice;
   }
 

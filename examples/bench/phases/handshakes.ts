@@ -48,9 +48,6 @@ export class HandshakeLoad implements SlicedLoad {
     const slice = { count: this.count, bytes: 0, seconds: (performance.now() - t0) / 1000 };
     // Cycles end by themselves, each bounded by its timeout.
     await runUntil((this.options.cycleTimeoutMs ?? 5000) + 1000, () => this.active === 0, 5);
-    if (slice.count === 0 && windowMs > 0) {
-      throw new Error(`no handshake completed in ${windowMs} ms (${this.firstError ?? 'no error seen'})`);
-    }
     return slice;
   }
 

@@ -24,8 +24,16 @@ export interface SlicedLoad {
   close(): Promise<void>;
 }
 
-export function addCounts(total: SliceCount, slice: SliceCount): void {
+/** The sum of a load's slices, and how many of them counted nothing (a stalled server, or machine). */
+export interface SliceTotal extends SliceCount {
+  slices: number;
+  emptySlices: number;
+}
+
+export function addCounts(total: SliceTotal, slice: SliceCount): void {
   total.count += slice.count;
   total.bytes += slice.bytes;
   total.seconds += slice.seconds;
+  total.slices++;
+  if (slice.count === 0) total.emptySlices++;
 }
