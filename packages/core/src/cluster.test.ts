@@ -2,25 +2,17 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { until } from './test-gateway.js';
+import { freePort, until } from './test-gateway.js';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const core = pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href;
 const TOKEN = 'cluster-token-0123456789';
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 let child: ChildProcess | undefined;
 afterEach(() => {

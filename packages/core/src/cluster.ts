@@ -6,9 +6,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import { formatHostPort } from './config/load.js';
-import type { GatewayConfig } from './config/types.js';
 import { WsgateError } from './errors.js';
-import type { Logger } from './logger.js';
 import { ClusterControl } from './management/cluster-control.js';
 import { startOperations } from './management/operations.js';
 import { announceOperations, type ServeOptions } from './serve.js';

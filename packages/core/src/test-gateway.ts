@@ -71,6 +71,15 @@ export function maskedFrame(opcode: number, payload: Buffer | string, fin = true
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** A loopback port that was free a moment ago (for configs that must name their ports up front). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
 /** Waits until `check()` is true, polling, or fails after `timeoutMs`. */
 export async function until(check: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -50,7 +50,7 @@ export class WebSocketHub {
   private readonly onPong: (this: WebSocket) => void;
 
   constructor(
-    private config: GatewayConfig,
+    config: GatewayConfig,
     private readonly logger: Logger,
     readonly registry: ConnectionRegistry,
     private readonly metrics: GatewayMetrics,
@@ -87,7 +87,6 @@ export class WebSocketHub {
 
   /** A reload: new keepalive and message-size settings apply from now on; open connections stay. */
   reconfigure(config: GatewayConfig): void {
-    this.config = config;
     this.keepalive.stop();
     this.keepalive = new Keepalive(this.registry, config.keepalive);
     if (this.started) this.keepalive.start();

@@ -1,4 +1,4 @@
-import { COMMA, HeaderSyntaxError, isTchar, scanToken, skipOws, unexpected } from './token-list.js';
+import { COMMA, expectToken, HeaderSyntaxError, isTchar, scanToken, skipOws, unexpected } from './token-list.js';
 
 const HEADER = 'Sec-WebSocket-Extensions';
 const SEMICOLON = 0x3b;
@@ -37,11 +37,7 @@ export function parseExtensions(value: string): ExtensionOffer[] {
   let i = skipOws(value, 0);
   for (;;) {
     const start = i;
-    i = scanToken(value, i);
-    if (i === start) {
-      if (i < n && value.charCodeAt(i) === COMMA) throw new HeaderSyntaxError(HEADER, i, 'empty element');
-      throw unexpected(HEADER, value, i, 'an extension token');
-    }
+    i = expectToken(HEADER, value, i, 'an extension token');
     const params: Record<string, Array<string | true>> = Object.create(null);
     offers.push({ name: value.slice(start, i), params });
     i = skipOws(value, i);

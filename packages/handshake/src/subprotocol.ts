@@ -1,4 +1,4 @@
-import { COMMA, HeaderSyntaxError, quote, scanToken, skipOws, unexpected } from './token-list.js';
+import { COMMA, expectToken, HeaderSyntaxError, quote, skipOws, unexpected } from './token-list.js';
 
 const HEADER = 'Sec-WebSocket-Protocol';
 
@@ -20,11 +20,7 @@ export function parseSubprotocols(value: string): string[] {
   let i = skipOws(value, 0);
   for (;;) {
     const start = i;
-    i = scanToken(value, i);
-    if (i === start) {
-      if (i < n && value.charCodeAt(i) === COMMA) throw new HeaderSyntaxError(HEADER, i, 'empty element');
-      throw unexpected(HEADER, value, i, 'a subprotocol token');
-    }
+    i = expectToken(HEADER, value, i, 'a subprotocol token');
     const protocol = value.slice(start, i);
     // A linear scan is cheaper for the usual one or two offers; a Set keeps a hostile list from going quadratic.
     if (out.length < 8 ? out.includes(protocol) : (seen ??= new Set(out)).has(protocol)) {

@@ -61,6 +61,17 @@ export function scanToken(value: string, i: number): number {
 }
 
 /** The error for the character at `i` (or the end of input), with an optional hint of what was expected. */
+/**
+ * Scans the token that must start at `i` in a list element; returns where it ends. An element with no token
+ * throws: "empty element" before a comma, otherwise what was found instead of `expected`.
+ */
+export function expectToken(header: string, value: string, i: number, expected: string): number {
+  const end = scanToken(value, i);
+  if (end > i) return end;
+  if (i < value.length && value.charCodeAt(i) === COMMA) throw new HeaderSyntaxError(header, i, 'empty element');
+  throw unexpected(header, value, i, expected);
+}
+
 export function unexpected(header: string, value: string, i: number, expected?: string): HeaderSyntaxError {
   const found = i >= value.length ? 'unexpected end of input' : `unexpected ${JSON.stringify(value[i])}`;
   return new HeaderSyntaxError(header, i, expected === undefined ? found : `${found}, expected ${expected}`);
