@@ -299,3 +299,24 @@ describe('graceful shutdown', () => {
     gw = undefined;
   });
 });
+
+describe('routes:close', () => {
+  it('tells a retired route set why: reload (the new set has taken over) or shutdown, with the grace period', async () => {
+    const calls: string[] = [];
+    const first = defineRoutes({ 'http:request': (req) => req.reply(200, 'OK', 'text/plain', 'first'), 'routes:close': (why, grace) => void calls.push(`first:${why}:${grace}`) }, 'first');
+    const second = defineRoutes({
+      'http:request': (req) => req.reply(200, 'OK', 'text/plain', 'second'),
+      'routes:close': async (why) => {
+        await sleep(20);
+        calls.push(`second:${why}`);
+      },
+    }, 'second');
+    gw = await startTestGateway(first);
+    await gw.gateway.reload(gw.gateway.config, [second]);
+    expect(calls).toEqual(['first:reload:5']);
+    expect(await (await fetch(`http://127.0.0.1:${gw.port}/`)).text()).toBe('second');
+    await gw.gateway.close({ grace: 1 });
+    expect(calls).toEqual(['first:reload:5', 'second:shutdown']);
+    gw = undefined;
+  });
+});

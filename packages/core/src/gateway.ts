@@ -159,7 +159,9 @@ export class Gateway {
     for (const removed of byKey.values()) void removed.close();
     this.current = config;
     this.listeners = next;
+    const retired = this.mounted.filter((r) => !routes.includes(r));
     this.setRoutes(routes);
+    await this.retire(retired, 'reload', config.shutdown.grace);
     this.hub.reconfigure(config);
     this.env.realIp = config.realIp ? new RealIpResolver(config.realIp) : undefined;
     this.env.myself = new HostMatcher(ownNames(config, next.map((l) => l.host)), next.map((l) => l.info.port));
@@ -167,6 +169,24 @@ export class Gateway {
     this.dispatcher.accessLog = config.accessLog ? new AccessLog(config.accessLog.path, config.accessLog.format) : undefined;
     void oldLog?.close();
     this.logger.info({ listeners: next.length, opened: opened.length, removed: byKey.size, connections: this.connections.size }, 'reloaded');
+  }
+
+  /** Runs the `routes:close` route of each retired set, at most `grace` seconds; a failure is logged. */
+  private async retire(sets: readonly Routes<any>[], reason: 'reload' | 'shutdown', grace: number): Promise<void> {
+    const closing = sets.flatMap((r) => {
+      const close = r.handlers['routes:close'];
+      if (!close) return [];
+      return [
+        Promise.resolve()
+          .then(() => close(reason, grace))
+          .catch((err: unknown) => this.logger.error({ route: r.name, reason, err }, 'routes:close threw')),
+      ];
+    });
+    if (closing.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, grace * 1000)));
+    await Promise.race([Promise.all(closing), late]);
+    clearTimeout(timer);
   }
 
   /** Kamailio's ws.disable / ws.enable: while disabled, new WebSockets get 503 and open ones stay. */
@@ -197,6 +217,7 @@ export class Gateway {
     this.dispatcher.refuseWebSockets = true;
     const stopped = Promise.all(this.listeners.map((l) => l.close()));
     this.hub.closeAll(1001, 'Going Away');
+    await this.retire(this.mounted, 'shutdown', grace);
     const deadline = Date.now() + grace * 1000;
     let drained = false;
     const all = stopped.then(() => (drained = true));

@@ -22,6 +22,12 @@ export interface RouteHandlers<A extends Attributes = Attributes> {
   'websocket:message'?: (conn: Connection<A>, data: Buffer, isBinary: boolean) => void | Promise<void>;
   /** The connection is gone; `info` says with which code and which side closed it. */
   'websocket:closed'?: (conn: Connection<A>, info: CloseInfo) => void | Promise<void>;
+  /**
+   * This route set is being retired: `shutdown` (the gateway closes within `grace` seconds: end what you
+   * hold, e.g. tunnels with 1001) or `reload` (a new route set has taken over: stop timers, hand over ports,
+   * but leave open connections be). Awaited, within the grace period.
+   */
+  'routes:close'?: (reason: 'reload' | 'shutdown', grace: number) => void | Promise<void>;
 }
 
 const kRoutes = Symbol.for('wsgate.routes');
@@ -54,7 +60,7 @@ export function defineRoutes<A extends Attributes = Attributes>(
   handlers: RouteHandlers<A>,
   name = 'routes',
 ): Routes<A> {
-  const known = new Set(['http:request', 'websocket:open', 'websocket:message', 'websocket:closed']);
+  const known = new Set(['http:request', 'websocket:open', 'websocket:message', 'websocket:closed', 'routes:close']);
   for (const [key, value] of Object.entries(handlers)) {
     if (!known.has(key)) {
       throw new TypeError(`defineRoutes: unknown event route "${key}"; known ones are ${[...known].join(', ')}`);

@@ -1,1 +1,12 @@
-export {};
+/** Authentication route modules: each a factory returning a `Guard` (see ../access/guard.ts). */
+export { basicAuth, parseBasicCredentials, type BasicAuthOptions } from './basic.js';
+export { digestAuth, type DigestAlgorithm, type DigestAuthOptions, type DigestSecret } from './digest.js';
+export { cookieToken, type CookieTokenGuard, type CookieTokenOptions } from './cookie-token.js';
+export { directoryTokens, type DirectoryTokensOptions } from './directory-tokens.js';
+export { memoryTokens, type IssuingTokenStore, type MemoryTokensOptions } from './memory-tokens.js';
+export { signedTokens, type SigningTokenStore, type SignedTokensOptions } from './signed-tokens.js';
+export { OPAQUE_TOKEN, type TokenInfo, type TokenStore } from './token-store.js';
+export { authHook, describeSession, type AuthHookOptions, type SessionDescription } from './auth-hook.js';
+export { parseHtpasswd, verifyPassword, type HashKind, type PasswordHash } from './htpasswd.js';
+export { parseHtdigest, type Ha1s } from './htdigest.js';
+export { parseAuthParams, type AuthParams } from './auth-params.js';

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '@wsgate/core';
+import { until } from '../../../core/src/test-gateway.js';
+import { rateLimit } from './rate-limit.js';
+import { attempt, guardRoutes, testGateways } from './test-guard.js';
+
+describe('rateLimit()', () => {
+  const startGateway = testGateways();
+
+  /** The client IP comes from X-Real-IP (127.0.0.1 is a trusted proxy), so one test plays several clients. */
+  const from = (ip: string) => ({ headers: { 'X-Real-IP': ip } });
+  const realIp = { realIp: { trustedProxies: ['127.0.0.1'], header: 'X-Real-IP' } };
+
+  it('refuses handshakes over the rate with 429 and Retry-After, per client IP', async () => {
+    const store = new MemoryStore();
+    const gw = await startGateway(guardRoutes(rateLimit({ handshakes: { limit: 3, window: 10 }, store })), realIp);
+    for (let i = 0; i < 3; i++) {
+      const ok = await attempt(gw.url, from('203.0.113.1'));
+      expect(ok.status).toBe(101);
+      ok.ws!.close();
+    }
+    const refused = await attempt(gw.url, from('203.0.113.1'));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(10);
+    expect(refused.body).toBe('more than 3 handshakes in 10 s from 203.0.113.1\n');
+    expect(gw.logs).toContainEqual(expect.objectContaining({ msg: 'request refused', by: 'rate-limit', client: '203.0.113.1:0' }));
+    // Another client is counted apart.
+    const other = await attempt(gw.url, from('203.0.113.2'));
+    expect(other.status).toBe(101);
+    other.ws!.close();
+  });
+
+  it('lets a client in again once the window has slid by', async () => {
+    const gw = await startGateway(guardRoutes(rateLimit({ handshakes: { limit: 1, window: 0.5 } })), realIp);
+    (await attempt(gw.url, from('203.0.113.3'))).ws!.close();
+    expect((await attempt(gw.url, from('203.0.113.3'))).status).toBe(429);
+    // Two windows on, the attempts above have slid out entirely.
+    await new Promise((r) => setTimeout(r, 1050));
+    const again = await attempt(gw.url, from('203.0.113.3'));
+    expect(again.status).toBe(101);
+    again.ws!.close();
+  });
+
+  it('limits open WebSockets per client IP, answering 503 when told, and frees the slot on close', async () => {
+    const gw = await startGateway([], realIp);
+    const limiter = rateLimit({ connections: { max: 2, retryAfter: 7 }, gateway: gw.gateway, status: 503 });
+    gw.gateway.use(guardRoutes(limiter));
+    const a = await attempt(gw.url, from('203.0.113.4'));
+    const b = await attempt(gw.url, from('203.0.113.4'));
+    expect([a.status, b.status]).toEqual([101, 101]);
+    await until(() => gw.gateway.connections.size === 2);
+    const third = await attempt(gw.url, from('203.0.113.4'));
+    expect(third.status).toBe(503);
+    expect(third.headers['retry-after']).toBe('7');
+    expect(third.body).toBe('2 WebSockets already open from 203.0.113.4 (at most 2)\n');
+    const elsewhere = await attempt(gw.url, from('203.0.113.5'));
+    expect(elsewhere.status).toBe(101);
+    a.ws!.close();
+    await until(() => gw.gateway.connections.size === 2);
+    const fourth = await attempt(gw.url, from('203.0.113.4'));
+    expect(fourth.status).toBe(101);
+    for (const s of [b, elsewhere, fourth]) s.ws!.close();
+    await limiter.close();
+  });
+
+  it('refuses bad options at creation, naming the option', () => {
+    expect(() => rateLimit({})).toThrow(/rateLimit\(\): give handshakes/);
+    expect(() => rateLimit({ handshakes: { limit: 0 } })).toThrow(/rateLimit\(\)\.handshakes\.limit: expected an integer from 1/);
+    expect(() => rateLimit({ handshakes: {} as never })).toThrow(/rateLimit\(\)\.handshakes\.limit: is required/);
+    expect(() => rateLimit({ connections: { max: 5 } })).toThrow(/rateLimit\(\)\.gateway: .*pass \{ gateway \}/);
+    expect(() => rateLimit({ handshakes: { limit: 5 }, status: 500 as 429 })).toThrow(/rateLimit\(\)\.status/);
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * Per-client-IP limits, as nginx's `limit_req` / `limit_conn` and Kamailio's `pike`: how many handshakes a
+ * client may start per window, and how many WebSockets it may hold open at once. The client is the real IP
+ * (core's `realIp`), so clients behind a trusted proxy are told apart.
+ */
+import { MemoryStore, defineRoutes, type Gateway, type Store } from '@wsgate/core';
+import { integer, invalidOption, knownKeys, seconds } from '../proxy/option-checks.js';
+import type { Guard } from './guard.js';
+
+export interface RateLimitOptions {
+  /**
+   * At most `limit` handshakes per client IP in any `window` seconds (default 1): a sliding window, counted
+   * in the store, so several gateways sharing a Redis store share the count. Refused attempts count too,
+   * so a client that keeps flooding stays refused.
+   */
+  readonly handshakes?: { readonly limit: number; readonly window?: number };
+  /**
+   * At most `max` WebSockets open per client IP on this gateway (counted from its own open and close events,
+   * so a limit per process). `retryAfter` seconds are suggested when refused (default 5). Handshakes still in
+   * flight are not counted: a burst of simultaneous ones can pass the limit by their number.
+   */
+  readonly connections?: { readonly max: number; readonly retryAfter?: number };
+  /** The gateway whose connections `connections` counts (the route script's factory gets it). */
+  readonly gateway?: Gateway;
+  /** Where handshakes are counted. Default: a new `MemoryStore`. */
+  readonly store?: Store;
+  /** The refusal status: 429 Too Many Requests (default) or 503 Service Unavailable (nginx's default). */
+  readonly status?: 429 | 503;
+}
+
+/**
+ * Refuses with 429 (or 503) and `Retry-After` a client over its handshake rate or connection count.
+ * @example const limits = rateLimit({ handshakes: { limit: 10 }, connections: { max: 20 }, gateway });
+ * @throws {WsgateError} `WSGATE_CONFIG_INVALID` for bad numbers, no limit at all, or `connections` without `gateway`.
+ */
+export function rateLimit(options: RateLimitOptions): Guard {
+  const o = knownKeys('rateLimit()', options, ['handshakes', 'connections', 'gateway', 'store', 'status']);
+  if (o.handshakes === undefined && o.connections === undefined) {
+    throw invalidOption('rateLimit()', 'give handshakes: { limit } and/or connections: { max }');
+  }
+  const status = integer('rateLimit().status', o.status, 429, 429, 503);
+  if (status !== 429 && status !== 503) throw invalidOption('rateLimit().status', 'expected 429 or 503');
+  const rate = o.handshakes === undefined ? undefined : handshakeWindow(knownKeys('rateLimit().handshakes', o.handshakes, ['limit', 'window']), o.store as Store | undefined);
+  const open = o.connections === undefined ? undefined : connectionCount(knownKeys('rateLimit().connections', o.connections, ['max', 'retryAfter']), o.gateway as Gateway | undefined);
+
+  return {
+    name: 'rate-limit',
+    async check(req) {
+      const ip = req.clientIp;
+      const busy = open?.over(ip);
+      if (busy !== undefined) {
+        req.refuse(status, 'rate-limit', busy.reason, { 'Retry-After': String(busy.retryAfter) });
+        return false;
+      }
+      const fast = rate ? await rate.over(ip) : undefined;
+      if (fast !== undefined) {
+        req.refuse(status, 'rate-limit', fast.reason, { 'Retry-After': String(fast.retryAfter) });
+        return false;
+      }
+      return true;
+    },
+    async close() {
+      open?.stop();
+    },
+  };
+}
+
+interface Over {
+  readonly reason: string;
+  readonly retryAfter: number;
+}
+
+/**
+ * Sliding-window counter (the approximation nginx-like limiters and Cloudflare use): the current fixed
+ * window's count plus the previous one's, weighted by how much of it still overlaps the sliding window.
+ * One atomic increment per handshake, so it works unchanged on a shared store.
+ */
+function handshakeWindow(o: Record<string, unknown>, store: Store | undefined) {
+  if (o.limit === undefined) throw invalidOption('rateLimit().handshakes.limit', 'is required: the handshakes allowed per window, e.g. 10');
+  const limit = integer('rateLimit().handshakes.limit', o.limit, 0, 1);
+  const windowSeconds = seconds('rateLimit().handshakes.window', o.window, 1, 0.01, 86_400);
+  const windowMs = windowSeconds * 1000;
+  const counts = store ?? new MemoryStore();
+  return {
+    async over(ip: string): Promise<Over | undefined> {
+      const now = Date.now();
+      const index = Math.floor(now / windowMs);
+      const into = now - index * windowMs;
+      const prefix = `wsgate:rate:hs:${ip}:`;
+      // Two windows of life: the counter is read as "previous" during the next one.
+      const current = await counts.increment(prefix + index, 1, 2 * windowSeconds);
+      // Over the limit in this window alone needs no second look.
+      if (current <= limit) {
+        const previous = Number((await counts.get(prefix + (index - 1))) ?? 0);
+        if (previous * (1 - into / windowMs) + current <= limit) return undefined;
+      }
+      return {
+        reason: `more than ${limit} handshakes in ${windowSeconds} s from ${ip}`,
+        retryAfter: Math.max(1, Math.ceil((windowMs - into) / 1000)),
+      };
+    },
+  };
+}
+
+/** Open WebSockets per client IP, kept from the gateway's `websocket:open` and `websocket:closed` events. */
+function connectionCount(o: Record<string, unknown>, gateway: Gateway | undefined) {
+  if (o.max === undefined) throw invalidOption('rateLimit().connections.max', 'is required: the WebSockets one client IP may hold open, e.g. 20');
+  const max = integer('rateLimit().connections.max', o.max, 0, 1);
+  const retryAfter = Math.ceil(seconds('rateLimit().connections.retryAfter', o.retryAfter, 5, 1, 86_400));
+  if (!gateway || typeof gateway.use !== 'function') {
+    throw invalidOption('rateLimit().gateway', 'connections: { max } counts the gateway\'s connections: pass { gateway } (a route factory receives it)');
+  }
+  const open = new Map<string, number>();
+  let stopped = false;
+  // Event routes only: their order among mounted routes does not matter, so mounting them here is safe.
+  gateway.use(
+    defineRoutes(
+      {
+        'websocket:open'(conn) {
+          if (!stopped) open.set(conn.remoteAddress, (open.get(conn.remoteAddress) ?? 0) + 1);
+        },
+        'websocket:closed'(conn) {
+          const n = open.get(conn.remoteAddress);
+          if (n === undefined) return; // opened before this limiter, or after stop()
+          if (n <= 1) open.delete(conn.remoteAddress);
+          else open.set(conn.remoteAddress, n - 1);
+        },
+      },
+      'rate-limit',
+    ),
+  );
+  return {
+    over(ip: string): Over | undefined {
+      const n = open.get(ip) ?? 0;
+      return n < max ? undefined : { reason: `${n} WebSockets already open from ${ip} (at most ${max})`, retryAfter };
+    },
+    stop() {
+      stopped = true;
+      open.clear();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Cookie-token authentication: the token named by a cookie (`AUTH` by default) must be valid in a token
+ * store. Browsers send cookies with a WebSocket handshake, so this is the way to authenticate browser
+ * WebSockets; pair it with `origin()`, or any page on the web can open a WebSocket with your users' cookies.
+ */
+import type { ConnectionRegistry } from '@wsgate/core';
+import type { Guard } from '../access/guard.js';
+import { headerName, integer, invalidOption, knownKeys } from '../proxy/option-checks.js';
+import { attributeOption } from './options.js';
+import type { TokenStore } from './token-store.js';
+
+export interface CookieTokenOptions {
+  /** Where tokens are checked: `directoryTokens()`, `memoryTokens()`, `signedTokens()` or your own. */
+  readonly store: TokenStore;
+  /** The cookie's name. Default `AUTH`. */
+  readonly cookie?: string;
+  /** The request (and connection) attribute that receives the token's id, for revocation. Default `tokenId`. */
+  readonly attribute?: string;
+  /** The attribute that receives the token's subject, when the store knows one. Default `user`. */
+  readonly subjectAttribute?: string;
+  /** The gateway's connections (`gateway.connections`), for `revoke()` to close those a token opened. */
+  readonly connections?: ConnectionRegistry;
+}
+
+export interface CookieTokenGuard extends Guard {
+  /**
+   * Revokes a token in the store and closes the WebSockets it opened (close code 1008 Policy Violation and
+   * reason `token revoked` unless given). Resolves with the number of connections closed.
+   */
+  revoke(token: string, close?: { code?: number; reason?: string }): Promise<number>;
+  /** Closes the WebSockets opened with the token of this id (one revoked elsewhere, e.g. on another node). */
+  closeConnections(id: string, close?: { code?: number; reason?: string }): number;
+}
+
+/**
+ * Refuses (403) a request without the cookie, or whose token the store does not accept.
+ * @example const auth = cookieToken({ store: directoryTokens({ dir: '/var/lib/wsgate/tokens' }), connections: gateway.connections });
+ * @throws {WsgateError} `WSGATE_CONFIG_INVALID` for bad options.
+ */
+export function cookieToken(options: CookieTokenOptions): CookieTokenGuard {
+  const o = knownKeys('cookieToken()', options, ['store', 'cookie', 'attribute', 'subjectAttribute', 'connections']);
+  const store = o.store as TokenStore | undefined;
+  if (!store || typeof store.verify !== 'function' || typeof store.revoke !== 'function') {
+    throw invalidOption('cookieToken().store', 'give a token store: directoryTokens({ dir }), memoryTokens() or signedTokens({ secret })');
+  }
+  const cookie = o.cookie === undefined ? 'AUTH' : headerName('cookieToken().cookie', String(o.cookie));
+  const attribute = attributeOption('cookieToken().attribute', o.attribute, 'tokenId');
+  const subjectAttribute = attributeOption('cookieToken().subjectAttribute', o.subjectAttribute, 'user');
+  const connections = o.connections as ConnectionRegistry | undefined;
+  if (connections !== undefined && typeof connections.list !== 'function') {
+    throw invalidOption('cookieToken().connections', 'expected the gateway\'s connection registry: connections: gateway.connections');
+  }
+
+  const closeConnections = (id: string, close: { code?: number; reason?: string } = {}): number => {
+    if (!connections) throw invalidOption('cookieToken().connections', 'closing connections needs connections: gateway.connections');
+    const code = integer('cookieToken().revoke() close code', close.code, 1008, 1000, 4999);
+    const reason = close.reason ?? 'token revoked';
+    const opened = connections.list((conn) => conn.get(attribute) === id);
+    for (const conn of opened) conn.close(code, reason);
+    return opened.length;
+  };
+
+  return {
+    name: 'cookie-token',
+    async check(req) {
+      const token = req.cookie(cookie);
+      if (token === undefined || token === '') {
+        req.refuse(403, 'cookie-token', `no ${cookie} cookie`);
+        return false;
+      }
+      const info = await store.verify(token);
+      if (!info) {
+        req.refuse(403, 'cookie-token', `unknown, malformed or expired ${cookie} token`);
+        return false;
+      }
+      req.set(attribute, info.id);
+      if (info.subject !== undefined) req.set(subjectAttribute, info.subject);
+      return true;
+    },
+    async revoke(token, close) {
+      const id = await store.revoke(token);
+      if (id === undefined) return 0;
+      return connections ? closeConnections(id, close) : 0;
+    },
+    closeConnections,
+    /** Closes the token store too. */
+    async close() {
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * Digest nonces that verify themselves (as Kamailio's auth module makes them): the issue time and random
+ * bytes, with an HMAC under the gateway's secret. Any node sharing the secret can tell a nonce it issued
+ * from a forged one, and how old it is, without having stored it. Replays of one nonce are a separate
+ * matter (the nonce count, kept in the store).
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { hmac } from './secure-compare.js';
+
+export type NonceState = 'valid' | 'stale' | 'invalid';
+
+const TIME = 8;
+const RANDOM = 12;
+const MAC = 16;
+const LENGTH = TIME + RANDOM + MAC;
+/** Nodes' clocks may differ a little; a nonce from further in the future is forged or broken. */
+const MAX_SKEW_MS = 5000;
+
+export class NonceSigner {
+  constructor(
+    private readonly secret: Buffer,
+    /** Bound into every MAC: a nonce for one realm is no good in another. */
+    private readonly realm: string,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** A fresh nonce: base64url of time, random bytes and MAC (48 characters). */
+  make(now = Date.now()): string {
+    const body = Buffer.alloc(TIME + RANDOM);
+    body.writeBigUInt64BE(BigInt(now), 0);
+    randomBytes(RANDOM).copy(body, TIME);
+    return Buffer.concat([body, this.mac(body)]).toString('base64url');
+  }
+
+  /** `valid`, `stale` (ours but older than the TTL: the client should retry with a new one) or `invalid`. */
+  check(nonce: string, now = Date.now()): NonceState {
+    if (nonce.length !== 48 || !/^[A-Za-z0-9_-]+$/.test(nonce)) return 'invalid';
+    const bytes = Buffer.from(nonce, 'base64url');
+    if (bytes.length !== LENGTH) return 'invalid';
+    const body = bytes.subarray(0, TIME + RANDOM);
+    if (!timingSafeEqual(bytes.subarray(TIME + RANDOM), this.mac(body))) return 'invalid';
+    const issued = Number(body.readBigUInt64BE(0));
+    if (issued > now + MAX_SKEW_MS) return 'invalid';
+    return now - issued > this.ttlMs ? 'stale' : 'valid';
+  }
+
+  /** The `opaque` value: fixed per secret and realm, so that any node can check it. */
+  opaque(): string {
+    return hmac(this.secret, `opaque\0${this.realm}`).subarray(0, 16).toString('base64url');
+  }
+
+  private mac(body: Buffer): Buffer {
+    return hmac(this.secret, Buffer.concat([Buffer.from(`nonce\0${this.realm}\0`), body])).subarray(0, MAC);
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * HTTP Digest authentication (RFC 7616, and the RFC 2617 clients still common among SIP user agents), as
+ * Kamailio's `www_authorize()`.
+ *
+ * Browsers do not answer a 401 on a WebSocket handshake (no dialog, no retry): digest serves SIP user agents
+ * and tools that open the WebSocket themselves. For browsers use cookie tokens or an auth hook.
+ */
+import { createHash } from 'node:crypto';
+import { MemoryStore, type RequestContext, type Store } from '@wsgate/core';
+import type { Guard } from '../access/guard.js';
+import { invalidOption, knownKeys, seconds } from '../proxy/option-checks.js';
+import { authParam, parseAuthParams } from './auth-params.js';
+import { CredentialsFile } from './credentials-file.js';
+import { NonceSigner } from './digest-nonce.js';
+import { parseHtdigest, userRealmKey, type DigestAlgorithm, type Ha1s } from './htdigest.js';
+import { attributeOption, realmOption, secretOption } from './options.js';
+import { randomSecret, safeEqual } from './secure-compare.js';
+
+export type { DigestAlgorithm } from './htdigest.js';
+
+/** What a credentials callback knows of a user: the password, or precomputed HA1s (hex) per algorithm. */
+export type DigestSecret = { readonly password: string } | { readonly ha1: Ha1s };
+
+export interface DigestAuthOptions {
+  /** The realm (Kamailio's `www_authorize("example.com", …)`). Default `wsgate`. */
+  readonly realm?: string;
+  /** An htdigest file (`user:realm:HA1`); lines of other realms are ignored. Re-read when it changes. */
+  readonly file?: string;
+  /** Or a lookup of your own (a database): a password or HA1s, or undefined for an unknown user. */
+  readonly credentials?: (user: string, realm: string) => DigestSecret | undefined | Promise<DigestSecret | undefined>;
+  /** The challenges offered, preferred first. Default `['SHA-256', 'MD5']`. */
+  readonly algorithms?: readonly DigestAlgorithm[];
+  /**
+   * The key nonces and `opaque` are signed with (≥ 32 bytes). Give every gateway sharing a store the same
+   * one; without it a random key per process is used, and nonces do not survive a restart.
+   */
+  readonly secret?: string | Buffer;
+  /** Seconds a nonce is good for; after it the client is told `stale=true`. Default 300 (Kamailio's `nonce_expire`). */
+  readonly nonceTtl?: number;
+  /** Where the highest nonce count seen per nonce is kept (replay protection). Default: a new `MemoryStore`. */
+  readonly store?: Store;
+  /** The request (and connection) attribute that receives the user name. Default `user`. */
+  readonly attribute?: string;
+  /** Seconds between checks of `file` for changes. Default 1. */
+  readonly checkInterval?: number;
+}
+
+const ALGORITHMS: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'];
+const HASH: Record<DigestAlgorithm, string> = { 'SHA-256': 'sha256', MD5: 'md5' };
+const hex = (algorithm: DigestAlgorithm, text: string) => createHash(HASH[algorithm]).update(text, 'utf8').digest('hex');
+
+/**
+ * Refuses (401 with Digest challenges) a request without a valid digest response; admits the others with
+ * the user name in the `user` attribute.
+ * @example const digest = digestAuth({ realm: 'example.com', file: '/etc/wsgate/htdigest', secret: process.env.DIGEST_SECRET });
+ * @throws {WsgateError} `WSGATE_CONFIG_INVALID` for bad options; `WSGATE_CREDENTIALS_FILE` for a bad file.
+ */
+export function digestAuth(options: DigestAuthOptions): Guard {
+  const where = 'digestAuth()';
+  const o = knownKeys(where, options, ['realm', 'file', 'credentials', 'algorithms', 'secret', 'nonceTtl', 'store', 'attribute', 'checkInterval']);
+  const realm = realmOption(`${where}.realm`, o.realm);
+  const algorithms = algorithmsOption(o.algorithms);
+  const nonceTtl = seconds(`${where}.nonceTtl`, o.nonceTtl, 300, 1, 86_400);
+  const attribute = attributeOption(`${where}.attribute`, o.attribute, 'user');
+  const signer = new NonceSigner(secretOption(`${where}.secret`, o.secret) ?? randomSecret(), realm, nonceTtl * 1000);
+  const opaque = signer.opaque();
+  const store = (o.store as Store | undefined) ?? new MemoryStore();
+  const lookup = credentialsOption(o, realm);
+
+  const challenge = (stale: boolean) => ({
+    'WWW-Authenticate': algorithms
+      .map(
+        (algorithm) =>
+          `Digest ${authParam('realm', realm)}, ${authParam('qop', 'auth')}, algorithm=${algorithm}, ` +
+          `${authParam('nonce', signer.make())}, ${authParam('opaque', opaque)}${stale ? ', stale=true' : ''}`,
+      )
+      .join(', '),
+  });
+  const refuse = (req: RequestContext<any>, reason: string, stale = false): false => {
+    req.refuse(401, 'digest', reason, challenge(stale));
+    return false;
+  };
+
+  return {
+    name: 'digest',
+    async check(req) {
+      const header = req.header('authorization');
+      if (header === undefined) return refuse(req, 'no credentials');
+      const parsed = parseAuthParams(header);
+      if (!parsed || parsed.scheme !== 'digest') return refuse(req, 'not Digest credentials');
+      const r = readResponse(parsed.params, algorithms);
+      if (typeof r === 'string') return refuse(req, r);
+      if (r.realm !== realm) return refuse(req, 'wrong realm');
+      if (r.uri !== req.url) return refuse(req, 'uri does not match the request target');
+      if (r.opaque !== opaque) return refuse(req, 'wrong opaque');
+      const state = signer.check(r.nonce);
+      if (state === 'invalid') return refuse(req, 'unknown nonce');
+
+      const ha1 = await lookup(req, r.user, r.algorithm);
+      const a2 = hex(r.algorithm, `${req.method}:${r.uri}`);
+      const expected = ha1 === undefined ? undefined : hex(r.algorithm, `${ha1}:${r.nonce}:${r.ncText}:${r.cnonce}:auth:${a2}`);
+      if (expected === undefined || !safeEqual(r.response.toLowerCase(), expected)) return refuse(req, 'invalid user name or password');
+      // Only a correct response earns `stale=true`: it tells the client its password was right.
+      if (state === 'stale') return refuse(req, 'stale nonce', true);
+      // Checked last, so that only someone who knows the password can use up nonce counts.
+      if (!(await store.raise(`wsgate:digest:nc:${r.nonce}`, r.nc, nonceTtl))) return refuse(req, 'nonce count replayed or not increasing');
+      req.set(attribute, r.user);
+      return true;
+    },
+    async close() {
+      if (o.store === undefined) await store.close();
+    },
+  };
+}
+
+interface DigestResponse {
+  readonly user: string;
+  readonly realm: string;
+  readonly nonce: string;
+  readonly uri: string;
+  readonly response: string;
+  readonly algorithm: DigestAlgorithm;
+  readonly cnonce: string;
+  readonly nc: number;
+  readonly ncText: string;
+  readonly opaque: string | undefined;
+}
+
+/** The fields of a Digest `Authorization`, or why it is not one we can check. */
+function readResponse(p: ReadonlyMap<string, string>, offered: readonly DigestAlgorithm[]): DigestResponse | string {
+  const user = p.has('username*') ? (p.has('username') ? undefined : extValue(p.get('username*')!)) : p.get('username');
+  if (user === undefined || user === '') return 'no or malformed username';
+  const algorithm = ALGORITHMS.find((a) => a.toLowerCase() === (p.get('algorithm') ?? 'MD5').toLowerCase());
+  if (!algorithm || !offered.includes(algorithm)) return `algorithm ${JSON.stringify(p.get('algorithm'))} not offered`;
+  if (p.get('userhash') === 'true') return 'userhash not offered';
+  // qop is required: without it (RFC 2069) there is no nonce count, and so no replay protection.
+  if (p.get('qop') !== 'auth') return 'qop=auth required';
+  const ncText = p.get('nc') ?? '';
+  if (!/^[0-9a-fA-F]{8}$/.test(ncText)) return 'malformed nonce count';
+  const [realm, nonce, uri, response, cnonce] = ['realm', 'nonce', 'uri', 'response', 'cnonce'].map((k) => p.get(k));
+  if (realm === undefined || nonce === undefined || uri === undefined || response === undefined || !cnonce) return 'incomplete Digest credentials';
+  return { user, realm, nonce, uri, response, algorithm, cnonce, nc: Number.parseInt(ncText, 16), ncText, opaque: p.get('opaque') };
+}
+
+/** RFC 8187 `UTF-8''percent%20encoded`. */
+function extValue(value: string): string | undefined {
+  const m = /^UTF-8'[^']*'(.*)$/i.exec(value);
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    return undefined;
+  }
+}
+
+function algorithmsOption(value: unknown): readonly DigestAlgorithm[] {
+  if (value === undefined) return ALGORITHMS;
+  if (!Array.isArray(value) || value.length === 0 || value.some((a) => !ALGORITHMS.includes(a)) || new Set(value).size !== value.length) {
+    throw invalidOption('digestAuth().algorithms', `expected a list of distinct "SHA-256" and "MD5", preferred first, got ${JSON.stringify(value)}`);
+  }
+  return value as DigestAlgorithm[];
+}
+
+type Lookup = (req: RequestContext<any>, user: string, algorithm: DigestAlgorithm) => Promise<string | undefined>;
+
+/** HA1 for a user and algorithm, from the file or the callback (exactly one of them). */
+function credentialsOption(o: Record<string, unknown>, realm: string): Lookup {
+  if ((o.file === undefined) === (o.credentials === undefined)) {
+    throw invalidOption('digestAuth()', 'give either file (an htdigest file) or credentials (a lookup function), not both');
+  }
+  if (o.file !== undefined) {
+    if (typeof o.file !== 'string' || o.file === '') throw invalidOption('digestAuth().file', 'expected the path of an htdigest file');
+    const checkInterval = seconds('digestAuth().checkInterval', o.checkInterval, 1, 0, 3600);
+    const file = new CredentialsFile('digestAuth().file', o.file, parseHtdigest, checkInterval * 1000);
+    return async (req, user, algorithm) => (await file.current(req.log)).get(userRealmKey(user, realm))?.[algorithm];
+  }
+  if (typeof o.credentials !== 'function') throw invalidOption('digestAuth().credentials', 'expected a function (user, realm) => { password } | { ha1 } | undefined');
+  const credentials = o.credentials as NonNullable<DigestAuthOptions['credentials']>;
+  return async (req, user, algorithm) => {
+    let secret: DigestSecret | undefined;
+    try {
+      secret = await credentials(user, realm);
+    } catch (err) {
+      req.log.error({ err, user }, 'digestAuth(): the credentials lookup threw; refusing');
+      return undefined;
+    }
+    if (!secret) return undefined;
+    return 'password' in secret ? hex(algorithm, `${user}:${realm}:${secret.password}`) : secret.ha1[algorithm]?.toLowerCase();
+  };
+}

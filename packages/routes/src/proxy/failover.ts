@@ -1,0 +1,42 @@
+/**
+ * The loop every relay shares: try nodes in the balancer's order until one attempt is done (relayed, or
+ * answered by the upstream), a failure may not move on (something was already relayed), or no node is left;
+ * then the client gets the failure's 502 or 504.
+ */
+import type { Duplex } from 'node:stream';
+import type { Carrier, RequestContext } from '@wsgate/core';
+import { answerFailure } from './answers.js';
+import { NodePicker, type NodeSource } from './node-picker.js';
+import type { UpstreamNode } from './node.js';
+import type { UpstreamFailure } from './upstream-error.js';
+
+/** The outcome of one try on one node. */
+export type Attempt = { done: true } | { done: false; failure: UpstreamFailure; err: unknown; retryable: boolean };
+
+export async function tryNodes(pool: NodeSource, req: RequestContext<any>, carrier: Carrier, attempt: (node: UpstreamNode) => Promise<Attempt>): Promise<void> {
+  const picker = new NodePicker(pool, req.clientIp, req.log);
+  for (let node = picker.next(); node !== undefined; node = picker.next()) {
+    const a = await attempt(node);
+    if (a.done) return;
+    if (!picker.failed(node, a.err, a.failure, a.retryable)) return answerFailure(carrier, a.failure);
+  }
+  answerFailure(carrier, picker.finalFailure());
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
+/**
+ * Holds an upgrade request's socket while nodes are tried: nothing is read from it (early frames must not
+ * reach an upstream that has not switched protocols), and a reset from the client only closes it.
+ */
+export function holdClient(client: Duplex): void {
+  client.pause();
+  client.on('error', destroyOnError);
+}
+
+/** The relay takes the client's socket over (its own error handling, its own reading). */
+export function releaseClient(client: Duplex): void {
+  client.removeListener('error', destroyOnError);
+}

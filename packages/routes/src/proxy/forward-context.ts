@@ -1,0 +1,28 @@
+import type http from 'node:http';
+import type { WebSocketServer } from 'ws';
+import type { NodeSource } from './node-picker.js';
+import type { HeaderValue } from './options.js';
+import type { MessageHook } from './relay/message-hook.js';
+import type { LivenessSettings } from './relay/liveness.js';
+import type { TunnelRegistry } from './relay/tunnel-registry.js';
+import type { PoolSettings } from './settings.js';
+
+/** What the relays use of a pool. */
+export interface PoolResources extends NodeSource {
+  readonly agent: http.Agent;
+  readonly tunnels: TunnelRegistry;
+  /** Idle timeout and pings of this pool's tunnels. */
+  readonly liveness: LivenessSettings;
+  /** The `ws` server that completes client handshakes in message mode (made on first use). */
+  messageServer(): WebSocketServer;
+}
+
+/** One forward: the pool, its settings, and the route's variations for this request (`pool.with()`). */
+export interface ForwardContext {
+  readonly pool: PoolResources;
+  readonly settings: PoolSettings;
+  /** The request target sent upstream; the client's when undefined. */
+  readonly url: string | undefined;
+  readonly setHeaders: readonly (readonly [string, string, HeaderValue])[] | undefined;
+  readonly onMessage: MessageHook | undefined;
+}

@@ -1,0 +1,144 @@
+/**
+ * An upgrade request in message mode (`onMessage`): the gateway is a WebSocket client to the upstream (`ws`,
+ * which checks the 101 itself) and a WebSocket server to the client, and bridges the two message by message.
+ * The upstream is connected first, so that its subprotocol can be offered to the client and its refusal
+ * relayed; the client's handshake is completed only then.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket from 'ws';
+import { textReply, writeReply, type RequestContext } from '@wsgate/core';
+import { relayRefusal } from './answers.js';
+import { openUpstreamSocket } from './connect.js';
+import { holdClient, releaseClient, tryNodes, type Attempt } from './failover.js';
+import type { ForwardContext } from './forward-context.js';
+import type { UpstreamNode } from './node.js';
+import { MessageBridge } from './relay/message-bridge.js';
+import { listenerOf } from './relay/tunnel-registry.js';
+import type { MessageHook } from './relay/message-hook.js';
+import { upstreamRequestHeaders } from './request-headers.js';
+import { BadUpstreamAnswerError, classifyFailure, IdleTimeoutError } from './upstream-error.js';
+import { isValidKey } from './websocket-key.js';
+
+/** Chosen upstream subprotocol, read by the message server's `handleProtocols`. */
+export const kChosenProtocol = Symbol('wsgate.chosenProtocol');
+
+/** Headers `ws` sets itself on the upstream request. */
+const WS_OWN = new Set(['connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol']);
+
+/** One upgrade request on its way through message mode. */
+interface Exchange {
+  readonly fc: ForwardContext;
+  readonly hook: MessageHook;
+  readonly req: RequestContext<any>;
+  readonly message: IncomingMessage;
+  readonly client: Duplex;
+  readonly head: Buffer;
+  /** The request target sent upstream. */
+  readonly url: string;
+}
+
+export async function forwardMessages(fc: ForwardContext, hook: MessageHook, req: RequestContext<any>, message: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
+  if (!req.isWebSocketUpgrade || !isValidKey(message.headers['sec-websocket-key']) || message.headers['sec-websocket-version'] !== '13') {
+    writeReply({ socket: client, head }, textReply(400, 'Bad Request', 'A WebSocket handshake (RFC 6455, version 13) is needed here', true, { 'Sec-WebSocket-Version': '13' }));
+    return;
+  }
+  holdClient(client);
+  const x: Exchange = { fc, hook, req, message, client, head, url: fc.url ?? req.url };
+  await tryNodes(fc.pool, req, { socket: client, head }, (node) => attempt(x, node));
+}
+
+/** The client's request headers as `ws` takes them: an object, without the handshake headers it writes itself. */
+function upstreamHeaders(x: Exchange, node: UpstreamNode): Record<string, string> {
+  const s = x.fc.settings;
+  const flat = upstreamRequestHeaders(x.req, { settings: s.headers, node, extra: x.fc.setHeaders, keepAlive: false });
+  const headers: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i]!;
+    if (WS_OWN.has(name.toLowerCase())) continue;
+    headers[name] = headers[name] === undefined ? flat[i + 1]! : `${headers[name]}, ${flat[i + 1]}`;
+  }
+  return headers;
+}
+
+function attempt(x: Exchange, node: UpstreamNode): Promise<Attempt> {
+  const s = x.fc.settings;
+  const offered = (x.req.header('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  return new Promise((resolve) => {
+    let connected = false;
+    let settled = false;
+    const upstream = new WebSocket(`ws://${node.address.hostHeader}${x.url}`, offered, {
+      createConnection: () => {
+        const socket = openUpstreamSocket(node, s);
+        socket.once('connect', () => (connected = true));
+        return socket;
+      },
+      headers: upstreamHeaders(x, node),
+      perMessageDeflate: false,
+      maxPayload: s.maxMessageSize,
+      followRedirects: false,
+      handshakeTimeout: s.httpIdleMs,
+    });
+    const settle = (result: Attempt) => {
+      if (settled) return;
+      settled = true;
+      x.client.removeListener('close', onClientGone);
+      resolve(result);
+    };
+    const onClientGone = () => {
+      upstream.terminate();
+      settle({ done: true });
+    };
+    x.client.once('close', onClientGone);
+    upstream.on('error', (err) => {
+      if (settled) return;
+      // ws reports everything as an Error with a message: its timeout and its checks of the 101 are told apart here.
+      const timeout = /timed out/.test(err.message) && connected;
+      const bad = /^Invalid|^Server sent|^Unexpected server response/.test(err.message);
+      const failure = classifyFailure(timeout ? new IdleTimeoutError(s.httpIdleMs) : bad ? new BadUpstreamAnswerError(err.message) : err, connected);
+      settle({ done: false, failure, err, retryable: failure.connectFailure });
+    });
+    upstream.on('unexpected-response', (upReq, res: IncomingMessage) => {
+      node.recordSuccess();
+      x.req.log.info({ upstream: node.address.label, status: res.statusCode }, 'upstream refused the upgrade');
+      releaseClient(x.client);
+      relayRefusal(x.client, res, () => upReq.destroy());
+      settle({ done: true });
+    });
+    upstream.once('open', () => {
+      node.recordSuccess();
+      settle({ done: true });
+      bridge(x, node, upstream);
+    });
+  });
+}
+
+function bridge(x: Exchange, node: UpstreamNode, upstream: WebSocket): void {
+  const { fc, req, client } = x;
+  const registry = fc.pool.tunnels;
+  node.active++;
+  const info = { clientIp: req.clientIp, clientPort: req.clientPort, url: x.url, upstream: node.name, protocol: upstream.protocol, attributes: req.attributes };
+  const b = new MessageBridge(upstream, x.hook, info, fc.pool.liveness, {
+    closed(t, cause) {
+      node.active--;
+      registry.delete(t);
+      if (cause !== undefined) req.log.info({ upstream: node.address.label, cause }, 'tunnel closed');
+    },
+    hookFailed(err) {
+      req.log.error({ upstream: node.address.label, err }, 'onMessage threw; closing the tunnel with 1011');
+    },
+  }, listenerOf(client));
+  registry.add(b);
+  (x.message as IncomingMessage & { [kChosenProtocol]?: string })[kChosenProtocol] = upstream.protocol;
+  releaseClient(client);
+  let completed = false;
+  client.once('close', () => {
+    if (!completed) b.abandon();
+  });
+  fc.pool.messageServer().handleUpgrade(x.message, client, x.head, (ws) => {
+    completed = true;
+    b.attachClient(ws);
+    // Paused since the request arrived; ws only listens, so reading starts here.
+    client.resume();
+  });
+}

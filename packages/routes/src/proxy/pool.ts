@@ -1,0 +1,179 @@
+/**
+ * `upstreams()` and `upstream()`: the targets of `req.proxy()` (nginx's `upstream {}` block with the
+ * `proxy_*` directives of its locations). A pool forwards WebSocket upgrades (raw tunnel, or message mode
+ * with `onMessage`) and plain HTTP to its nodes, chosen by its balancer, with passive and active health.
+ */
+import type { IncomingMessage } from 'node:http';
+import { WebSocketServer } from 'ws';
+import type { Carrier, ProxyTarget, RequestContext } from '@wsgate/core';
+import type { SelectionContext } from './balance/balancer.js';
+import type { ForwardContext, PoolResources } from './forward-context.js';
+import { HealthChecker } from './health-check.js';
+import { forwardHttp } from './http-forward.js';
+import { forwardMessages, kChosenProtocol } from './message-forward.js';
+import { UpstreamNode } from './node.js';
+import { invalidOption, knownKeys } from './option-checks.js';
+import type { ForwardOptions, UpstreamsOptions } from './options.js';
+import type { LivenessSettings } from './relay/liveness.js';
+import { TunnelRegistry } from './relay/tunnel-registry.js';
+import { resolvePoolSettings, resolveSetHeaders, type PoolSettings } from './settings.js';
+import { UpstreamAgent } from './upstream-agent.js';
+import { forwardUpgrade } from './upgrade-forward.js';
+
+/** A proxy target that can be varied per request (`locations()` rewrites through it). */
+export interface UpstreamTarget extends ProxyTarget {
+  /** The same upstreams with a rewritten target, extra headers or a message hook for this request. */
+  with(options: ForwardOptions): UpstreamTarget;
+}
+
+/** A node's state, for status pages and tests. */
+export interface NodeStatus {
+  readonly name: string;
+  readonly url: string;
+  /** Chosen now if the balancer picks it: not down, healthy, not out after failures. */
+  readonly available: boolean;
+  readonly healthy: boolean;
+  readonly down: boolean;
+  /** Requests in flight and tunnels open. */
+  readonly active: number;
+}
+
+export class UpstreamPool implements UpstreamTarget, PoolResources {
+  /** The options as checked, with defaults. */
+  readonly settings: PoolSettings;
+  readonly nodes: readonly UpstreamNode[];
+  /** @internal The keep-alive pool of plain HTTP connections. */
+  readonly agent: UpstreamAgent;
+  /** @internal Open tunnels (idle timeout, pings, closing). */
+  readonly tunnels: TunnelRegistry;
+  /** @internal */
+  readonly liveness: LivenessSettings;
+  private readonly primaries: readonly UpstreamNode[];
+  private readonly backups: readonly UpstreamNode[];
+  private readonly health: HealthChecker | undefined;
+  private wss: WebSocketServer | undefined;
+  private readonly plain: ForwardContext;
+
+  constructor(options: UpstreamsOptions, fn = 'upstreams()') {
+    this.settings = resolvePoolSettings(fn, options);
+    const s = this.settings;
+    this.nodes = s.nodes.map((n, i) => new UpstreamNode(n, i));
+    this.primaries = this.nodes.filter((n) => !n.backup);
+    this.backups = this.nodes.filter((n) => n.backup);
+    this.agent = new UpstreamAgent(s, s.keepAlive);
+    this.liveness = { idleMs: s.websocketIdleMs, pingIntervalMs: s.ping?.intervalMs, pingTimeoutMs: s.ping?.timeoutMs ?? 0 };
+    this.tunnels = new TunnelRegistry(this.liveness);
+    this.plain = { pool: this, settings: s, url: undefined, setHeaders: undefined, onMessage: undefined };
+    if (s.health) {
+      this.health = new HealthChecker(this.nodes, s.health, s, s.logger);
+      this.health.start();
+    }
+  }
+
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+
+  get tries(): number {
+    return this.settings.tries;
+  }
+
+  /** @internal The balancer's choice among the primaries, else among the backups (nginx `backup`). */
+  pick(ctx: SelectionContext): UpstreamNode | undefined {
+    const balancer = this.settings.balancer;
+    return balancer.select(this.primaries, ctx) ?? (this.backups.length > 0 ? balancer.select(this.backups, ctx) : undefined);
+  }
+
+  forward(req: RequestContext<any>, message: IncomingMessage, carrier: Carrier): Promise<void> {
+    return forwardWith(this.plain, req, message, carrier);
+  }
+
+  with(options: ForwardOptions): UpstreamTarget {
+    return variant(this, mergeOptions(this.plain, options));
+  }
+
+  /** @internal */
+  messageServer(): WebSocketServer {
+    this.wss ??= new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      clientTracking: false,
+      maxPayload: this.settings.maxMessageSize,
+      // The upstream chose first; the client is offered exactly that (or nothing).
+      handleProtocols: (offered, req) => {
+        const chosen = (req as IncomingMessage & { [kChosenProtocol]?: string })[kChosenProtocol];
+        return chosen && offered.has(chosen) ? chosen : false;
+      },
+    });
+    return this.wss;
+  }
+
+  /** Each node's state now. */
+  status(): NodeStatus[] {
+    const now = Date.now();
+    return this.nodes.map((n) => n.state(now));
+  }
+
+  /** Number of WebSocket tunnels open through this pool. */
+  get openTunnels(): number {
+    return this.tunnels.size;
+  }
+
+  /**
+   * Stops health checks, closes kept connections, and ends every tunnel (1001 Going Away in message mode, a
+   * FIN both ways in raw mode). Resolves when the tunnels are gone (at most a few seconds).
+   */
+  async close(): Promise<void> {
+    this.health?.stop();
+    this.agent.destroy();
+    this.tunnels.closeAll();
+    const deadline = Date.now() + 3000;
+    while (this.tunnels.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function forwardWith(fc: ForwardContext, req: RequestContext<any>, message: IncomingMessage, carrier: Carrier): Promise<void> {
+  if (carrier.res) return forwardHttp(fc, req, message, carrier.res);
+  if (fc.onMessage) return forwardMessages(fc, fc.onMessage, req, message, carrier.socket, carrier.head);
+  return forwardUpgrade(fc, req, message, carrier.socket, carrier.head);
+}
+
+function variant(pool: UpstreamPool, fc: ForwardContext): UpstreamTarget {
+  return {
+    forward: (req, message, carrier) => forwardWith(fc, req, message, carrier),
+    with: (options) => variant(pool, mergeOptions(fc, options)),
+  };
+}
+
+const FORWARD_KEYS = ['url', 'setHeaders', 'onMessage'];
+
+function mergeOptions(base: ForwardContext, options: ForwardOptions): ForwardContext {
+  const o = knownKeys('with()', options, FORWARD_KEYS) as ForwardOptions;
+  if (o.url !== undefined && (typeof o.url !== 'string' || !o.url.startsWith('/') || /[\s\0]/.test(o.url))) {
+    throw invalidOption('with().url', `expected a request target starting with "/" and without spaces, got ${JSON.stringify(o.url)}`);
+  }
+  if (o.onMessage !== undefined && typeof o.onMessage !== 'function') throw invalidOption('with().onMessage', 'expected a function (message, tunnel) => verdict');
+  const extra = o.setHeaders === undefined ? undefined : resolveSetHeaders('with().setHeaders', o.setHeaders);
+  return {
+    ...base,
+    url: o.url ?? base.url,
+    setHeaders: extra === undefined ? base.setHeaders : [...(base.setHeaders ?? []), ...extra],
+    onMessage: o.onMessage ?? base.onMessage,
+  };
+}
+
+/**
+ * A pool of upstream servers: `upstreams({ servers: ['wss://10.0.0.1:8443', …], balance: 'ip_hash' })`.
+ * @throws {WsgateError} `WSGATE_CONFIG_INVALID` naming the bad option and the fix.
+ */
+export function upstreams(options: UpstreamsOptions): UpstreamPool {
+  return new UpstreamPool(options);
+}
+
+/**
+ * One upstream server: `upstream('ws://127.0.0.1:9000', { timeouts: { connect: 5 } })`.
+ * @throws {WsgateError} `WSGATE_CONFIG_INVALID` naming the bad option and the fix.
+ */
+export function upstream(url: string, options: Omit<UpstreamsOptions, 'servers' | 'balance'> = {}): UpstreamPool {
+  return new UpstreamPool({ ...options, servers: [url] }, 'upstream()');
+}

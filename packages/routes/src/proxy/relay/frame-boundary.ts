@@ -1,0 +1,65 @@
+/**
+ * Follows the frame boundaries of one direction of a raw WebSocket tunnel without parsing payloads: only the
+ * 2–14 header bytes of each frame are read, payloads are skipped by length. The gateway may put a ping of
+ * its own into the stream only between two frames; this says when that is.
+ */
+export class FrameBoundary {
+  /** Payload bytes still to skip in the current frame. */
+  private remaining = 0;
+  /** Header bytes gathered so far, and how many this header needs. */
+  private readonly head = Buffer.alloc(14);
+  private headLen = 0;
+  private headNeed = 2;
+
+  /** True between frames: a whole frame may be written into the stream now. */
+  get atBoundary(): boolean {
+    return this.remaining === 0 && this.headLen === 0;
+  }
+
+  push(chunk: Buffer): void {
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      if (this.remaining > 0) {
+        const skip = Math.min(this.remaining, n - i);
+        this.remaining -= skip;
+        i += skip;
+        continue;
+      }
+      // Whole header in this chunk: read it in place (the common case).
+      if (this.headLen === 0 && n - i >= 2) {
+        const need = headerLength(chunk[i + 1]!);
+        if (n - i >= need) {
+          this.remaining = payloadLength(chunk, i);
+          i += need;
+          continue;
+        }
+      }
+      this.head[this.headLen++] = chunk[i++]!;
+      if (this.headLen === 2) this.headNeed = headerLength(this.head[1]!);
+      if (this.headLen === this.headNeed) {
+        this.remaining = payloadLength(this.head, 0);
+        this.headLen = 0;
+        this.headNeed = 2;
+      }
+    }
+  }
+}
+
+/** Header length from the second byte: 2, plus 2 or 8 for extended lengths, plus 4 for a mask. */
+function headerLength(b1: number): number {
+  const len7 = b1 & 0x7f;
+  return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+}
+
+function payloadLength(buf: Buffer, at: number): number {
+  const len7 = buf[at + 1]! & 0x7f;
+  if (len7 < 126) return len7;
+  if (len7 === 126) return buf.readUInt16BE(at + 2);
+  // 2^53 bytes is beyond any real stream; Number keeps the arithmetic cheap.
+  return Number(buf.readBigUInt64BE(at + 2));
+}
+
+/** A ping from the gateway: unmasked towards the client, masked towards the upstream (RFC 6455 §5.3). */
+export const PING_TO_CLIENT = Buffer.from([0x89, 0x00]);
+export const PING_TO_UPSTREAM = Buffer.from([0x89, 0x80, 0x5a, 0x17, 0xc3, 0x2e]);

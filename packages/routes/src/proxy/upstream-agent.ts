@@ -1,0 +1,45 @@
+/**
+ * The keep-alive pool of plain HTTP connections to a pool's nodes (nginx `keepalive N`): node's http.Agent,
+ * with connections opened by `openUpstreamSocket` (connect timeout, TLS settings, unix sockets) and kept per
+ * node. With `keepAlive: 0` it only opens connections, one per request.
+ */
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { openUpstreamSocket, readyEvent, type ConnectSettings } from './connect.js';
+import type { UpstreamNode } from './node.js';
+
+/** The request option that carries the node to the agent. */
+export const NODE_OPTION = 'wsgateNode';
+
+const kReady = Symbol('wsgate.ready');
+type Marked = Socket & { [kReady]?: true };
+
+/** Whether a socket the agent handed out is connected (TLS included): a reused one always is. */
+export function isReady(socket: Socket): boolean {
+  return (socket as Marked)[kReady] === true;
+}
+
+export class UpstreamAgent extends http.Agent {
+  constructor(
+    private readonly settings: ConnectSettings,
+    keepAlive: number,
+  ) {
+    super({
+      keepAlive: keepAlive > 0,
+      maxFreeSockets: Math.max(1, keepAlive),
+      // Idle kept connections are closed after a minute (nginx `keepalive_timeout`), before most upstreams do.
+      timeout: 60_000,
+      scheduling: 'lifo',
+    });
+  }
+
+  override createConnection(options: Record<string, unknown>): Socket {
+    const socket = openUpstreamSocket(options[NODE_OPTION] as UpstreamNode, this.settings, false) as Marked;
+    socket.once(readyEvent(socket), () => (socket[kReady] = true));
+    return socket;
+  }
+
+  override getName(options: Record<string, unknown>): string {
+    return (options[NODE_OPTION] as UpstreamNode).name;
+  }
+}
