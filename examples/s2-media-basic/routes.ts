@@ -1,53 +1,45 @@
 /**
- * Story S2 (DESIGN.md), basic-auth variant: the nginx server block in front of a WebRTC media server,
+ * Story S2 (DESIGN.md), basic-auth variant: the media server's nginx front (./media-site.ts) with the
+ * source documents' server-wide
  *
- *   location / {
- *       auth_basic "media"; auth_basic_user_file /etc/nginx/htpasswd;
- *       if ($http_connection !~* "upgrade") { return 403; }
- *       if ($http_upgrade !~* "websocket") { return 403; }
- *       proxy_pass https://media:8089; …
- *   }
+ *   auth_basic "Restricted Area";
+ *   auth_basic_user_file /etc/nginx/.htpasswd;
  *
- * as a route script. It terminates here for now (the proxy issue makes it relay to the media server's wss
- * port). The client's real address comes from the config's `realIp` (a trusted balancer's `X-Client-IP:
- * ip:port`), and is what the refusal log, the registry and the echo below show.
+ * as a route script. The client's real address comes from the config's `realIp` (a trusted balancer's
+ * `X-Client-IP: ip:port`, or the TCP peer) and goes on to the media server in the same header.
  *
- * Options (`script.options`): `htpasswd` (default `./htpasswd`, relative to this folder), `realm` (default `media`).
+ * Options (`script.options`): `upstream` (the media server, `wss://host:port`, required), `hook` (the REST hook's URL,
+ * optional), `maxBodySize` (bytes, default 1 MiB), `htpasswd` (default `./htpasswd`, relative to this
+ * folder), `realm` (default `media`).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineRoutes, WsgateError, type RouteFactory } from '@wsgate/core';
+import { defineRoutes, type RouteFactory } from '@wsgate/core';
 import { basicAuth } from '@wsgate/routes';
+import { mediaSite, mediaSiteOptions } from './media-site.js';
+import { stringOption } from './script-options.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-const s2MediaBasic: RouteFactory = ({ options }) => {
-  const auth = basicAuth({ file: path.resolve(here, stringOption(options, 'htpasswd', './htpasswd')), realm: stringOption(options, 'realm', 'media') });
+const s2MediaBasic: RouteFactory = ({ gateway, options }) => {
+  const site = mediaSite({
+    ...mediaSiteOptions(options),
+    access: basicAuth({ file: path.resolve(here, stringOption(options, 'htpasswd', './htpasswd')), realm: stringOption(options, 'realm', 'media') }),
+    // The media server learns who logged in (nginx's $remote_user), never the password.
+    headers: { 'X-Remote-User': (req) => req.get('user') as string | undefined, Authorization: null },
+    logger: gateway.logger,
+  });
 
   return defineRoutes(
     {
-      async 'http:request'(req) {
+      'http:request'(req) {
         req.setReplyClose();
-        // nginx's rewrite-phase `if`s run before its access phase: the 403s come before the 401 challenge.
-        if (!/upgrade/i.test(req.header('connection') ?? '')) return req.refuse(403, 'upgrade', 'Connection must contain "upgrade"');
-        if (!/websocket/i.test(req.header('upgrade') ?? '')) return req.refuse(403, 'upgrade', 'Upgrade must contain "websocket"');
-        if (!(await auth.check(req))) return;
-        return req.handshake();
+        return site.route(req);
       },
-
-      // Stands in for the media server: says who is connected, and from where.
-      'websocket:message'(conn, data) {
-        conn.send(JSON.stringify({ user: conn.get('user'), client: `${conn.remoteAddress}:${conn.remotePort}`, echo: data.toString() }));
-      },
+      'routes:close': (reason) => site.close(reason),
     },
     's2-media-basic',
   );
 };
 
 export default s2MediaBasic;
-
-function stringOption(options: Readonly<Record<string, unknown>>, name: string, fallback: string): string {
-  const value = options[name] ?? fallback;
-  if (typeof value !== 'string' || value === '') throw new WsgateError('WSGATE_SCRIPT_INVALID', `script.options.${name}: expected a non-empty string`);
-  return value;
-}

@@ -1,23 +1,27 @@
 /**
- * Story S2 (DESIGN.md), cookie-token variant: the source documents' nginx setup
+ * Story S2 (DESIGN.md), cookie-token variant: the media server's nginx front (../s2-media-basic/media-site.ts)
+ * with the source documents' token check in its WebSocket location,
  *
  *   if (!-f /var/lib/nginx/tokens/$cookie_AUTH) { return 403; }
  *
  * made safe (the token must be a strict token before it names a file), with the Origin checked against the
  * allowed pages (a cookie alone would let any web page open a WebSocket as the user), and rate limits per
- * client IP. It terminates here for now; the proxy issue makes it relay to the media server.
- *
- * `GET /` serves a page that sets the cookie and connects (./page.ts).
+ * client IP. `GET /` serves a page that sets the cookie and connects (./page.ts), as nginx's `root` would.
  *
  * Options (`script.options`):
+ * - `upstream` (the media server, `wss://host:port`), `hook` (the REST hook's URL), `maxBodySize` (bytes);
+ *   without `upstream`, WebSockets end here and are echoed: how ./bench-auth.ts measures the checks alone;
  * - `tokens`: the token directory (default `./tokens`, relative to this folder);
  * - `origins`: the allowed page origins (required), e.g. `[https://media.example.com]`;
- * - `handshakesPerSecond` (default 20) and `connectionsPerIp` (default 50).
+ * - `handshakesPerSecond` (default 20) and `connectionsPerIp` (default 50; it counts the WebSockets ended
+ *   here, not yet those relayed to the media server).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineRoutes, WsgateError, type RouteFactory } from '@wsgate/core';
 import { allOf, cookieToken, directoryTokens, origin, rateLimit } from '@wsgate/routes';
+import { mediaSite, mediaSiteOptions } from '../s2-media-basic/media-site.js';
+import { numberOption, stringOption } from '../s2-media-basic/script-options.js';
 import { PAGE } from './page.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -25,40 +29,32 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const s2MediaCookie: RouteFactory = ({ gateway, options }) => {
   const origins = options.origins;
   if (!Array.isArray(origins)) throw new WsgateError('WSGATE_SCRIPT_INVALID', 'script.options.origins: give the allowed page origins, e.g. [https://media.example.com]');
-  const tokens = options.tokens ?? './tokens';
-  if (typeof tokens !== 'string') throw new WsgateError('WSGATE_SCRIPT_INVALID', 'script.options.tokens: expected a directory path');
 
-  // Cheapest and broadest first: a flood is turned away before any file look-up.
-  const access = allOf(
-    rateLimit({ handshakes: { limit: numberOption(options, 'handshakesPerSecond', 20) }, connections: { max: numberOption(options, 'connectionsPerIp', 50) }, gateway }),
-    origin({ allow: origins as string[] }),
-    cookieToken({ store: directoryTokens({ dir: path.resolve(here, tokens) }), connections: gateway.connections }),
-  );
+  const site = mediaSite({
+    ...mediaSiteOptions(options, true),
+    // Cheapest and broadest first: a flood is turned away before any file look-up.
+    access: allOf(
+      rateLimit({ handshakes: { limit: numberOption(options, 'handshakesPerSecond', 20) }, connections: { max: numberOption(options, 'connectionsPerIp', 50) }, gateway }),
+      origin({ allow: origins as string[] }),
+      cookieToken({ store: directoryTokens({ dir: path.resolve(here, stringOption(options, 'tokens', './tokens')) }), connections: gateway.connections }),
+    ),
+    logger: gateway.logger,
+  });
 
   return defineRoutes(
     {
-      async 'http:request'(req) {
-        if (!req.isWebSocketUpgrade) {
-          if (req.method === 'GET' && req.path === '/') return req.reply(200, 'OK', 'text/html; charset=utf-8', PAGE);
-          return req.next();
-        }
-        if (!(await access.check(req))) return;
-        return req.handshake();
+      'http:request'(req) {
+        if (req.method === 'GET' && req.path === '/') return req.reply(200, 'OK', 'text/html; charset=utf-8', PAGE);
+        return site.route(req);
       },
-
-      // Stands in for the media server.
-      'websocket:message'(conn, data) {
-        conn.send(`${data.toString()} from the media server, token ${String(conn.get('tokenId'))}`);
+      // Only without an upstream: WebSockets ended here are echoed.
+      'websocket:message'(conn, data, isBinary) {
+        conn.send(data, { binary: isBinary });
       },
+      'routes:close': (reason) => site.close(reason),
     },
     's2-media-cookie',
   );
 };
 
 export default s2MediaCookie;
-
-function numberOption(options: Readonly<Record<string, unknown>>, name: string, fallback: number): number {
-  const value = options[name] ?? fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new WsgateError('WSGATE_SCRIPT_INVALID', `script.options.${name}: expected a whole number, at least 1`);
-  return value;
-}

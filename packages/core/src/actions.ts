@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { HandshakeOptions } from '@wsgate/handshake';
 import type { Carrier } from './replies.js';
+import type { ReplyHeaders } from './response-headers.js';
 import type { RequestContext } from './request-context.js';
 
 /**
@@ -16,7 +17,8 @@ export interface ReplyAction {
   readonly reason: string;
   readonly contentType: string;
   readonly body: string | Buffer;
-  readonly headers: Readonly<Record<string, string>>;
+  /** An array value is written as one header line per value. */
+  readonly headers: ReplyHeaders;
   /** Set by `req.refuse()`: the reply refuses access; logged with the client's real IP and counted. */
   readonly refusal?: Refusal;
 }

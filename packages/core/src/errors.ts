@@ -4,6 +4,7 @@
  *   says how to fix it.
  * - `HttpError`: a request failure; the pipeline turns it into a reply with its status and reason.
  */
+import type { ReplyHeaders } from './response-headers.js';
 
 /** Stable codes: tests and operators match on these, never on message text. */
 export type WsgateErrorCode =
@@ -35,7 +36,8 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly reason: string,
-    readonly headers: Readonly<Record<string, string>> = {},
+    /** An array value is written as one header line per value. */
+    readonly headers: ReplyHeaders = {},
   ) {
     super(`${status} ${reason}`);
   }

@@ -1,7 +1,6 @@
 import { hostname, networkInterfaces } from 'node:os';
 import { AccessLog } from './access-log.js';
 import type { Server } from 'node:http';
-import type { Server as TlsServer } from 'node:tls';
 import type { GatewayConfig, LimitsConfig, ListenerConfig } from './config/types.js';
 import { WsgateError } from './errors.js';
 import { RequestDispatcher } from './dispatch.js';
@@ -123,8 +122,8 @@ export class Gateway {
   /**
    * Reload without dropping connections: takes a config validated by the caller and the route sets loaded
    * from its script. Everything that can fail (certificates, new listeners' ports) is done first; if any of
-   * it fails, nothing has changed and the error says why. Then: routes swapped, certificates and limits
-   * updated on the listeners kept, new listeners open, removed ones stop accepting (their open WebSockets
+   * it fails, nothing has changed and the error says why. Then: routes swapped, certificates (the default
+   * and the per-host SNI ones) and limits updated on the listeners kept, new listeners open, removed ones stop accepting (their open WebSockets
    * stay), keepalive and the access log follow the new config. Open WebSockets are never touched.
    */
   async reload(config: GatewayConfig, routes: readonly Routes<any>[]): Promise<void> {
@@ -133,12 +132,16 @@ export class Gateway {
     const credentials = await Promise.all(config.listeners.map((l) => (l.tls ? resolveTlsCredentials(l, config) : undefined)));
     const next: RunningListener[] = [];
     const opened: RunningListener[] = [];
+    // The kept TLS listeners' new certificates, made into contexts now, swapped in at the commit.
+    const newCertificates: Array<() => void> = [];
     try {
       for (const [index, listener] of config.listeners.entries()) {
         const kept = byKey.get(listenerKey(listener));
         if (kept) {
           byKey.delete(listenerKey(listener));
           next.push(kept);
+          const tls = credentials[index];
+          if (tls) newCertificates.push(kept.prepareCredentials(tls));
         } else {
           const l = await startListener(index, listener, config.limits, credentials[index], this.dispatcher, this.logger);
           opened.push(l);
@@ -150,12 +153,8 @@ export class Gateway {
       throw err;
     }
     // Commit: nothing below can fail.
-    for (const [index, l] of next.entries()) {
-      if (opened.includes(l)) continue;
-      applyLimits(l.server, config.limits);
-      const tls = credentials[index];
-      if (tls) (l.server as unknown as TlsServer).setSecureContext(tls);
-    }
+    for (const l of next) if (!opened.includes(l)) applyLimits(l.server, config.limits);
+    for (const swap of newCertificates) swap();
     for (const removed of byKey.values()) void removed.close();
     this.current = config;
     this.listeners = next;
@@ -250,9 +249,10 @@ function applyLimits(server: Server, limits: LimitsConfig): void {
   (server as Server & { maxHeaderSize: number }).maxHeaderSize = limits.maxHeaderSize;
 }
 
-/** The names `isMyself()` accepts: configured ones, the machine's, and the listeners' addresses. */
+/** The names `isMyself()` accepts: configured ones, the per-host certificates' (SNI), the machine's, and the listeners' addresses. */
 function ownNames(config: GatewayConfig, hosts: readonly string[]): string[] {
   const names = new Set<string>(config.names);
+  for (const listener of config.listeners) for (const name of Object.keys(listener.tls?.sni ?? {})) names.add(name);
   names.add('localhost');
   names.add(hostname());
   for (const host of hosts) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HostMatcher, parseHost } from './host-matcher.js';
+import { HostMatcher, parseHost, wildcardDomainOf } from './host-matcher.js';
 
 describe('parseHost', () => {
   it('splits names, IPv4 and bracketed IPv6 from their ports', () => {
@@ -31,5 +31,30 @@ describe('HostMatcher', () => {
     expect(me.matches('sip.example.com.evil.net')).toBe(false);
     expect(me.matches('127.0.0.2')).toBe(false);
     expect(me.matches('')).toBe(false);
+  });
+});
+
+describe('HostMatcher with *.domain names', () => {
+  const me = new HostMatcher(['*.meet.example.com', 'gw.example.com'], [443]);
+  it('matches exactly one label in place of the *', () => {
+    expect(me.matches('a.meet.example.com')).toBe(true);
+    expect(me.matches('B.Meet.Example.com.:443')).toBe(true);
+    expect(me.matches('gw.example.com')).toBe(true);
+  });
+  it('matches neither the domain itself, nor two labels, nor a look-alike', () => {
+    expect(me.matches('meet.example.com')).toBe(false);
+    expect(me.matches('a.b.meet.example.com')).toBe(false);
+    expect(me.matches('a.meet.example.com.evil.net')).toBe(false);
+    expect(me.matches('ameet.example.com')).toBe(false);
+    expect(me.matches('a.meet.example.com:8443')).toBe(false);
+  });
+});
+
+describe('wildcardDomainOf', () => {
+  it('drops the first label, which must not be empty', () => {
+    expect(wildcardDomainOf('a.example.com')).toBe('example.com');
+    expect(wildcardDomainOf('localhost')).toBeUndefined();
+    expect(wildcardDomainOf('.example.com')).toBeUndefined();
+    expect(wildcardDomainOf('a.')).toBeUndefined();
   });
 });

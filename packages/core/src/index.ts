@@ -3,13 +3,14 @@ export { defineRoutes, isRoutes, type Attributes, type RouteHandlers, type Route
 export { RequestContext, hasToken, type ListenerInfo, type RequestHead } from './request-context.js';
 export type { Action, ForwardResult, HandshakeAction, NextAction, ProxyAction, ProxyTarget, Refusal, ReplyAction } from './actions.js';
 export { textReply, writeReply, type Carrier, type Reply } from './replies.js';
+export type { ReplyHeaders } from './response-headers.js';
 export { Connection, type CloseInfo } from './connection.js';
 export { ConnectionRegistry } from './registry.js';
 export { HostMatcher, parseHost, type HostPort } from './host-matcher.js';
 export { inject, type InjectRequest, type InjectResult } from './inject.js';
 export { HttpError, WsgateError, type WsgateErrorCode } from './errors.js';
 export { createLogger, silentLogger, type JsonLoggerOptions, type LogFields, type LogLevel, type Logger } from './logger.js';
-export type { GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, ScriptConfig, TlsConfig } from './config/types.js';
+export type { CertificateFiles, GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, ScriptConfig, TlsConfig } from './config/types.js';
 export { ConfigError, loadConfigFile, resolveConfig, type ConfigIssue } from './config/load.js';
 export { loadRouteScript } from './script-loader.js';
 export type { HandshakeOptions, PerMessageDeflateOptions, CorsMode } from '@wsgate/handshake';

@@ -5,7 +5,9 @@ import { decide } from './dispatch.js';
 import { HostMatcher } from './host-matcher.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { RequestRoute } from './pipeline.js';
+import { RealIpResolver } from './real-ip.js';
 import { RequestContext } from './request-context.js';
+import type { ReplyHeaders } from './response-headers.js';
 import type { Routes } from './routes.js';
 
 /** A request to drive through route scripts with no socket. */
@@ -23,6 +25,14 @@ export interface InjectRequest {
   localAddress?: string;
   /** What `isMyself()` accepts: names (default `localhost`) and ports (default the listener's). */
   myself?: { names?: readonly string[]; ports?: readonly number[] };
+  /**
+   * The config's `realIp` section, so that `req.clientIp` is resolved from a trusted proxy's header as on a
+   * live gateway (`remoteAddress` is then the proxy). `header` defaults to `X-Forwarded-For`. Absent: the
+   * client is `remoteAddress`.
+   * @example
+   * await inject(routes, { remoteAddress: '10.0.0.2', realIp: { trustedProxies: ['10.0.0.0/8'] }, headers: { 'X-Forwarded-For': '203.0.113.7' } })
+   */
+  realIp?: { readonly trustedProxies: readonly string[]; readonly header?: string };
   logger?: Logger;
 }
 
@@ -31,7 +41,8 @@ export type InjectResult<A extends Record<string, unknown> = Record<string, unkn
       readonly kind: 'reply';
       readonly status: number;
       readonly reason: string;
-      readonly headers: Readonly<Record<string, string>>;
+      /** As the route gave them: an array is a header sent once per value. */
+      readonly headers: ReplyHeaders;
       readonly body: string;
       readonly close: boolean;
       readonly req: RequestContext<A>;
@@ -47,6 +58,7 @@ export type InjectResult<A extends Record<string, unknown> = Record<string, unkn
 
 /**
  * Drives route scripts with a request and no socket (like Fastify's `inject()`): what would the gateway do?
+ * @throws {WsgateError} `WSGATE_CONFIG_INVALID` for a `realIp.trustedProxies` entry that is not an address or CIDR.
  * @example
  * const result = await inject(routes, { url: '/ws', headers: { upgrade: 'websocket', connection: 'Upgrade' } });
  */
@@ -78,6 +90,7 @@ export async function inject<A extends Record<string, unknown> = Record<string, 
   const env = {
     myself: new HostMatcher(request.myself?.names ?? ['localhost'], request.myself?.ports ?? [port]),
     logger: request.logger ?? silentLogger,
+    realIp: request.realIp ? new RealIpResolver({ trustedProxies: request.realIp.trustedProxies, header: request.realIp.header ?? 'X-Forwarded-For' }) : undefined,
   };
   const listener = { name: request.listener?.name ?? `inject:${port}`, port, tls: request.listener?.tls ?? false };
   const req = new RequestContext<A>(head, listener, env);

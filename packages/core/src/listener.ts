@@ -8,6 +8,8 @@ import { WsgateError } from './errors.js';
 import type { Logger } from './logger.js';
 import { readProxyPreface } from './proxy-protocol.js';
 import type { ListenerInfo } from './request-context.js';
+import type { ListenerCredentials } from './tls/credentials.js';
+import { createSniTable, SniSelector } from './tls/sni.js';
 
 export interface ListenerHandlers {
   onRequest(listener: ListenerInfo, req: IncomingMessage, res: ServerResponse): void;
@@ -19,6 +21,12 @@ export interface RunningListener {
   readonly info: ListenerInfo;
   readonly host: string;
   readonly server: http.Server;
+  /**
+   * For a reload of a TLS listener: makes the secure contexts of `credentials` (this may throw; nothing has
+   * changed then) and returns the commit, which cannot fail: the next TLS handshakes get the new default and
+   * per-host certificates, connections already open keep theirs.
+   */
+  prepareCredentials(credentials: ListenerCredentials): () => void;
   /** Stop accepting; resolves when every connection it accepted is gone. */
   close(): Promise<void>;
 }
@@ -26,12 +34,13 @@ export interface RunningListener {
 /**
  * Binds one listener with the gateway's limits: request-head size (431) and time (408), keep-alive idle time,
  * connection count. Malformed requests get their precise status from `clientError` here, before any route.
+ * With `credentials` it is HTTPS, its certificate chosen per handshake by SNI among `credentials.sni`.
  */
 export async function startListener(
   index: number,
   config: ListenerConfig,
   limits: LimitsConfig,
-  credentials: { cert: string; key: string } | undefined,
+  credentials: ListenerCredentials | undefined,
   handlers: ListenerHandlers,
   logger: Logger,
 ): Promise<RunningListener> {
@@ -48,8 +57,10 @@ export async function startListener(
     requireHostHeader: false,
     noDelay: true,
   };
+  // Installed even without tls.sni: a reload may add per-host certificates to a listener it keeps.
+  const sni = credentials ? new SniSelector(createSniTable(credentials.sni)) : undefined;
   const server = credentials
-    ? https.createServer({ ...options, ...credentials, handshakeTimeout: headerTimeoutMs })
+    ? https.createServer({ ...options, cert: credentials.cert, key: credentials.key, SNICallback: sni!.callback, handshakeTimeout: headerTimeoutMs })
     : http.createServer(options);
   server.maxConnections = limits.maxConnections;
 
@@ -88,6 +99,14 @@ export async function startListener(
     info,
     host: config.host,
     server,
+    prepareCredentials(next) {
+      if (!sni) throw new WsgateError('WSGATE_API_MISUSE', `listeners[${index}] (${config.name}) is not a TLS listener: it has no certificates to replace`);
+      const table = createSniTable(next.sni);
+      return () => {
+        (server as https.Server).setSecureContext({ cert: next.cert, key: next.key });
+        sni.replace(table);
+      };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         // The front counts the connections (the HTTP server only saw them handed over): wait on it.

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { writeRawResponse } from '@wsgate/handshake';
+import type { ReplyHeaders } from './response-headers.js';
 
 /**
  * Where a request's answer goes: a ServerResponse for plain requests, or the raw socket that node hands
@@ -13,7 +14,8 @@ export type Carrier =
 export interface Reply {
   readonly status: number;
   readonly reason: string;
-  readonly headers: Readonly<Record<string, string>>;
+  /** An array value is written as one header line per value (two `WWW-Authenticate` challenges). */
+  readonly headers: ReplyHeaders;
   readonly body: string | Buffer;
   /** Close the connection after it (always so on a raw socket). */
   readonly close: boolean;
@@ -33,7 +35,8 @@ export function writeReply(carrier: Carrier, reply: Reply): void {
   try {
     res.statusCode = reply.status;
     res.statusMessage = reply.reason;
-    for (const name in reply.headers) res.setHeader(name, reply.headers[name]!);
+    // node writes an array as one line per value, as the raw carrier does.
+    for (const name in reply.headers) res.setHeader(name, reply.headers[name] as string | string[]);
     res.setHeader('Content-Length', Buffer.byteLength(reply.body));
     if (reply.close) res.shouldKeepAlive = false;
     res.end(reply.body);
@@ -44,7 +47,7 @@ export function writeReply(carrier: Carrier, reply: Reply): void {
 }
 
 /** A reply with a plain-text body that says why; the status line keeps the standard phrase. */
-export function textReply(status: number, reason: string, why: string, close: boolean, headers: Record<string, string> = {}): Reply {
+export function textReply(status: number, reason: string, why: string, close: boolean, headers: ReplyHeaders = {}): Reply {
   return {
     status,
     reason,

@@ -5,6 +5,7 @@ import { NEXT, type Action, type ProxyAction, type ProxyTarget, type ReplyAction
 import { WsgateError } from './errors.js';
 import type { HostMatcher } from './host-matcher.js';
 import type { Logger } from './logger.js';
+import { checkReplyHeaders, type ReplyHeaders } from './response-headers.js';
 import { clientAddressOf, type ClientAddress, type RealIpResolver } from './real-ip.js';
 import type { Attributes } from './routes.js';
 
@@ -205,29 +206,32 @@ export class RequestContext<A extends Attributes = Attributes> {
     return this.closeAfterReply;
   }
 
-  /** Answer with an HTTP response (Kamailio's `xhttp_reply()`). */
-  reply(
-    status: number,
-    reason: string,
-    contentType = '',
-    body: string | Buffer = '',
-    headers: Readonly<Record<string, string>> = {},
-  ): ReplyAction {
+  /**
+   * Answer with an HTTP response (Kamailio's `xhttp_reply()`). A header given as an array is sent as one
+   * line per value.
+   * @throws {WsgateError} `WSGATE_API_MISUSE` for a status outside 200–599, or a reason or header value
+   *   holding CR or LF.
+   */
+  reply(status: number, reason: string, contentType = '', body: string | Buffer = '', headers: ReplyHeaders = {}): ReplyAction {
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new WsgateError('WSGATE_API_MISUSE', `req.reply(): status must be an integer from 200 to 599, got ${status}`);
     }
     if (/[\r\n]/.test(reason)) throw new WsgateError('WSGATE_API_MISUSE', 'req.reply(): reason must not contain CR or LF');
+    checkReplyHeaders('req.reply()', headers);
     return this.take({ kind: 'reply', status, reason, contentType, body, headers });
   }
 
   /**
    * Refuse access: a reply with the standard reason phrase and `reason` as its plain-text body, logged with
    * the client's real IP and counted by `by` (the module that refused: `origin`, `basic`, `rate-limit`…).
+   * A header given as an array is sent as one line per value (digest's SHA-256 and MD5 challenges).
+   * @throws {WsgateError} `WSGATE_API_MISUSE` for a status outside 400–599 or a header value holding CR or LF.
    */
-  refuse(status: number, by: string, reason: string, headers: Readonly<Record<string, string>> = {}): ReplyAction {
+  refuse(status: number, by: string, reason: string, headers: ReplyHeaders = {}): ReplyAction {
     if (!Number.isInteger(status) || status < 400 || status > 599) {
       throw new WsgateError('WSGATE_API_MISUSE', `req.refuse(): status must be an integer from 400 to 599, got ${status}`);
     }
+    checkReplyHeaders('req.refuse()', headers);
     return this.take({
       kind: 'reply',
       status,

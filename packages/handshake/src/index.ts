@@ -13,12 +13,12 @@ export type {
   PerMessageDeflateOptions,
 } from './types.js';
 export { acceptKey } from './accept.js';
-export { HeaderSyntaxError, parseTokenList, type TokenListOptions } from './token-list.js';
+export { HeaderSyntaxError, isFieldValue, isToken, parseTokenList, type TokenListOptions } from './token-list.js';
 export { negotiateSubprotocol, parseSubprotocols, type SubprotocolChoice } from './subprotocol.js';
 export { parseExtensions, type ExtensionOffer } from './extension.js';
 export { validateHandshake } from './validate.js';
 export { formatRejection, writeRejection } from './reject.js';
-export { formatRawResponse, writeRawResponse, REJECTION_TIMEOUT_MS } from './raw-response.js';
+export { formatRawResponse, writeRawResponse, REJECTION_TIMEOUT_MS, type RawResponseHeaders } from './raw-response.js';
 export {
   DEFAULT_MAX_PAYLOAD,
   HandshakeAbortedError,

@@ -38,6 +38,14 @@ export function isTchar(code: number): boolean {
 }
 
 /** True when the whole string is a non-empty RFC 9110 token. */
+// RFC 9110 §5.5 field-value characters (node's own check): no CR, LF or other control but HTAB.
+const INVALID_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** Can `value` be sent as a header field value as it is (no CR, LF or other control character but HTAB)? */
+export function isFieldValue(value: string): boolean {
+  return !INVALID_FIELD_VALUE.test(value);
+}
+
 export function isToken(value: string): boolean {
   if (value.length === 0) return false;
   for (let i = 0; i < value.length; i++) if (!isTchar(value.charCodeAt(i))) return false;

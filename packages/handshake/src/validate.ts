@@ -1,7 +1,7 @@
 import { acceptKey, keyProblem } from './accept.js';
 import { parseExtensions } from './extension.js';
 import { negotiateSubprotocol, parseSubprotocols } from './subprotocol.js';
-import { HeaderSyntaxError, isToken, parseTokenList, quote } from './token-list.js';
+import { HeaderSyntaxError, isFieldValue, isToken, parseTokenList, quote } from './token-list.js';
 import type {
   HandshakeCheck,
   HandshakeDecision,
@@ -185,8 +185,6 @@ const RESERVED = new Set([
   'transfer-encoding',
 ]);
 
-// RFC 9110 §5.5 field-value characters (node's own check): no CR, LF or other control but HTAB.
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 function checkOptions(options: HandshakeOptions): void {
   const { headers, protocols, cors } = options;
@@ -199,7 +197,7 @@ function checkOptions(options: HandshakeOptions): void {
         throw new TypeError(`handshake headers: ${name} is set by the handshake itself; remove it`);
       }
       const value = headers[name];
-      if (typeof value !== 'string' || INVALID_VALUE.test(value)) {
+      if (typeof value !== 'string' || !isFieldValue(value)) {
         throw new TypeError(
           `handshake headers: the value of ${name} must be a string without CR, LF or other control characters`,
         );

@@ -126,7 +126,7 @@ describe('resolveConfig', () => {
       'listeners[1].tls',
       'cert is given but key is not: give both cert and key, or neither for a self-signed certificate',
     ],
-    [{ listeners: [{ port: 1, tls: { crt: 'c.pem' } }] }, 'listeners[0].tls.crt', 'unknown field (known: cert, key), did you mean cert?'],
+    [{ listeners: [{ port: 1, tls: { crt: 'c.pem' } }] }, 'listeners[0].tls.crt', 'unknown field (known: cert, key, sni), did you mean cert?'],
     [{ listeners: [{ port: 1 }], script: { options: {} } }, 'script.path', 'is required: give a file path'],
     [{ listeners: [{ port: 1 }], script: 42 }, 'script', 'must be a file path, or { path: FILE, options: {...} }, got 42'],
     [{ listeners: [{ port: 1 }], names: ['ok', ''] }, 'names[1]', 'must be a host name or IP address, got ""'],

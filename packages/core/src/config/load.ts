@@ -10,6 +10,7 @@ import { WsgateError } from '../errors.js';
 import type { LogLevel } from '../logger.js';
 import { trustedProxyProblem } from '../real-ip.js';
 import { applyConfigSchema, type ConfigIssue } from './schema.js';
+import { findSniIssues, toTlsConfig, type FileTls } from './tls.js';
 import type { GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, RealIpConfig, ScriptConfig } from './types.js';
 
 export type { ConfigIssue } from './schema.js';
@@ -44,12 +45,18 @@ export interface ConfigOverrides {
 /**
  * Validates a config in its file form and returns it resolved and deeply frozen.
  * @param input the parsed file, or an object written in code; it is not modified.
- * @param baseDir the folder relative paths (`dataDir`, `tls.cert`, `tls.key`, `script.path`) are resolved against.
+ * @param baseDir the folder relative paths (`dataDir`, `tls.cert`, `tls.key`, `tls.sni`'s, `script.path`) are resolved against.
  * @throws {ConfigError} listing every problem, each with its path such as `listeners[0].port`.
  */
 export function resolveConfig(input: unknown, baseDir: string): GatewayConfig {
   const data = clonePlain(input);
-  const issues = [...applyConfigSchema(data), ...findDuplicateListeners(data), ...findBadTrustedProxies(data), ...findManagementTokenIssue(data)];
+  const issues = [
+    ...applyConfigSchema(data),
+    ...findDuplicateListeners(data),
+    ...findSniIssues(data),
+    ...findBadTrustedProxies(data),
+    ...findManagementTokenIssue(data),
+  ];
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze(toGatewayConfig(data as FileConfig, path.resolve(baseDir)));
 }
@@ -129,7 +136,7 @@ interface FileListener {
   name?: string;
   host: string;
   port: number;
-  tls?: boolean | { cert?: string; key?: string };
+  tls?: FileTls;
   proxyProtocol?: boolean;
 }
 
@@ -151,10 +158,14 @@ interface FileConfig {
 
 function toGatewayConfig(file: FileConfig, baseDir: string): GatewayConfig {
   const listeners = file.listeners.map((l): ListenerConfig => {
-    const listener = { name: l.name ?? formatHostPort(l.host, l.port), host: l.host, port: l.port, ...(l.proxyProtocol ? { proxyProtocol: true } : {}) };
-    if (l.tls === undefined || l.tls === false) return listener;
-    if (l.tls === true || l.tls.cert === undefined || l.tls.key === undefined) return { ...listener, tls: {} };
-    return { ...listener, tls: { cert: path.resolve(baseDir, l.tls.cert), key: path.resolve(baseDir, l.tls.key) } };
+    const tls = toTlsConfig(l.tls, baseDir);
+    return {
+      name: l.name ?? formatHostPort(l.host, l.port),
+      host: l.host,
+      port: l.port,
+      ...(tls ? { tls } : {}),
+      ...(l.proxyProtocol ? { proxyProtocol: true } : {}),
+    };
   });
   let script: ScriptConfig | undefined;
   if (typeof file.script === 'string') script = { path: path.resolve(baseDir, file.script), options: {} };

@@ -52,6 +52,15 @@ const hostName = {
 
 const path = { type: 'string', minLength: 1, expected: 'a file path' };
 
+/** One `tls.sni` entry. The host names themselves are checked by ./tls.ts (a pattern would be unreadable). */
+const sniCertificate = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cert', 'key'],
+  properties: { cert: path, key: path },
+  expected: 'an object such as { cert: FILE, key: FILE }',
+};
+
 const listener = {
   type: 'object',
   additionalProperties: false,
@@ -70,7 +79,15 @@ const listener = {
       // `true` and `{}` both mean "self-signed"; `false` is accepted as "no TLS" so YAML can toggle it.
       type: ['boolean', 'object'],
       additionalProperties: false,
-      properties: { cert: path, key: path },
+      properties: {
+        cert: path,
+        key: path,
+        sni: {
+          type: 'object',
+          additionalProperties: sniCertificate,
+          expected: 'an object of host names to certificates, such as { meet.example.com: { cert: FILE, key: FILE } }',
+        },
+      },
       dependentRequired: { cert: ['key'], key: ['cert'] },
       expected: 'true (self-signed certificate) or { cert: FILE, key: FILE }',
     },

@@ -66,6 +66,18 @@ export interface TlsConfig {
   /** PEM certificate (chain) file. Give both `cert` and `key`, or neither for a self-signed certificate. */
   readonly cert?: string;
   readonly key?: string;
+  /**
+   * Per-host certificates, chosen by the name the client asks for in its TLS handshake (SNI). Keys are host
+   * names or `*.domain` (matching one label, as in certificates), in lower case. A client asking for another
+   * name, or none, gets `cert` and `key` (or the self-signed certificate).
+   */
+  readonly sni?: Readonly<Record<string, CertificateFiles>>;
+}
+
+/** A PEM certificate (chain) file and its private key file, as absolute paths. */
+export interface CertificateFiles {
+  readonly cert: string;
+  readonly key: string;
 }
 
 export interface ScriptConfig {

@@ -26,6 +26,7 @@ beforeAll(async () => {
     writeFile(file('cert.pem'), pair.cert),
     writeFile(file('key.pem'), pair.key),
     writeFile(file('other-key.pem'), other.key),
+    writeFile(file('other-cert.pem'), other.cert),
     writeFile(file('encrypted-key.pem'), encrypted),
     writeFile(file('cert.der'), Buffer.from([0x30, 0x82, 0x01, 0x00])),
     writeFile(file('broken.pem'), '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n'),
@@ -52,7 +53,42 @@ async function refusal(config: GatewayConfig): Promise<WsgateError> {
 describe('resolveTlsCredentials', () => {
   it('reads the configured certificate and key', async () => {
     const config = configWith({ cert: 'cert.pem', key: 'key.pem' });
-    expect(await resolveTlsCredentials(config.listeners[1]!, config)).toEqual(pair);
+    expect(await resolveTlsCredentials(config.listeners[1]!, config)).toEqual({ ...pair, sni: new Map() });
+  });
+
+  it('reads each tls.sni pair, keyed by its lower-case name, beside the default', async () => {
+    const config = configWith({
+      cert: 'cert.pem',
+      key: 'key.pem',
+      sni: { 'Meet.Example.com': { cert: 'other-cert.pem', key: 'other-key.pem' }, '*.example.org': { cert: 'cert.pem', key: 'key.pem' } },
+    });
+    const resolved = await resolveTlsCredentials(config.listeners[1]!, config);
+    expect(resolved).toMatchObject(pair);
+    expect([...resolved.sni]).toEqual([
+      ['meet.example.com', other],
+      ['*.example.org', pair],
+    ]);
+  });
+
+  it('serves tls.sni beside a self-signed default', async () => {
+    const config = configWith({ sni: { 'meet.example.com': { cert: 'other-cert.pem', key: 'other-key.pem' } } }, { dataDir: 'data-sni' });
+    const resolved = await resolveTlsCredentials(config.listeners[1]!, config);
+    expect(resolved.cert).toContain('-----BEGIN CERTIFICATE-----');
+    expect(resolved.sni.get('meet.example.com')).toEqual(other);
+  });
+
+  it('checks a tls.sni pair as it checks the default one, naming the entry', async () => {
+    const sni = (entry: Record<string, string>) => configWith({ cert: 'cert.pem', key: 'key.pem', sni: { 'meet.example.com': entry } });
+    expect((await refusal(sni({ cert: 'cert.pem', key: 'other-key.pem' }))).message).toBe(
+      `listeners[1].tls.sni["meet.example.com"].key: ${file('other-key.pem')} is not the private key of ${file('cert.pem')}: give the key the certificate was issued for`,
+    );
+    expect((await refusal(sni({ cert: 'nope.pem', key: 'key.pem' }))).message).toBe(
+      `listeners[1].tls.sni["meet.example.com"].cert: cannot read ${file('nope.pem')} (ENOENT): give the path of a PEM certificate, or remove this entry`,
+    );
+    expect((await refusal(sni({ cert: 'key.pem', key: 'cert.pem' }))).message).toMatch(
+      /^listeners\[1\]\.tls\.sni\["meet\.example\.com"\]\.cert: .*key\.pem holds a private key, not a certificate: are cert and key swapped\?$/,
+    );
+    expect((await refusal(sni({ cert: 'cert.pem', key: 'encrypted-key.pem' }))).message).toMatch(/^listeners\[1\]\.tls\.sni\["meet\.example\.com"\]\.key: .* is encrypted/);
   });
 
   it('names the field, the file and the fix when a file is missing', async () => {

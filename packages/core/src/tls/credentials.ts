@@ -1,44 +1,66 @@
 /**
- * The certificate and key a TLS listener serves: the configured PEM files, checked now so that a wrong
- * file is a start-up error naming the field (not an OpenSSL message at the first handshake), or the
- * self-signed certificate kept in `dataDir`.
+ * The certificates a TLS listener serves: its default one (the configured PEM files, or the self-signed
+ * certificate kept in `dataDir`) and its per-host ones (`tls.sni`). Every file is checked now, so that a
+ * wrong one is a start-up (or reload) error naming the field, not an OpenSSL message at the first handshake.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { GatewayConfig, ListenerConfig } from '../config/types.js';
+import { formatPath } from '../config/schema.js';
+import type { CertificateFiles, GatewayConfig, ListenerConfig } from '../config/types.js';
 import { WsgateError } from '../errors.js';
 import { ensureSelfSignedCertificate, type TlsCredentials } from './self-signed.js';
 
 export type { TlsCredentials } from './self-signed.js';
 
 const SELF_SIGNED_HINT = 'or remove cert and key to use a self-signed certificate';
+const SNI_HINT = 'or remove this entry';
+
+/** What a TLS listener serves: its default certificate, and the per-host ones chosen by SNI. */
+export interface ListenerCredentials extends TlsCredentials {
+  /** By lower-case host name or `*.domain`, in config order; empty without `tls.sni`. */
+  readonly sni: ReadonlyMap<string, TlsCredentials>;
+}
 
 /**
- * Returns the PEM certificate and key for a TLS listener of `config`.
- * @throws {WsgateError} `WSGATE_TLS_FILE` naming the field (`listeners[1].tls.cert`), the file and the fix,
- *   when a file is missing, unreadable, not PEM, encrypted, or the key does not match the certificate; or
- *   when the self-signed certificate cannot be written to `dataDir`.
+ * Returns the PEM certificates and keys for a TLS listener of `config`: the default pair and each `tls.sni` pair.
+ * @throws {WsgateError} `WSGATE_TLS_FILE` naming the field (`listeners[1].tls.cert`,
+ *   `listeners[1].tls.sni["meet.example.com"].key`), the file and the fix, when a file is missing, unreadable,
+ *   not PEM, encrypted, or the key does not match the certificate; or when the self-signed certificate cannot
+ *   be written to `dataDir`.
  */
-export async function resolveTlsCredentials(listener: ListenerConfig, config: GatewayConfig): Promise<TlsCredentials> {
+export async function resolveTlsCredentials(listener: ListenerConfig, config: GatewayConfig): Promise<ListenerCredentials> {
   const field = `${fieldOf(listener, config)}.tls`;
   const tls = listener.tls;
   if (!tls) throw new WsgateError('WSGATE_API_MISUSE', `${field}: the listener has no tls: call resolveTlsCredentials() only for TLS listeners`);
-  if (tls.cert === undefined && tls.key === undefined) return selfSigned(field, config);
-  if (tls.cert === undefined || tls.key === undefined) {
+  let own: TlsCredentials;
+  if (tls.cert === undefined && tls.key === undefined) {
+    own = await selfSigned(field, config);
+  } else if (tls.cert === undefined || tls.key === undefined) {
     throw new WsgateError('WSGATE_TLS_FILE', `${field}: only one of cert and key is given: give both, or neither to use a self-signed certificate`);
+  } else {
+    own = await readPair(field, { cert: tls.cert, key: tls.key }, SELF_SIGNED_HINT);
   }
+  const sni = new Map<string, TlsCredentials>();
+  // One after another: the first bad entry in config order is the one reported.
+  for (const [name, files] of Object.entries(tls.sni ?? {})) {
+    sni.set(name, await readPair(`${field}.${formatPath(['sni', name])}`, files, SNI_HINT));
+  }
+  return { ...own, sni };
+}
 
+/** Reads a certificate and its key, and checks that both are PEM, usable, and belong together. */
+async function readPair(field: string, files: CertificateFiles, hint: string): Promise<TlsCredentials> {
   // Settled in order, so that with both files missing the error is always about cert.
   const [certRead, keyRead] = await Promise.allSettled([
-    readPem(`${field}.cert`, tls.cert, 'give the path of a PEM certificate'),
-    readPem(`${field}.key`, tls.key, "give the path of the certificate's PEM private key"),
+    readPem(`${field}.cert`, files.cert, `give the path of a PEM certificate, ${hint}`),
+    readPem(`${field}.key`, files.key, `give the path of the certificate's PEM private key, ${hint}`),
   ]);
   if (certRead.status === 'rejected') throw certRead.reason;
   if (keyRead.status === 'rejected') throw keyRead.reason;
   const [cert, key] = [certRead.value, keyRead.value];
-  checkCertificate(`${field}.cert`, tls.cert, cert);
-  checkKey(`${field}.key`, tls.key, key);
+  checkCertificate(`${field}.cert`, files.cert, cert);
+  checkKey(`${field}.key`, files.key, key);
 
   let matches = false;
   try {
@@ -47,7 +69,7 @@ export async function resolveTlsCredentials(listener: ListenerConfig, config: Ga
     // Unparsable files were reported above; anything else here means "does not match".
   }
   if (!matches) {
-    throw new WsgateError('WSGATE_TLS_FILE', `${field}.key: ${tls.key} is not the private key of ${tls.cert}: give the key the certificate was issued for`);
+    throw new WsgateError('WSGATE_TLS_FILE', `${field}.key: ${files.key} is not the private key of ${files.cert}: give the key the certificate was issued for`);
   }
   return { cert, key };
 }
@@ -69,7 +91,7 @@ async function readPem(field: string, file: string, fix: string): Promise<string
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    throw new WsgateError('WSGATE_TLS_FILE', `${field}: cannot read ${file} (${errorCode(error)}): ${fix}, ${SELF_SIGNED_HINT}`, {
+    throw new WsgateError('WSGATE_TLS_FILE', `${field}: cannot read ${file} (${errorCode(error)}): ${fix}`, {
       cause: error,
     });
   }

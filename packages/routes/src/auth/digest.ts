@@ -67,14 +67,13 @@ export function digestAuth(options: DigestAuthOptions): Guard {
   const store = (o.store as Store | undefined) ?? new MemoryStore();
   const lookup = credentialsOption(o, realm);
 
+  // One WWW-Authenticate field per algorithm, strongest first (RFC 7616 §3.7): clients pick the first they know.
   const challenge = (stale: boolean) => ({
-    'WWW-Authenticate': algorithms
-      .map(
-        (algorithm) =>
-          `Digest ${authParam('realm', realm)}, ${authParam('qop', 'auth')}, algorithm=${algorithm}, ` +
-          `${authParam('nonce', signer.make())}, ${authParam('opaque', opaque)}${stale ? ', stale=true' : ''}`,
-      )
-      .join(', '),
+    'WWW-Authenticate': algorithms.map(
+      (algorithm) =>
+        `Digest ${authParam('realm', realm)}, ${authParam('qop', 'auth')}, algorithm=${algorithm}, ` +
+        `${authParam('nonce', signer.make())}, ${authParam('opaque', opaque)}${stale ? ', stale=true' : ''}`,
+    ),
   });
   const refuse = (req: RequestContext<any>, reason: string, stale = false): false => {
     req.refuse(401, 'digest', reason, challenge(stale));
