@@ -9,7 +9,10 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const documents = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const documents = [
+  'README.md',
+  ...(readdirSync(join(root, 'docs'), { recursive: true }) as string[]).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
+];
 
 interface Sample {
   readonly file: string;
@@ -55,6 +58,9 @@ describe('code samples in the docs', () => {
   it('exist in the README and the reference', () => {
     expect(samples.filter((s) => s.doc === 'README.md').length).toBeGreaterThanOrEqual(2);
     expect(samples.filter((s) => s.doc === 'docs/reference.md').length).toBeGreaterThanOrEqual(4);
+    for (const story of ['s1-kamailio', 's2-media-server', 's3-collab-cluster', 's4-tls-terminator']) {
+      expect(samples.some((s) => s.doc === `docs/guides/${story}.md`), story).toBe(true);
+    }
   });
 
   it('all type-check against the built packages', () => {

@@ -27,6 +27,7 @@ import { defineRoutes, type RouteFactory } from '@wsgate/core';
 import { allOf, digestAuth, host, origin } from '@wsgate/routes';
 import { answerSip } from '../sample/sip.js';
 import { readOptions } from './options.js';
+import { xcapRoutes } from './xcap.js';
 
 const s1Kamailio: RouteFactory = ({ gateway, options }) => {
   const o = readOptions(options);
@@ -41,7 +42,8 @@ const s1Kamailio: RouteFactory = ({ gateway, options }) => {
     digestAuth({ realm: o.realm, file: o.htdigest, ...(o.digestSecret !== undefined ? { secret: o.digestSecret } : {}) }),
   );
 
-  return defineRoutes<{ user: string }>(
+  // Two route sets, mounted in this order: XCAP sees only what the Kamailio route passed on.
+  const kamailio = defineRoutes<{ user: string }>(
     {
       async 'http:request'(req) {
         req.setReplyClose();
@@ -72,6 +74,7 @@ const s1Kamailio: RouteFactory = ({ gateway, options }) => {
     },
     's1-kamailio',
   );
+  return [kamailio, xcapRoutes()];
 };
 
 export default s1Kamailio;

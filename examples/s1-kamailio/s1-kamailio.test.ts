@@ -1,5 +1,5 @@
 /**
- * S1 end to end on real sockets: the example's wsgate.yaml (on free ports) run as main.ts runs it, and a SIP
+ * S1 end to end on real sockets: the example's wsgate.yaml (on free ports) with its script's two route sets (the Kamailio route, then XCAP), and a SIP
  * user agent written here — a raw `ws` client that answers the digest challenge itself (RFC 7616), upgrades
  * with `sip` and sends OPTIONS — plus raw HTTP for the refusals, XCAP and the final 404.
  */
@@ -12,10 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createLogger, resolveConfig, type Gateway, type LogFields } from '@wsgate/core';
-import { readConfigFile } from '../../packages/core/src/config/load.js';
+import { createLogger, Gateway, loadRouteScript, readConfigFile, resolveConfig, type LogFields } from '@wsgate/core';
 import { freePort } from '../../packages/routes/src/proxy/test-peers.js';
-import { startS1Gateway } from './main.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const logs: LogFields[] = [];
@@ -31,7 +29,9 @@ beforeAll(async () => {
   file.listeners = file.listeners.map((l, i) => ({ ...l, port: [ws, wss, other][i] }));
   file.script.options = { ...file.script.options, ports: [ws, wss] };
   const config = resolveConfig({ ...file, dataDir: mkdtempSync(join(tmpdir(), 'wsgate-s1-')), keepalive: { mechanism: 'none' } }, here);
-  gateway = await startS1Gateway(config, { logger: createLogger({ level: 'debug', write: (l) => void logs.push(JSON.parse(l)) }) });
+  gateway = new Gateway(config, { logger: createLogger({ level: 'debug', write: (l) => void logs.push(JSON.parse(l)) }) });
+  gateway.use(await loadRouteScript(config.script!, gateway));
+  await gateway.listen();
 });
 afterAll(() => gateway?.close({ grace: 0.2 }));
 

@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createLogger, Gateway, loadRouteScript, resolveConfig, type LogFields } from '@wsgate/core';
-import { readConfigFile } from '../../packages/core/src/config/load.js';
+import { createLogger, Gateway, loadRouteScript, resolveConfig, type LogFields, readConfigFile } from '@wsgate/core';
 import { startHookService, startMediaServer, type HookService, type MediaServer } from './media-peers.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

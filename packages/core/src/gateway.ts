@@ -12,7 +12,7 @@ import type { RequestRoute } from './pipeline.js';
 import { RealIpResolver } from './real-ip.js';
 import { ConnectionRegistry } from './registry.js';
 import type { RequestEnv } from './request-context.js';
-import type { Routes } from './routes.js';
+import { isRoutes, type Routes } from './routes.js';
 import { resolveTlsCredentials } from './tls/credentials.js';
 import { WebSocketHub, type WebSocketRoutes } from './websockets.js';
 
@@ -74,9 +74,10 @@ export class Gateway {
     return this.current;
   }
 
-  /** Mount routes after those already mounted: requests reach them in mount order. */
-  use(routes: Routes<any>): this {
-    this.mounted.push(routes);
+  /** Mount routes (one set, or a list in order) after those already mounted: requests reach them in mount order. */
+  use(routes: Routes<any> | readonly Routes<any>[]): this {
+    if (isRoutes(routes)) this.mounted.push(routes);
+    else this.mounted.push(...(routes as readonly Routes<any>[]));
     this.resolveRoutes();
     return this;
   }

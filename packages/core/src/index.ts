@@ -11,7 +11,7 @@ export { inject, type InjectRequest, type InjectResult } from './inject.js';
 export { HttpError, WsgateError, type WsgateErrorCode } from './errors.js';
 export { createLogger, silentLogger, type JsonLoggerOptions, type LogFields, type LogLevel, type Logger } from './logger.js';
 export type { CertificateFiles, GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, ScriptConfig, TlsConfig } from './config/types.js';
-export { ConfigError, loadConfigFile, resolveConfig, type ConfigIssue } from './config/load.js';
+export { ConfigError, loadConfigFile, readConfigFile, resolveConfig, type ConfigIssue } from './config/load.js';
 export { loadRouteScript } from './script-loader.js';
 export type { HandshakeOptions, PerMessageDeflateOptions, CorsMode } from '@wsgate/handshake';
 export { RealIpResolver, parseAddressPort, type ClientAddress } from './real-ip.js';

@@ -44,7 +44,7 @@ export interface Routes<A extends Attributes = Attributes> {
 export type RouteFactory = (context: {
   gateway: Gateway;
   options: Readonly<Record<string, unknown>>;
-}) => Routes<any> | Promise<Routes<any>>;
+}) => Routes<any> | readonly Routes<any>[] | Promise<Routes<any> | readonly Routes<any>[]>;
 
 /**
  * Declares a route script's event routes.

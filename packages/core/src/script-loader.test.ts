@@ -8,7 +8,7 @@ import { loadRouteScript } from './script-loader.js';
 const fixture = (name: string) => fileURLToPath(new URL(`./test-fixtures/${name}`, import.meta.url));
 // The loader only hands the gateway to factories; a marker object shows it arrived.
 const gateway = { marker: 'the-gateway' } as unknown as Gateway;
-const load = (name: string, options: Record<string, unknown> = {}) => loadRouteScript({ path: fixture(name), options }, gateway);
+const load = (name: string, options: Record<string, unknown> = {}) => loadRouteScript({ path: fixture(name), options }, gateway).then((sets) => sets[0]!);
 
 async function failure(name: string, options?: Record<string, unknown>): Promise<WsgateError> {
   const error = await load(name, options).then(

@@ -14,7 +14,7 @@ import { defineRoutes, isRoutes, type Routes } from './routes.js';
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
 const JAVASCRIPT = new Set(['.js', '.mjs', '.cjs']);
-const EXPECTED = 'export default defineRoutes({...}), or a function returning it';
+const EXPECTED = 'export default defineRoutes({...}) (or a list of them, mounted in order), or a function returning that';
 
 /**
  * Imports a route script and returns its routes, named after the file for logs.
@@ -24,7 +24,7 @@ const EXPECTED = 'export default defineRoutes({...}), or a function returning it
  *   for a syntax error, an exception while importing or in the factory (with its location), or a default
  *   export that is not routes.
  */
-export async function loadRouteScript(script: ScriptConfig, gateway: Gateway): Promise<Routes<any>> {
+export async function loadRouteScript(script: ScriptConfig, gateway: Gateway): Promise<Routes<any>[]> {
   const file = path.resolve(script.path);
   await checkReadable(file);
   const extension = path.extname(file).toLowerCase();
@@ -53,19 +53,25 @@ export async function loadRouteScript(script: ScriptConfig, gateway: Gateway): P
     } catch (error) {
       throw await loadFailure(file, extension, 'failed in its factory', error);
     }
-    if (!isRoutes(routes)) {
+    if (!isRouteSets(routes)) {
       throw new WsgateError(
         'WSGATE_SCRIPT_INVALID',
-        `route script ${file}: its factory returned ${kindOf(routes)}: make it return defineRoutes({...})`,
+        `route script ${file}: its factory returned ${kindOf(routes)}: make it return defineRoutes({...}) or a list of them`,
       );
     }
   }
-  if (!isRoutes(routes)) {
+  if (!isRouteSets(routes)) {
     const what = exported === undefined ? 'has no default export' : `exports ${kindOf(exported)} as default`;
     throw new WsgateError('WSGATE_SCRIPT_INVALID', `route script ${file} ${what}: write ${EXPECTED}`);
   }
   // Logs say which mounted routes threw: the file name says more than defineRoutes' default "routes".
-  return routes.name === 'routes' ? defineRoutes(routes.handlers, path.basename(file)) : routes;
+  const named = (r: Routes<any>) => (r.name === 'routes' ? defineRoutes(r.handlers, path.basename(file)) : r);
+  return Array.isArray(routes) ? routes.map(named) : [named(routes as Routes<any>)];
+}
+
+/** One route set, or a non-empty list of them mounted in order (a Kamailio route, then XCAP after it). */
+function isRouteSets(value: unknown): value is Routes<any> | Routes<any>[] {
+  return isRoutes(value) || (Array.isArray(value) && value.length > 0 && value.every(isRoutes));
 }
 
 async function checkReadable(file: string): Promise<void> {

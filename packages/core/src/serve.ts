@@ -33,7 +33,7 @@ export async function serve({ config, loadConfig, logger, announce }: ServeOptio
   // A reload reads everything again, as at start: an invalid config or script throws, and the running one stays.
   const reload = async () => {
     const next = await loadConfig();
-    await gateway.reload(next, next.script ? [await loadRouteScript(next.script, gateway)] : []);
+    await gateway.reload(next, next.script ? await loadRouteScript(next.script, gateway) : []);
   };
   const control = new LocalControl(gateway, reload);
 

@@ -11,6 +11,8 @@ import type { PoolSettings } from './settings.js';
 export interface PoolResources extends NodeSource {
   readonly agent: http.Agent;
   readonly tunnels: TunnelRegistry;
+  /** Retired for a shutdown: new upgrades are refused. */
+  readonly shuttingDown: boolean;
   /** Idle timeout and pings of this pool's tunnels. */
   readonly liveness: LivenessSettings;
   /** The `ws` server that completes client handshakes in message mode (made on first use). */

@@ -5,10 +5,11 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { WebSocketServer } from 'ws';
-import type { Carrier, ProxyTarget, RequestContext } from '@wsgate/core';
+import { textReply, writeReply, type Carrier, type ForwardResult, type ProxyTarget, type RequestContext } from '@wsgate/core';
 import type { SelectionContext } from './balance/balancer.js';
 import type { ForwardContext, PoolResources } from './forward-context.js';
 import { HealthChecker } from './health-check.js';
+import type { RetireReason } from './lifecycle.js';
 import { forwardHttp } from './http-forward.js';
 import { forwardMessages, kChosenProtocol } from './message-forward.js';
 import { UpstreamNode } from './node.js';
@@ -53,6 +54,7 @@ export class UpstreamPool implements UpstreamTarget, PoolResources {
   private readonly health: HealthChecker | undefined;
   private wss: WebSocketServer | undefined;
   private readonly plain: ForwardContext;
+  private retired: RetireReason | undefined;
 
   constructor(options: UpstreamsOptions, fn = 'upstreams()') {
     this.settings = resolvePoolSettings(fn, options);
@@ -84,7 +86,12 @@ export class UpstreamPool implements UpstreamTarget, PoolResources {
     return balancer.select(this.primaries, ctx) ?? (this.backups.length > 0 ? balancer.select(this.backups, ctx) : undefined);
   }
 
-  forward(req: RequestContext<any>, message: IncomingMessage, carrier: Carrier): Promise<void> {
+  /** @internal Set by `retire('shutdown')`: new upgrades get 503, as the gateway's own handshakes do. */
+  get shuttingDown(): boolean {
+    return this.retired === 'shutdown';
+  }
+
+  forward(req: RequestContext<any>, message: IncomingMessage, carrier: Carrier): Promise<ForwardResult | void> {
     return forwardWith(this.plain, req, message, carrier);
   }
 
@@ -120,20 +127,46 @@ export class UpstreamPool implements UpstreamTarget, PoolResources {
   }
 
   /**
-   * Stops health checks, closes kept connections, and ends every tunnel (1001 Going Away in message mode, a
-   * FIN both ways in raw mode). Resolves when the tunnels are gone (at most a few seconds).
+   * Retires the pool; made for the `routes:close` route of the route set that uses it:
+   * `'routes:close': (reason) => pool.retire(reason)`.
+   *
+   * - `'reload'` (a new route set has taken over): health checks stop and idle kept connections close; open
+   *   tunnels and requests in flight carry on, idle timeouts and pings included.
+   * - `'shutdown'` (the gateway is closing): every tunnel ends now — 1001 Going Away in message mode, a FIN
+   *   both ways in raw mode — and new upgrades get 503. Resolves when the tunnels are gone; a peer that does
+   *   not answer is cut after 2 s. Plain requests in flight may finish within the gateway's grace period.
+   *
+   * Safe to call again: `'shutdown'` after `'reload'` ends what the reload left open.
+   */
+  async retire(reason: RetireReason): Promise<void> {
+    if (this.retired === 'shutdown') return this.tunnels.whenEmpty();
+    this.retired = reason;
+    this.health?.stop();
+    this.agent.retire();
+    if (reason === 'reload') return;
+    this.tunnels.closeAll();
+    await this.tunnels.whenEmpty();
+  }
+
+  /**
+   * For an owner that is done with the pool (tests, embedders): `retire('shutdown')`, and requests in
+   * flight are cut as well.
    */
   async close(): Promise<void> {
-    this.health?.stop();
     this.agent.destroy();
-    this.tunnels.closeAll();
-    const deadline = Date.now() + 3000;
-    while (this.tunnels.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await this.retire('shutdown');
   }
 }
 
-function forwardWith(fc: ForwardContext, req: RequestContext<any>, message: IncomingMessage, carrier: Carrier): Promise<void> {
+const SHUTTING_DOWN = textReply(503, 'Service Unavailable', 'The gateway is shutting down', true, { 'Retry-After': '5' });
+
+function forwardWith(fc: ForwardContext, req: RequestContext<any>, message: IncomingMessage, carrier: Carrier): Promise<ForwardResult | void> {
   if (carrier.res) return forwardHttp(fc, req, message, carrier.res);
+  // A tunnel opened now would hold the gateway's shutdown for its whole grace period.
+  if (fc.pool.shuttingDown) {
+    writeReply(carrier, SHUTTING_DOWN);
+    return Promise.resolve({ status: 503 });
+  }
   if (fc.onMessage) return forwardMessages(fc, fc.onMessage, req, message, carrier.socket, carrier.head);
   return forwardUpgrade(fc, req, message, carrier.socket, carrier.head);
 }

@@ -20,6 +20,8 @@ export function isReady(socket: Socket): boolean {
 }
 
 export class UpstreamAgent extends http.Agent {
+  private retired = false;
+
   constructor(
     private readonly settings: ConnectSettings,
     keepAlive: number,
@@ -37,6 +39,16 @@ export class UpstreamAgent extends http.Agent {
     const socket = openUpstreamSocket(options[NODE_OPTION] as UpstreamNode, this.settings, false) as Marked;
     socket.once(readyEvent(socket), () => (socket[kReady] = true));
     return socket;
+  }
+
+  /** Keeps no connection from now on: idle ones close, busy ones close when their request is done. */
+  retire(): void {
+    this.retired = true;
+    for (const sockets of Object.values(this.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+  }
+
+  override keepSocketAlive(socket: Socket): boolean {
+    return !this.retired && super.keepSocketAlive(socket);
   }
 
   override getName(options: Record<string, unknown>): string {

@@ -6,6 +6,7 @@
  * (1006) as a dropped connection; the gateway's own reasons are 1001 (idle, shutdown) and 1011 (hook failure).
  */
 import type { WebSocket } from 'ws';
+import { SHUTDOWN_CUT_MS } from '../lifecycle.js';
 import { Liveness, type LivenessSettings, type LivenessVerdict, type TunnelSide } from './liveness.js';
 import { applyVerdict, type MessageHook, type MessageVerdict, type ProxiedMessage, type TunnelInfo } from './message-hook.js';
 import type { Tunnel, TunnelListener } from './tunnel-registry.js';
@@ -209,6 +210,6 @@ export class MessageBridge extends Liveness implements Tunnel {
     setTimeout(() => {
       this.client?.terminate();
       this.upstream.terminate();
-    }, 2000).unref();
+    }, SHUTDOWN_CUT_MS).unref();
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { SHUTDOWN_CUT_MS } from '../lifecycle.js';
 import { FrameBoundary, PING_TO_CLIENT, PING_TO_UPSTREAM } from './frame-boundary.js';
 import { Liveness, type LivenessSettings, type LivenessVerdict, type TunnelSide } from './liveness.js';
 import { listenerOf, type Tunnel, type TunnelListener } from './tunnel-registry.js';
@@ -64,7 +65,7 @@ export class RawTunnel extends Liveness implements Tunnel {
     this.client.end();
     this.upstream.end();
     // A peer that never answers the FIN must not hold the shutdown.
-    setTimeout(() => this.destroy(), 2000).unref();
+    setTimeout(() => this.destroy(), SHUTDOWN_CUT_MS).unref();
   }
 
   protected ping(side: TunnelSide): boolean {

@@ -7,7 +7,7 @@ export interface TunnelListener {
 
 /** What the registry needs of a tunnel. */
 export interface Tunnel extends Liveness {
-  /** Where the client came in; when it stops listening, the gateway is going away and so is the tunnel. */
+  /** Where the client came in (see the sweep's fallback below). */
   readonly listener: TunnelListener | undefined;
   /** The gateway or pool is closing: 1001 in message mode, FIN both ways in raw mode. */
   shutdown(): void;
@@ -19,13 +19,16 @@ export function listenerOf(socket: object): TunnelListener | undefined {
 }
 
 /**
- * The open tunnels of one pool: one sweep timer checks their idle time and pings (cheaper than a timer per
- * socket), and `closeAll()` ends them when the pool closes. The timer runs only while tunnels are open.
+ * The open tunnels of one pool or TCP relay: one sweep timer checks their idle time and pings (cheaper than a
+ * timer per socket), and `closeAll()` ends them when the owner shuts down. The timer runs only while tunnels
+ * are open — also after the owner was retired by a reload, since tunnels outlive a reload and still need
+ * their idle timeouts.
  */
 export class TunnelRegistry {
   private readonly tunnels = new Set<Tunnel>();
   private timer: NodeJS.Timeout | undefined;
   private readonly periodMs: number;
+  private emptied: (() => void)[] = [];
 
   constructor(settings: LivenessSettings) {
     const shortest = Math.min(settings.idleMs, settings.pingIntervalMs ?? Infinity, settings.pingIntervalMs ? settings.pingTimeoutMs : Infinity);
@@ -48,10 +51,14 @@ export class TunnelRegistry {
 
   delete(tunnel: Tunnel): void {
     this.tunnels.delete(tunnel);
-    if (this.tunnels.size === 0 && this.timer !== undefined) {
+    if (this.tunnels.size > 0) return;
+    if (this.timer !== undefined) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
+    const waiting = this.emptied;
+    this.emptied = [];
+    for (const resolve of waiting) resolve();
   }
 
   /** Ends every tunnel (they leave the registry as their sockets close). */
@@ -59,11 +66,21 @@ export class TunnelRegistry {
     for (const t of [...this.tunnels]) t.shutdown();
   }
 
+  /** Resolves once no tunnel is open (at once when none is). */
+  whenEmpty(): Promise<void> {
+    if (this.tunnels.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptied.push(resolve));
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const t of this.tunnels) {
-      // The gateway is shutting down (or this listener was removed): node's server would otherwise wait for
-      // these upgraded sockets forever, as they are not connections its HTTP machinery can close.
+      // Fallback for tunnels nobody will shut down: those of a route set without a `routes:close` route (an
+      // embedder's), and those of a pool retired by an earlier reload (the gateway tells only the mounted
+      // route sets about a shutdown). When their listener stops listening the gateway is closing, and it
+      // would wait for these upgraded sockets for ever: node's server.close() counts them, and its
+      // closeAllConnections() does not reach them. The price: a listener removed by a reload ends its
+      // proxied tunnels too, within a sweep period, where terminated WebSockets would stay.
       if (t.listener !== undefined && !t.listener.listening) t.shutdown();
       else t.sweep(now);
     }
