@@ -1,32 +1,18 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { summarize, type ConnectionEntry, type ConnectionOrigin, type TrafficTotals } from './connection-entry.js';
 import type { TrafficCounts } from './metrics.js';
+
+export type { CloseInfo, ConnectionOrigin } from './connection-entry.js';
 import type { ListenerInfo } from './request-context.js';
 import type { Attributes } from './routes.js';
-
-/** How a connection ended: the close code and reason, and which side closed it. */
-export interface CloseInfo {
-  readonly code: number;
-  readonly reason: string;
-  /** `local` when the gateway closed it (a script, shutdown, keepalive, a limit), `remote` when the peer did. */
-  readonly by: 'local' | 'remote';
-}
-
-/** What a connection knows of the request that opened it. */
-export interface ConnectionOrigin<A extends Attributes> {
-  readonly listener: ListenerInfo;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly path: string;
-  readonly origin: string | undefined;
-  readonly attributes: Readonly<Partial<A>>;
-}
 
 /**
  * A WebSocket terminated by this gateway (Kamailio's `ws` connection): an id for the registry, the
  * negotiated subprotocol, the facts of the request that opened it, and the means to talk to the peer.
  */
-export class Connection<A extends Attributes = Attributes> {
+export class Connection<A extends Attributes = Attributes> implements ConnectionEntry<A> {
+  readonly kind = 'terminated' as const;
   readonly createdAt = Date.now();
   /** @internal keepalive: when the unanswered ping went out (0: none outstanding). */
   pingSentAt = 0;
@@ -75,7 +61,7 @@ export class Connection<A extends Attributes = Attributes> {
   }
 
   /** Messages and payload bytes each way so far. */
-  counts(): { messagesIn: number; messagesOut: number; bytesIn: number; bytesOut: number } {
+  counts(): TrafficTotals {
     return { messagesIn: this.messagesIn, messagesOut: this.messagesOut, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
   }
 
@@ -150,19 +136,9 @@ export class Connection<A extends Attributes = Attributes> {
 
   /** A plain summary for listings and logs (Kamailio's `ws.dump`). */
   toJSON(): Record<string, unknown> {
-    return {
-      id: this.id,
-      protocol: this.protocol,
-      state: this.state,
-      listener: this.listener.name,
-      remote: `${this.remoteAddress}:${this.remotePort}`,
-      path: this.path,
-      origin: this.origin,
-      createdAt: new Date(this.createdAt).toISOString(),
-      idleSeconds: (Date.now() - this.lastActivityAt) / 1000,
-      ...this.counts(),
-    };
+    return summarize(this as unknown as ConnectionEntry<any>, this.state);
   }
+
 }
 
 function releaseWrites(conn: Connection<any>, socket: Socket): void {

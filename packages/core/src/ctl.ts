@@ -162,6 +162,7 @@ function formatList(page: { total: number; offset: number; connections: Row[] })
 
 const COLUMNS: Array<[string, (r: Row) => string]> = [
   ['ID', (r) => String(r.id)],
+  ['KIND', (r) => (r.kind === 'proxied' ? 'proxy' : 'term')],
   ['PROTOCOL', (r) => String(r.protocol || '-')],
   ['REMOTE', (r) => String(r.remote)],
   ['PATH', (r) => String(r.path)],

@@ -45,7 +45,7 @@ export class Gateway {
   /** The WebSockets this gateway terminated and still holds open. */
   readonly connections: ConnectionRegistry;
   private readonly mounted: Routes<any>[] = [];
-  private readonly env: { myself: HostMatcher; logger: Logger; realIp: RealIpResolver | undefined };
+  private readonly env: { myself: HostMatcher; logger: Logger; realIp: RealIpResolver | undefined; connections: ConnectionRegistry };
   private readonly hub: WebSocketHub;
   private readonly dispatcher: RequestDispatcher;
   private listeners: RunningListener[] = [];
@@ -62,8 +62,21 @@ export class Gateway {
       myself: new HostMatcher(ownNames(config, []), []),
       logger: this.logger,
       realIp: config.realIp ? new RealIpResolver(config.realIp) : undefined,
+      connections: this.connections,
     };
     this.metrics = new GatewayMetrics(this.connections);
+    // One place counts and logs every WebSocket's life, terminated or proxied.
+    this.connections.subscribe({
+      opened: (c) => {
+        this.metrics.opened(this.connections.size);
+        this.logger.info({ conn: c.id, kind: c.kind, client: `${c.remoteAddress}:${c.remotePort}`, protocol: c.protocol, path: c.path }, 'websocket opened');
+      },
+      closed: (c, info) => {
+        this.metrics.closed(info.by, info.code);
+        const seconds = (Date.now() - c.createdAt) / 1000;
+        this.logger.info({ conn: c.id, kind: c.kind, client: `${c.remoteAddress}:${c.remotePort}`, ...info, seconds, ...c.counts() }, 'websocket closed');
+      },
+    });
     this.hub = new WebSocketHub(config, this.logger, this.connections, this.metrics);
     this.dispatcher = new RequestDispatcher(this.env as RequestEnv, this.hub, this.metrics);
     if (config.accessLog) this.dispatcher.accessLog = new AccessLog(config.accessLog.path, config.accessLog.format);

@@ -5,7 +5,9 @@ export type { Action, ForwardResult, HandshakeAction, NextAction, ProxyAction, P
 export { textReply, writeReply, type Carrier, type Reply } from './replies.js';
 export type { ReplyHeaders } from './response-headers.js';
 export { Connection, type CloseInfo } from './connection.js';
-export { ConnectionRegistry } from './registry.js';
+export { ConnectionRegistry, type RegistrySubscriber } from './registry.js';
+export type { ConnectionEntry, ConnectionOrigin, TrafficTotals } from './connection-entry.js';
+export { ProxiedConnection, type TunnelControls } from './proxied-connection.js';
 export { HostMatcher, parseHost, type HostPort } from './host-matcher.js';
 export { inject, type InjectRequest, type InjectResult } from './inject.js';
 export { HttpError, WsgateError, type WsgateErrorCode } from './errors.js';

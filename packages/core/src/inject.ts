@@ -3,6 +3,7 @@ import { validateHandshake, type HandshakeDecision, type HandshakeOptions } from
 import type { ProxyTarget } from './actions.js';
 import { decide } from './dispatch.js';
 import { HostMatcher } from './host-matcher.js';
+import { ConnectionRegistry } from './registry.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { RequestRoute } from './pipeline.js';
 import { RealIpResolver } from './real-ip.js';
@@ -91,6 +92,7 @@ export async function inject<A extends Record<string, unknown> = Record<string, 
     myself: new HostMatcher(request.myself?.names ?? ['localhost'], request.myself?.ports ?? [port]),
     logger: request.logger ?? silentLogger,
     realIp: request.realIp ? new RealIpResolver({ trustedProxies: request.realIp.trustedProxies, header: request.realIp.header ?? 'X-Forwarded-For' }) : undefined,
+    connections: new ConnectionRegistry(),
   };
   const listener = { name: request.listener?.name ?? `inject:${port}`, port, tls: request.listener?.tls ?? false };
   const req = new RequestContext<A>(head, listener, env);

@@ -1,4 +1,5 @@
 import type { KeepaliveConfig } from './config/types.js';
+import type { Connection } from './connection.js';
 import type { ConnectionRegistry } from './registry.js';
 
 /**
@@ -39,7 +40,10 @@ export class Keepalive {
     const { mechanism, interval, timeout } = this.config;
     const round = now - this.lastRound >= interval * 1000 - 5;
     if (round) this.lastRound = now;
-    for (const conn of this.registry) {
+    for (const entry of this.registry) {
+      // Proxied tunnels are kept alive by their proxy's own pings, end to end.
+      if (entry.kind !== 'terminated') continue;
+      const conn = entry as Connection<any>;
       if (mechanism === 'ping' && conn.pingSentAt !== 0) {
         if (now - conn.pingSentAt >= timeout * 1000 - 5) conn.terminate('keepalive timeout');
         continue;

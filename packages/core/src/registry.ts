@@ -1,10 +1,18 @@
-import type { Connection } from './connection.js';
+import type { CloseInfo, ConnectionEntry } from './connection-entry.js';
+
+/** Told of every connection that opens and closes, terminated or proxied. */
+export interface RegistrySubscriber {
+  opened?(entry: ConnectionEntry<any>): void;
+  closed?(entry: ConnectionEntry<any>, info: CloseInfo): void;
+}
 
 /**
- * The open WebSockets this gateway terminated, by id: Kamailio's `ws.dump` and `ws.close`.
+ * The open WebSockets this gateway holds, terminated here or proxied, by id: Kamailio's `ws.dump` and
+ * `ws.close`; subscribers (per-client limits) are told of each open and close.
  */
 export class ConnectionRegistry {
-  private readonly byId = new Map<number, Connection<any>>();
+  private readonly byId = new Map<number, ConnectionEntry<any>>();
+  private readonly subscribers = new Set<RegistrySubscriber>();
   private lastId = 0;
 
   /**
@@ -18,33 +26,41 @@ export class ConnectionRegistry {
     return this.idBase + ++this.lastId;
   }
   /** @internal */
-  add(conn: Connection<any>): void {
-    this.byId.set(conn.id, conn);
+  add(entry: ConnectionEntry<any>): void {
+    this.byId.set(entry.id, entry);
+    for (const s of this.subscribers) s.opened?.(entry);
   }
   /** @internal */
-  delete(conn: Connection<any>): void {
-    this.byId.delete(conn.id);
+  remove(entry: ConnectionEntry<any>, info: CloseInfo): void {
+    if (!this.byId.delete(entry.id)) return;
+    for (const s of this.subscribers) s.closed?.(entry, info);
+  }
+
+  /** Be told of opens and closes from now on; returns the function that stops it. */
+  subscribe(subscriber: RegistrySubscriber): () => void {
+    this.subscribers.add(subscriber);
+    return () => void this.subscribers.delete(subscriber);
   }
 
   get size(): number {
     return this.byId.size;
   }
-  get(id: number): Connection<any> | undefined {
+  get(id: number): ConnectionEntry<any> | undefined {
     return this.byId.get(id);
   }
   /** Open connections, oldest first, optionally filtered. */
-  list(filter?: (conn: Connection<any>) => boolean): Connection<any>[] {
+  list(filter?: (entry: ConnectionEntry<any>) => boolean): ConnectionEntry<any>[] {
     const all = [...this.byId.values()];
     return filter ? all.filter(filter) : all;
   }
   /** Close one connection; false when there is no such id. */
   close(id: number, code = 1000, reason = ''): boolean {
-    const conn = this.byId.get(id);
-    if (!conn) return false;
-    conn.close(code, reason);
+    const entry = this.byId.get(id);
+    if (!entry) return false;
+    entry.close(code, reason);
     return true;
   }
-  [Symbol.iterator](): IterableIterator<Connection<any>> {
+  [Symbol.iterator](): IterableIterator<ConnectionEntry<any>> {
     return this.byId.values();
   }
 }

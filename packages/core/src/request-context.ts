@@ -4,7 +4,10 @@ import type { HandshakeOptions } from '@wsgate/handshake';
 import { NEXT, type Action, type ProxyAction, type ProxyTarget, type ReplyAction } from './actions.js';
 import { WsgateError } from './errors.js';
 import type { HostMatcher } from './host-matcher.js';
+import type { ConnectionEntry } from './connection-entry.js';
 import type { Logger } from './logger.js';
+import { ProxiedConnection, type TunnelControls } from './proxied-connection.js';
+import type { ConnectionRegistry } from './registry.js';
 import { checkReplyHeaders, type ReplyHeaders } from './response-headers.js';
 import { clientAddressOf, type ClientAddress, type RealIpResolver } from './real-ip.js';
 import type { Attributes } from './routes.js';
@@ -38,6 +41,8 @@ export interface RequestEnv {
   readonly logger: Logger;
   /** Resolves the client's address from trusted proxies' headers (the config's `realIp`). */
   readonly realIp?: RealIpResolver | undefined;
+  /** Where proxied tunnels are listed (`req.track()`). */
+  readonly connections: ConnectionRegistry;
 }
 
 /**
@@ -251,6 +256,23 @@ export class RequestContext<A extends Attributes = Attributes> {
   /** Relay the request, WebSocket or plain HTTP, to an upstream (nginx's `proxy_pass`). */
   proxy(target: ProxyTarget): ProxyAction {
     return this.take({ kind: 'proxy', target });
+  }
+
+  /**
+   * For proxy targets: list the tunnel this request opened in the gateway's registry, so that it is listed
+   * (`wsgate ctl list`), closed by id, revoked with the token that opened it and counted per client. Report
+   * its traffic with `record()` and its end with `ended()`.
+   */
+  track(controls: TunnelControls): ProxiedConnection<A> {
+    const registry = this.env.connections;
+    const entry = new ProxiedConnection<A>(
+      registry.nextId(),
+      controls,
+      { listener: this.listener, remoteAddress: this.clientIp, remotePort: this.clientPort, path: this.path, origin: this.origin, attributes: this.attributes },
+      registry,
+    );
+    registry.add(entry as unknown as ConnectionEntry<any>);
+    return entry;
   }
 
   /** Leave the request to the next mounted handler; after the last, `404 Not found`. */

@@ -125,8 +125,6 @@ export class WebSocketHub {
     });
     (ws as TaggedSocket)[kConnection] = conn;
     this.registry.add(conn);
-    this.metrics.opened(this.registry.size);
-    this.logger.info({ conn: conn.id, client: `${conn.remoteAddress}:${conn.remotePort}`, protocol: conn.protocol, path: conn.path }, 'websocket opened');
     ws.on('close', this.onClose);
     ws.on('error', this.onError);
     if (this.routes.message.length > 0) ws.on('message', this.onMessage);
@@ -168,13 +166,8 @@ export class WebSocketHub {
   }
 
   private closed(conn: Connection<any>, code: number, reason: Buffer): void {
-    this.registry.delete(conn);
     const info: CloseInfo = { code, reason: reason.length > 0 ? reason.toString() : conn.localReason, by: conn.closedBy };
-    this.metrics.closed(info.by, code);
-    this.logger.info(
-      { conn: conn.id, client: `${conn.remoteAddress}:${conn.remotePort}`, code, reason: info.reason, by: info.by, seconds: (Date.now() - conn.createdAt) / 1000, ...conn.counts() },
-      'websocket closed',
-    );
+    this.registry.remove(conn, info);
     for (const route of this.routes.closed) this.guard(route.name, conn, () => route.run(conn, info));
   }
 

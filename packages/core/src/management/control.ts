@@ -1,4 +1,4 @@
-import type { Connection } from '../connection.js';
+import type { ConnectionEntry } from '../connection-entry.js';
 import type { ConnectionRegistry } from '../registry.js';
 
 /** Which connections to list (all filters optional; they combine). */
@@ -57,7 +57,7 @@ export function pageOf(registry: ConnectionRegistry, filter: ConnectionFilter, n
   return paginate(matches.map((c) => c.toJSON() as ConnectionSummary), filter);
 }
 
-export function matchesFilter(conn: Connection<any>, filter: ConnectionFilter, now: number): boolean {
+export function matchesFilter(conn: ConnectionEntry<any>, filter: ConnectionFilter, now: number): boolean {
   if (filter.protocol !== undefined && conn.protocol !== filter.protocol) return false;
   if (filter.client !== undefined && conn.remoteAddress !== filter.client) return false;
   if (filter.minIdle !== undefined && now - conn.lastActivityAt < filter.minIdle * 1000) return false;

@@ -159,7 +159,7 @@ describe('wsgate ctl', () => {
     await until(() => gw!.gateway.connections.size === 1);
     const table = await ctl('--url', base, '--token', TOKEN, 'list');
     expect(table.code).toBe(0);
-    expect(table.out).toMatch(/^ID\s+PROTOCOL\s+REMOTE\s+PATH\s+AGE\s+IDLE\s+IN\s+OUT\n\d+\s+sip\s+127\.0\.0\.1:\d+\s+\//);
+    expect(table.out).toMatch(/^ID\s+KIND\s+PROTOCOL\s+REMOTE\s+PATH\s+AGE\s+IDLE\s+IN\s+OUT\n\d+\s+term\s+sip\s+127\.0\.0\.1:\d+\s+\//);
     expect(table.out).toContain('1–1 of 1');
     const json = await ctl('--url', base, '--token', TOKEN, '--json', 'list');
     const id = JSON.parse(json.out).connections[0].id;

@@ -3,7 +3,7 @@
  * client may start per window, and how many WebSockets it may hold open at once. The client is the real IP
  * (core's `realIp`), so clients behind a trusted proxy are told apart.
  */
-import { MemoryStore, defineRoutes, type Gateway, type Store } from '@wsgate/core';
+import { MemoryStore, type Gateway, type Store } from '@wsgate/core';
 import { integer, invalidOption, knownKeys, seconds } from '../proxy/option-checks.js';
 import type { Guard } from './guard.js';
 
@@ -102,40 +102,38 @@ function handshakeWindow(o: Record<string, unknown>, store: Store | undefined) {
   };
 }
 
-/** Open WebSockets per client IP, kept from the gateway's `websocket:open` and `websocket:closed` events. */
+/**
+ * Open WebSockets per client IP, terminated and proxied alike, kept from the connection registry's opens and
+ * closes (a subscription, not mounted routes: a reload that swaps the route sets does not lose the count).
+ */
 function connectionCount(o: Record<string, unknown>, gateway: Gateway | undefined) {
   if (o.max === undefined) throw invalidOption('rateLimit().connections.max', 'is required: the WebSockets one client IP may hold open, e.g. 20');
   const max = integer('rateLimit().connections.max', o.max, 0, 1);
   const retryAfter = Math.ceil(seconds('rateLimit().connections.retryAfter', o.retryAfter, 5, 1, 86_400));
-  if (!gateway || typeof gateway.use !== 'function') {
+  if (!gateway || typeof gateway.connections?.subscribe !== 'function') {
     throw invalidOption('rateLimit().gateway', 'connections: { max } counts the gateway\'s connections: pass { gateway } (a route factory receives it)');
   }
   const open = new Map<string, number>();
-  let stopped = false;
-  // Event routes only: their order among mounted routes does not matter, so mounting them here is safe.
-  gateway.use(
-    defineRoutes(
-      {
-        'websocket:open'(conn) {
-          if (!stopped) open.set(conn.remoteAddress, (open.get(conn.remoteAddress) ?? 0) + 1);
-        },
-        'websocket:closed'(conn) {
-          const n = open.get(conn.remoteAddress);
-          if (n === undefined) return; // opened before this limiter, or after stop()
-          if (n <= 1) open.delete(conn.remoteAddress);
-          else open.set(conn.remoteAddress, n - 1);
-        },
-      },
-      'rate-limit',
-    ),
-  );
+  // Connections already open count too: a limiter made on reload starts from the truth.
+  for (const conn of gateway.connections) open.set(conn.remoteAddress, (open.get(conn.remoteAddress) ?? 0) + 1);
+  const unsubscribe = gateway.connections.subscribe({
+    opened(conn) {
+      open.set(conn.remoteAddress, (open.get(conn.remoteAddress) ?? 0) + 1);
+    },
+    closed(conn) {
+      const n = open.get(conn.remoteAddress);
+      if (n === undefined) return;
+      if (n <= 1) open.delete(conn.remoteAddress);
+      else open.set(conn.remoteAddress, n - 1);
+    },
+  });
   return {
     over(ip: string): Over | undefined {
       const n = open.get(ip) ?? 0;
       return n < max ? undefined : { reason: `${n} WebSockets already open from ${ip} (at most ${max})`, retryAfter };
     },
     stop() {
-      stopped = true;
+      unsubscribe();
       open.clear();
     },
   };
