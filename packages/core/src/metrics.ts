@@ -39,6 +39,10 @@ export class GatewayMetrics {
   private readonly closes: Counter<'by' | 'code'>;
   private readonly refusals: Counter<'by' | 'status'>;
   private readonly upstreamErrors: Counter<'upstream' | 'cause'>;
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly latencyOf: Record<Answered['kind'], { observe(seconds: number): void }>;
+  private readonly handshakeSuccess: { inc(): void };
+  private readonly handshakeFailure: { inc(): void };
 
   constructor(connections: ConnectionRegistry) {
     const registers = [this.registry];
@@ -106,6 +110,9 @@ export class GatewayMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
+    this.latencyOf = { reply: this.latency.labels('reply'), handshake: this.latency.labels('handshake'), proxy: this.latency.labels('proxy') };
+    this.handshakeSuccess = this.handshakes.labels('success');
+    this.handshakeFailure = this.handshakes.labels('failure');
     this.refusals = new Counter({ name: 'wsgate_refusals_total', help: 'Requests refused, by module and status', labelNames: ['by', 'status'], registers });
     this.upstreamErrors = new Counter({
       name: 'wsgate_upstream_errors_total',
@@ -131,13 +138,21 @@ export class GatewayMetrics {
   }
 
   answered(a: Answered): void {
-    this.requests.inc({ listener: a.listener, route: a.route, status: String(a.status) });
-    this.latency.observe({ kind: a.kind }, a.seconds);
+    this.requestsOf(a.listener, a.route, a.status).inc();
+    this.latencyOf[a.kind].observe(a.seconds);
     if (a.kind === 'handshake') {
-      this.handshakes.inc({ result: a.status === 101 ? 'success' : 'failure' });
+      (a.status === 101 ? this.handshakeSuccess : this.handshakeFailure).inc();
       if (a.status !== 101) this.handshakeFailures.inc({ reason: a.handshakeFailure ?? String(a.status) });
     }
     if (a.refusedBy !== undefined) this.refusals.inc({ by: a.refusedBy, status: String(a.status) });
+  }
+
+  /** Label children, looked up once per combination: prom-client hashes a label object on every call. */
+  private requestsOf(listener: string, route: string, status: number): { inc(): void } {
+    const key = `${listener}\0${route}\0${status}`;
+    let child = this.requestChildren.get(key);
+    if (!child) this.requestChildren.set(key, (child = this.requests.labels(listener, route, String(status))));
+    return child;
   }
 
   upstreamError(upstream: string, cause: string): void {

@@ -323,6 +323,8 @@ function parseTarget(target: string): URL {
 
 /** Does a comma-separated header contain `token` (case-insensitive, whole elements only)? */
 export function hasToken(header: string, token: string): boolean {
+  // The usual header is the token alone ("websocket", "Upgrade"): no list to split.
+  if (header.length === token.length) return header.toLowerCase() === token;
   for (const part of header.split(',')) {
     const element = part.trim();
     const slash = element.indexOf('/');
