@@ -69,10 +69,11 @@ export class Gateway {
     this.connections.subscribe({
       opened: (c) => {
         this.metrics.opened(this.connections.size);
-        this.logger.info({ conn: c.id, kind: c.kind, client: `${c.remoteAddress}:${c.remotePort}`, protocol: c.protocol, path: c.path }, 'websocket opened');
+        if (this.logger.isLevelEnabled('info')) this.logger.info({ conn: c.id, kind: c.kind, client: `${c.remoteAddress}:${c.remotePort}`, protocol: c.protocol, path: c.path }, 'websocket opened');
       },
       closed: (c, info) => {
         this.metrics.closed(info.by, info.code);
+        if (!this.logger.isLevelEnabled('info')) return;
         const seconds = (Date.now() - c.createdAt) / 1000;
         this.logger.info({ conn: c.id, kind: c.kind, client: `${c.remoteAddress}:${c.remotePort}`, ...info, seconds, ...c.counts() }, 'websocket closed');
       },

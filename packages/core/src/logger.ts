@@ -10,6 +10,8 @@ export interface Logger {
   error(fields: LogFields, msg?: string): void;
   /** A logger whose lines all carry `bindings`. */
   child(bindings: LogFields): Logger;
+  /** Would a line at `level` be written? Lets a hot path skip building fields nobody reads (pino has it too). */
+  isLevelEnabled(level: Exclude<LogLevel, 'silent'>): boolean;
 }
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
@@ -35,6 +37,7 @@ export function createLogger(options: JsonLoggerOptions = {}, bindings: LogField
     warn: (f, m) => emit('warn', f, m),
     error: (f, m) => emit('error', f, m),
     child: (more) => createLogger(options, { ...bindings, ...more }),
+    isLevelEnabled: (level) => rank[level] >= min,
   };
 }
 
