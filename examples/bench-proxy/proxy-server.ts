@@ -66,7 +66,7 @@ async function worker(): Promise<void> {
       process.cwd(),
     ),
   );
-  gateway.use(defineRoutes({ 'http:request': (req) => req.proxy(pool) }, 'bench-proxy'));
+  gateway.use(defineRoutes({ 'http:request': (req) => req.proxy(pool), 'routes:close': (reason) => pool.retire(reason) }, 'bench-proxy'));
   await gateway.listen();
   process.on('disconnect', () => process.exit(0));
   process.on('message', (m: string) => {

@@ -10,14 +10,16 @@
  * (default 5000), PROXY_WORKERS (default 2), BENCH_CPU_PROF (a folder for the wsgate workers' CPU profiles).
  */
 import { fileURLToPath } from 'node:url';
+import { fmt } from '../bench/format.js';
 import { upgradeRequest } from '../bench/frames.js';
-import { interleave } from '../bench/interleave.js';
 import { ensureFileLimit } from '../bench/limits.js';
 import { nextSourceAddress } from '../bench/loopback.js';
 import { EchoLoad } from '../bench/phases/echo-load.js';
 import { HandshakeLoad } from '../bench/phases/handshakes.js';
 import { LatencyLoad } from '../bench/phases/latency.js';
-import type { SlicedLoad } from '../bench/phases/slice.js';
+import type { SliceCount, SlicedLoad } from '../bench/phases/slice.js';
+import { measure as measureSides } from '../bench/measure.js';
+import { runGuarded } from '../bench/run-guard.js';
 import { killAllServers, pinSelf, pinning, ServerProcess } from '../bench/servers.js';
 import { closeAll, openMany, type Target } from '../bench/ws-client.js';
 import { LARGE_BINARY, SMALL_TEXT, payloadLength } from '../bench/workloads.js';
@@ -40,30 +42,16 @@ const slicing = { warmupMs: 1000, rampMs: 150, sliceMs: SLICE_MS, slices: Math.m
 const WATCHDOG_MS = 175_000;
 const resultFile = fileURLToPath(new URL('../../bench-proxy/last-result.json', import.meta.url));
 
-const log = (m: string) => process.stderr.write(`[bench-proxy] ${m}\n`);
-const fmt = (v: number, d = 0) => v.toLocaleString('en-US', { maximumFractionDigits: d });
+const log = (m: string) => void process.stderr.write(`[bench-proxy] ${m}\n`);
 
-
-async function measure<L extends SlicedLoad>(
+/** One figure, the three sides in interleaved slices (see ../bench/measure.ts). */
+function measure<L extends SlicedLoad>(
   title: string,
   open: (side: Column) => L | Promise<L>,
-  value: (total: { count: number; bytes: number; seconds: number }, load: L, side: Column) => number,
+  value: (total: SliceCount, load: L, side: Column) => number,
   show: (v: number) => string,
 ): Promise<Partial<Record<Column, number>>> {
-  log(title);
-  const loads = {} as Record<Column, L>;
-  try {
-    for (const side of SIDES) loads[side] = await open(side);
-    const totals = await interleave(loads, SIDES, slicing);
-    const out: Partial<Record<Column, number>> = {};
-    for (const side of SIDES) {
-      out[side] = value(totals[side], loads[side], side);
-      log(`  ${NAMES[side]}: ${show(out[side])}`);
-    }
-    return out;
-  } finally {
-    await Promise.all(Object.values<L>(loads).map((l) => l.close()));
-  }
+  return measureSides({ order: SIDES, names: NAMES, slicing, log }, title, open, value, show);
 }
 
 /** RSS added per idle connection held open through `target`, measured on `pids` (after a collection when `gc`). */
@@ -174,39 +162,17 @@ function killEverything(): void {
   killNginxes();
 }
 
-async function start(): Promise<void> {
-  try {
-    if (!(seconds > 0 && seconds <= 10)) throw new Error('BENCH_SECONDS must be in (0, 10]');
-    if (!(Number.isInteger(idleConnections) && idleConnections >= 100 && idleConnections <= 8000)) throw new Error('BENCH_IDLE_CONNECTIONS must be an integer in [100, 8000]');
-    if (!(Number.isInteger(workers) && workers >= 1 && workers <= 16)) throw new Error('PROXY_WORKERS must be an integer in [1, 16]');
-    if (!ensureFileLimit(idleConnections + 1000, 'set BENCH_IDLE_CONNECTIONS lower')) return;
-  } catch (err) {
-    log((err as Error).message);
-    process.exitCode = 2;
-    return;
-  }
-  const watchdog = setTimeout(() => {
-    log(`still running after ${WATCHDOG_MS / 1000} s: giving up`);
-    killEverything();
-    process.exit(1);
-  }, WATCHDOG_MS);
-  watchdog.unref();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      killEverything();
-      process.exit(130);
-    });
-  }
-  process.once('exit', killEverything);
-  try {
-    await main();
-  } catch (err) {
-    log(`failed: ${err instanceof Error ? err.message : String(err)}`);
-    killEverything();
-    process.exitCode = 1;
-  } finally {
-    clearTimeout(watchdog);
-  }
+function validateKnobs(): void {
+  if (!(seconds > 0 && seconds <= 10)) throw new Error('BENCH_SECONDS must be in (0, 10]');
+  if (!(Number.isInteger(idleConnections) && idleConnections >= 100 && idleConnections <= 8000)) throw new Error('BENCH_IDLE_CONNECTIONS must be an integer in [100, 8000]');
+  if (!(Number.isInteger(workers) && workers >= 1 && workers <= 16)) throw new Error('PROXY_WORKERS must be an integer in [1, 16]');
 }
 
-await start();
+await runGuarded({
+  log,
+  validate: validateKnobs,
+  ready: () => ensureFileLimit(idleConnections + 1000, 'set BENCH_IDLE_CONNECTIONS lower'),
+  watchdogMs: WATCHDOG_MS,
+  killAll: killEverything,
+  main,
+});

@@ -1,5 +1,6 @@
 /** The proxy benchmark's answer: one row per figure — direct, through wsgate, through nginx — with the two ratios that matter. */
 import { writeFileSync } from 'node:fs';
+import { cell, mark, meets } from '../bench/format.js';
 
 export type Column = 'direct' | 'wsgate' | 'nginx';
 
@@ -20,8 +21,6 @@ export interface ProxyReport {
   readonly figures: readonly ProxyFigure[];
 }
 
-const num = (v: number | undefined, d: number) => (v === undefined ? '—' : v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
-
 /** wsgate against nginx, oriented so that ≥ 1.00 always means "wsgate at least as good". */
 export function vsNginx(f: ProxyFigure): number | undefined {
   const { wsgate, nginx } = f.values;
@@ -35,13 +34,14 @@ export function vsDirect(f: ProxyFigure): number | undefined {
   return wsgate / direct;
 }
 
-const mark = (ratio: number | undefined, target: number) => (ratio === undefined ? '—' : `${ratio.toFixed(2)} ${ratio >= target ? '✓' : '✗'}`);
+/** The ratio against its target (both oriented so that higher is better), or a dash. */
+const verdict = (ratio: number | undefined, target: number) => (ratio === undefined ? '—' : `${ratio.toFixed(2)}${mark(meets(ratio, target, 'higher'))}`);
 
 export function toMarkdown(report: ProxyReport): string {
   const lines = ['| figure | direct | wsgate | nginx | wsgate vs nginx (≥ 1.00) | wsgate / direct (≥ 0.80) |', '|---|---:|---:|---:|---:|---:|'];
   for (const f of report.figures) {
     const v = f.values;
-    lines.push(`| ${f.label} | ${num(v.direct, f.decimals)} | ${num(v.wsgate, f.decimals)} | ${num(v.nginx, f.decimals)} | ${mark(vsNginx(f), 1)} | ${mark(vsDirect(f), 0.8)} |`);
+    lines.push(`| ${f.label} | ${cell(v.direct, f.decimals)} | ${cell(v.wsgate, f.decimals)} | ${cell(v.nginx, f.decimals)} | ${verdict(vsNginx(f), 1)} | ${verdict(vsDirect(f), 0.8)} |`);
   }
   return lines.join('\n');
 }

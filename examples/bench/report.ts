@@ -3,6 +3,7 @@
  * target, the SIP line against Kamailio, and the same as JSON.
  */
 import { writeFileSync } from 'node:fs';
+import { cell as num, mark, meets } from './format.js';
 
 /** Kamailio 5.6 answering OPTIONS over WebSocket on this kind of 2-core machine. */
 export const KAMAILIO_OPTIONS_PER_SECOND = 49_000;
@@ -37,16 +38,7 @@ function ratioOf(f: Figure): number | undefined {
 function passes(f: Figure): boolean | undefined {
   const ratio = ratioOf(f);
   if (ratio === undefined || f.targetRatio === undefined) return undefined;
-  return f.better === 'higher' ? ratio >= f.targetRatio : ratio <= f.targetRatio;
-}
-
-function num(value: number | undefined, decimals: number): string {
-  if (value === undefined) return '—';
-  return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
-}
-
-function mark(ok: boolean | undefined): string {
-  return ok === undefined ? '' : ok ? ' ✓' : ' ✗';
+  return meets(ratio, f.targetRatio, f.better);
 }
 
 export function toMarkdown(report: Report): string {

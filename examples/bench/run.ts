@@ -8,8 +8,8 @@
  * folder: the gateway child writes a `--cpu-prof` profile there when the run ends).
  */
 import { fileURLToPath } from 'node:url';
+import { fmt } from './format.js';
 import { upgradeRequest } from './frames.js';
-import { interleave } from './interleave.js';
 import { ensureFileLimit } from './limits.js';
 import { nextSourceAddress } from './loopback.js';
 import { MachineLoad } from './machine-load.js';
@@ -18,7 +18,9 @@ import { HandshakeLoad } from './phases/handshakes.js';
 import { measureIdleMemory } from './phases/idle-memory.js';
 import { LatencyLoad } from './phases/latency.js';
 import type { SliceCount, SlicedLoad } from './phases/slice.js';
+import { measure as measureSides } from './measure.js';
 import { toMarkdown, writeReport, type Figure, type Report } from './report.js';
+import { runGuarded } from './run-guard.js';
 import { killAllServers, pinSelf, pinning, ServerProcess } from './servers.js';
 import type { Target } from './ws-client.js';
 import { LARGE_BINARY, SIP_OPTIONS, SMALL_TEXT, payloadLength } from './workloads.js';
@@ -59,39 +61,14 @@ function validateKnobs(): void {
   }
 }
 
-const fmt = (v: number, digits = 0) => v.toLocaleString('en-US', { maximumFractionDigits: digits });
-
-/**
- * One figure: opens each server's load, runs them in interleaved slices, closes them (also on failure), and
- * turns each side's total into the figure's number.
- */
-async function measure<L extends SlicedLoad>(
+/** One figure, both servers in interleaved slices (see measure.ts). */
+function measure<L extends SlicedLoad>(
   title: string,
   open: (side: Side) => L | Promise<L>,
   value: (total: SliceCount, load: L, side: Side) => number,
   show: (v: number) => string,
 ): Promise<PerSide<number>> {
-  log(title);
-  const loads = {} as Record<Side, L>;
-  try {
-    for (const side of sides) loads[side] = await open(side);
-    const totals = await interleave(loads, sides, slicing);
-    const out: PerSide<number> = {};
-    for (const side of sides) {
-      const total = totals[side];
-      if (total.count === 0) throw new Error(`${NAMES[side]}: nothing came back in ${total.slices} slices${hint(loads[side])}`);
-      out[side] = value(total, loads[side], side);
-      const stalls = total.emptySlices > 0 ? ` (${total.emptySlices} of ${total.slices} slices counted nothing: a stall)` : '';
-      log(`  ${NAMES[side]}: ${show(out[side])}${stalls}`);
-    }
-    return out;
-  } finally {
-    await Promise.all(Object.values<L>(loads).map((l) => l.close()));
-  }
-}
-
-function hint(load: SlicedLoad): string {
-  return load instanceof HandshakeLoad ? ` (${load.firstError ?? 'no error seen'})` : ' (is the subprotocol served?)';
+  return measureSides({ order: sides, names: NAMES, slicing, log }, title, open, value, show);
 }
 
 async function main(machine: MachineLoad): Promise<void> {
@@ -220,41 +197,15 @@ function checkedEcho(total: SliceCount, expected: number): SliceCount {
 
 let serverPids: number[] = [];
 
-async function start(): Promise<void> {
-  try {
-    validateKnobs();
-    if (!ensureFileLimit(idleConnections + 1000, 'set BENCH_IDLE_CONNECTIONS lower')) return;
-  } catch (err) {
-    log((err as Error).message);
-    process.exitCode = 2;
-    return;
-  }
-  const watchdog = setTimeout(() => {
-    log(`still running after ${WATCHDOG_MS / 1000} s: giving up`);
-    killAllServers();
-    process.exit(1);
-  }, WATCHDOG_MS);
-  watchdog.unref();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      log(`${signal}: stopping the servers`);
-      killAllServers();
-      process.exit(130);
-    });
-  }
-  process.once('exit', killAllServers);
-
-  const machine = new MachineLoad(() => [process.pid, ...serverPids]);
-  machine.begin();
-  try {
-    await main(machine);
-  } catch (err) {
-    log(`failed: ${err instanceof Error ? err.message : String(err)}`);
-    killAllServers();
-    process.exitCode = 1;
-  } finally {
-    clearTimeout(watchdog);
-  }
-}
-
-await start();
+await runGuarded({
+  log,
+  validate: validateKnobs,
+  ready: () => ensureFileLimit(idleConnections + 1000, 'set BENCH_IDLE_CONNECTIONS lower'),
+  watchdogMs: WATCHDOG_MS,
+  killAll: killAllServers,
+  main: () => {
+    const machine = new MachineLoad(() => [process.pid, ...serverPids]);
+    machine.begin();
+    return main(machine);
+  },
+});

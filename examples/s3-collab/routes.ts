@@ -23,7 +23,7 @@
  * `udp` (`{ host, port }` of the media relay; none when absent).
  */
 import { defineRoutes, WsgateError, type Logger, type RouteFactory, type Routes } from '@wsgate/core';
-import { locations, streamRelay, upstreams, virtualHosts, type StreamRelay, type UpstreamPool } from '@wsgate/routes';
+import { locations, streamRelay, upstreams, virtualHosts, type RetireReason, type StreamRelay, type UpstreamPool } from '@wsgate/routes';
 
 export interface CollabNode {
   /** The node's identity: the HTTP pool and the UDP relay balance clients to the same name. */
@@ -43,20 +43,14 @@ export interface CollabOptions {
 
 /** The gateway side of the cluster: routes, the pool they proxy to, and the media relay. */
 export interface Collab {
+  /** Its `routes:close` retires the pool and the relay: a reload keeps tunnels and media sessions. */
   readonly routes: Routes;
   readonly pool: UpstreamPool;
   readonly media: StreamRelay | undefined;
+  /** As the gateway retires the routes: `'reload'` keeps what is open, `'shutdown'` ends it. */
+  retire(reason: RetireReason): Promise<void>;
   close(): Promise<void>;
 }
-
-/**
- * Media relays bound by earlier loads of this script, by listening address. Kept on `globalThis` because a
- * reload may import the script afresh; the gateway has no unmount hook yet to close them itself.
- */
-const previousRelays: Map<string, StreamRelay> = ((globalThis as Record<symbol, unknown>)[Symbol.for('wsgate.s3-collab.relays')] ??= new Map()) as Map<
-  string,
-  StreamRelay
->;
 
 export async function createCollab(options: CollabOptions): Promise<Collab> {
   const pool = upstreams({
@@ -81,9 +75,8 @@ export async function createCollab(options: CollabOptions): Promise<Collab> {
   let media: StreamRelay | undefined;
   const withUdp = options.nodes.filter((n) => n.udp !== undefined);
   if (options.udp && withUdp.length > 0) {
-    // A reload runs this script again while the previous relay still holds the port: hand the port over.
-    const key = `${options.udp.host ?? '0.0.0.0'}:${options.udp.port}`;
-    if (options.udp.port !== 0) await previousRelays.get(key)?.close();
+    // On a reload the previous relay still holds the port: this one takes it over, sessions and all, when
+    // the gateway retires the previous routes.
     media = streamRelay({
       protocol: 'udp',
       listen: { host: options.udp.host ?? '0.0.0.0', port: options.udp.port },
@@ -93,12 +86,15 @@ export async function createCollab(options: CollabOptions): Promise<Collab> {
       logger: options.logger,
     });
     await media.listen();
-    if (options.udp.port !== 0) previousRelays.set(key, media);
   }
+  const retire = async (reason: RetireReason) => {
+    await Promise.all([pool.retire(reason), media?.retire(reason)]);
+  };
   return {
-    routes: defineRoutes({ 'http:request': (req) => route.route(req) }, 's3-collab'),
+    routes: defineRoutes({ 'http:request': (req) => route.route(req), 'routes:close': retire }, 's3-collab'),
     pool,
     media,
+    retire,
     async close() {
       await Promise.all([pool.close(), media?.close()]);
     },

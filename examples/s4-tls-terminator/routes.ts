@@ -35,7 +35,11 @@ export function createTerminator(options: { upstream: string; logger?: Logger })
     timeouts: { websocket: 86_400 },
     logger: options.logger,
   });
-  return { routes: defineRoutes({ 'http:request': (req) => req.proxy(pool) }, 's4-tls-terminator'), pool };
+  return {
+    // routes:close: a reload keeps open tunnels; a shutdown ends them with a FIN at once.
+    routes: defineRoutes({ 'http:request': (req) => req.proxy(pool), 'routes:close': (reason) => pool.retire(reason) }, 's4-tls-terminator'),
+    pool,
+  };
 }
 
 const s4TlsTerminator: RouteFactory = ({ gateway, options }) => {

@@ -8,9 +8,9 @@ import { textReply, writeReply, type Carrier } from '@wsgate/core';
 import type { ResponseHead } from './response-head.js';
 import { formatHead, relayedResponseHeaders } from './response-headers.js';
 import type { UpstreamFailure } from './upstream-error.js';
-import { acceptFor } from './websocket-key.js';
 
-const OMIT_ACCEPT = new Set(['sec-websocket-accept']);
+/** Headers of the upstream's 101 the gateway writes itself: framing and connection belong to each hop. */
+const OWN_101 = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'sec-websocket-accept']);
 
 /** The gateway's own answer when the upstream could not be used (the connection then closes). */
 export function answerFailure(carrier: Carrier, failure: UpstreamFailure): void {
@@ -18,14 +18,36 @@ export function answerFailure(carrier: Carrier, failure: UpstreamFailure): void 
 }
 
 /**
- * The upstream's 101 as the client gets it: the upstream's headers (subprotocol, extensions, cookies…)
- * without hop-by-hop ones, and the accept value for the client's own key.
+ * The upstream's 101 as the client gets it: the upstream's headers (subprotocol, extensions, cookies…) as they
+ * came, in one pass over the names the head reader lower-cased, without hop-by-hop ones; then `Upgrade`,
+ * `Connection` and the accept value for the client's own key (`clientAccept`, for WebSocket).
  */
-export function switchHead(res: ResponseHead, clientKey: string | undefined): string {
-  const headers = relayedResponseHeaders(res.rawHeaders, OMIT_ACCEPT);
-  headers.push('Upgrade', res.headers.upgrade ?? 'websocket', 'Connection', 'upgrade');
-  if (clientKey !== undefined) headers.push('Sec-WebSocket-Accept', acceptFor(clientKey));
-  return formatHead(101, 'Switching Protocols', headers);
+export function switchHead(res: ResponseHead, clientAccept: string | undefined): string {
+  const named = namedByConnection(res.headers.connection);
+  const { rawHeaders, names } = res;
+  let head = 'HTTP/1.1 101 Switching Protocols\r\n';
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (OWN_101.has(name) || named?.has(name)) continue;
+    head += `${rawHeaders[2 * i]}: ${rawHeaders[2 * i + 1]}\r\n`;
+  }
+  head += `Upgrade: ${res.headers.upgrade ?? 'websocket'}\r\nConnection: upgrade\r\n`;
+  return clientAccept === undefined ? `${head}\r\n` : `${head}Sec-WebSocket-Accept: ${clientAccept}\r\n\r\n`;
+}
+
+/**
+ * Headers the upstream's `Connection` names besides `upgrade` (rare in a 101): hop-by-hop too. Read leniently,
+ * as for every relayed answer (`relayedResponseHeaders`): each comma-separated piece is dropped as a name.
+ */
+function namedByConnection(value: string | undefined): Set<string> | undefined {
+  // The check made sure the value lists upgrade: seven characters are exactly that, the usual case.
+  if (value === undefined || value.length === 7) return undefined;
+  let out: Set<string> | undefined;
+  for (const t of value.split(',')) {
+    const name = t.trim().toLowerCase();
+    if (name !== '' && name !== 'upgrade') (out ??= new Set()).add(name);
+  }
+  return out;
 }
 
 /**

@@ -5,49 +5,44 @@
  * offers, or the client would be handed a connection it never agreed to.
  */
 import { hasToken } from '@wsgate/core';
+import { acceptKey, parseExtensions, parseSubprotocols } from '@wsgate/handshake';
+import type { ClientOffer } from './client-offer.js';
 import type { ResponseHead } from './response-head.js';
-import { acceptFor } from './websocket-key.js';
 
 export interface SwitchExpectation {
-  /** The client's `Upgrade` value. */
-  readonly upgrade: string;
+  /** What the client offered: the protocol to switch to, subprotocols, extensions. */
+  readonly offer: Pick<ClientOffer, 'upgrade' | 'protocols' | 'extensions'>;
   /** The key sent upstream, for a WebSocket upgrade. */
   readonly key: string | undefined;
-  /** The client's `Sec-WebSocket-Protocol` and `-Extensions` values, as received. */
-  readonly protocols: string | undefined;
-  readonly extensions: string | undefined;
 }
 
 /** Why the 101 must not open a tunnel, or undefined when it may. */
 export function switchProblem(res: Pick<ResponseHead, 'status' | 'headers'>, expected: SwitchExpectation): string | undefined {
   if (res.status !== 101) return `status ${res.status}`;
+  const wanted = expected.offer.upgrade;
   const upgrade = res.headers.upgrade;
-  const wanted = expected.upgrade.split(',')[0]!.trim().toLowerCase();
   if (!upgrade || !hasToken(upgrade, wanted)) return `101 without Upgrade: ${wanted}`;
   if (!res.headers.connection || !hasToken(res.headers.connection, 'upgrade')) return '101 without Connection: upgrade';
   if (expected.key === undefined) return undefined;
   const accept = res.headers['sec-websocket-accept'];
-  if (accept !== acceptFor(expected.key)) return `101 with a wrong Sec-WebSocket-Accept (${accept === undefined ? 'none' : JSON.stringify(accept)})`;
-  const protocol = res.headers['sec-websocket-protocol'];
-  if (protocol !== undefined && !listHas(expected.protocols, protocol.trim(), false)) {
-    return `101 chose subprotocol ${JSON.stringify(protocol)}, which the client did not offer`;
+  if (accept !== acceptKey(expected.key)) return `101 with a wrong Sec-WebSocket-Accept (${accept === undefined ? 'none' : JSON.stringify(accept)})`;
+  try {
+    return choiceProblem(res.headers['sec-websocket-protocol'], res.headers['sec-websocket-extensions'], expected.offer);
+  } catch (err) {
+    return `101 with ${(err as Error).message}`;
   }
-  const extensions = res.headers['sec-websocket-extensions'];
+}
+
+/** The 101's subprotocol (one token) and extensions must be among the client's offers. */
+function choiceProblem(protocol: string | undefined, extensions: string | undefined, offer: SwitchExpectation['offer']): string | undefined {
+  if (protocol !== undefined) {
+    const chosen = parseSubprotocols(protocol);
+    if (chosen.length !== 1 || !offer.protocols.includes(chosen[0]!)) return `101 chose subprotocol ${JSON.stringify(protocol)}, which the client did not offer`;
+  }
   if (extensions !== undefined) {
-    for (const ext of extensions.split(',')) {
-      const name = ext.split(';')[0]!.trim().toLowerCase();
-      if (name && !listHas(expected.extensions, name, true)) return `101 chose extension ${JSON.stringify(name)}, which the client did not offer`;
+    for (const { name } of parseExtensions(extensions)) {
+      if (!offer.extensions?.has(name.toLowerCase())) return `101 chose extension ${JSON.stringify(name)}, which the client did not offer`;
     }
   }
   return undefined;
-}
-
-/** Is `item` one of the comma-separated elements (extension names before their `;` parameters)? */
-function listHas(list: string | undefined, item: string, extensionNames: boolean): boolean {
-  if (!list) return false;
-  for (const part of list.split(',')) {
-    const element = (extensionNames ? part.split(';')[0]! : part).trim();
-    if (extensionNames ? element.toLowerCase() === item : element === item) return true;
-  }
-  return false;
 }

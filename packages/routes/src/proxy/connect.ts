@@ -20,12 +20,18 @@ export function readyEvent(socket: Socket): 'secureConnect' | 'connect' {
   return socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect';
 }
 
-/**
- * @param halfOpen keep the socket writable after the upstream's FIN: tunnels pass half-closes on. Pooled
- *   HTTP connections must not: a kept connection the upstream closed would look reusable and hang the next
- *   request.
- */
-export function openUpstreamSocket(node: UpstreamNode, settings: ConnectSettings, halfOpen = true): Socket {
+export interface OpenOptions {
+  /**
+   * Keep the socket writable after the upstream's FIN (default): tunnels pass half-closes on. Pooled HTTP
+   * connections must not: a kept connection the upstream closed would look reusable and hang the next request.
+   */
+  readonly halfOpen?: boolean;
+  /** Bound the connect by the connect timeout here (default); false when the caller watches it itself. */
+  readonly timed?: boolean;
+}
+
+export function openUpstreamSocket(node: UpstreamNode, settings: ConnectSettings, options: OpenOptions = {}): Socket {
+  const halfOpen = options.halfOpen ?? true;
   const a = node.address;
   let socket: Socket;
   if (a.tls) {
@@ -33,6 +39,7 @@ export function openUpstreamSocket(node: UpstreamNode, settings: ConnectSettings
     const t = tls.connect({
       host: a.host,
       port: a.port,
+      lookup: node.names?.lookup,
       // RFC 6066: SNI carries host names only.
       servername: settings.tls.sni && isIP(name) === 0 ? name : undefined,
       rejectUnauthorized: settings.tls.verify,
@@ -49,8 +56,9 @@ export function openUpstreamSocket(node: UpstreamNode, settings: ConnectSettings
   } else if (a.socketPath) {
     socket = net.connect({ path: a.socketPath, allowHalfOpen: halfOpen });
   } else {
-    socket = net.connect({ host: a.host, port: a.port, allowHalfOpen: halfOpen, noDelay: true });
+    socket = net.connect({ host: a.host, port: a.port, lookup: node.names?.lookup, allowHalfOpen: halfOpen, noDelay: true });
   }
+  if (options.timed === false) return socket;
   const ms = settings.connectTimeoutMs;
   const timer = setTimeout(() => socket.destroy(new ConnectTimeoutError(ms)), ms);
   const clear = () => clearTimeout(timer);

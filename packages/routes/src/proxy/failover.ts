@@ -4,23 +4,33 @@
  * then the client gets the failure's 502 or 504.
  */
 import type { Duplex } from 'node:stream';
-import type { Carrier, RequestContext } from '@wsgate/core';
+import type { Carrier, ForwardResult, RequestContext } from '@wsgate/core';
 import { answerFailure } from './answers.js';
 import { NodePicker, type NodeSource } from './node-picker.js';
 import type { UpstreamNode } from './node.js';
 import type { UpstreamFailure } from './upstream-error.js';
 
-/** The outcome of one try on one node. */
-export type Attempt = { done: true } | { done: false; failure: UpstreamFailure; err: unknown; retryable: boolean };
+/**
+ * The outcome of one try on one node: done, with the status the client got when the relay knows it (101,
+ * the upstream's refusal, 499 for a client that left); or a failure.
+ */
+export type Attempt = { done: true; status?: number } | { done: false; failure: UpstreamFailure; err: unknown; retryable: boolean };
 
-export async function tryNodes(pool: NodeSource, req: RequestContext<any>, carrier: Carrier, attempt: (node: UpstreamNode) => Promise<Attempt>): Promise<void> {
-  const picker = new NodePicker(pool, req.clientIp, req.log);
+/** Resolves with what the client was answered and the upstream failures met on the way, for core's counters. */
+export async function tryNodes(pool: NodeSource, req: RequestContext<any>, carrier: Carrier, attempt: (node: UpstreamNode) => Promise<Attempt>): Promise<ForwardResult | void> {
+  const picker = new NodePicker(pool, req.clientIp, () => req.log);
+  let failure: UpstreamFailure | undefined;
   for (let node = picker.next(); node !== undefined; node = picker.next()) {
     const a = await attempt(node);
-    if (a.done) return;
-    if (!picker.failed(node, a.err, a.failure, a.retryable)) return answerFailure(carrier, a.failure);
+    if (a.done) return { status: a.status ?? carrier.res?.statusCode ?? 0, upstreamErrors: picker.errors };
+    if (!picker.failed(node, a.err, a.failure, a.retryable)) {
+      failure = a.failure;
+      break;
+    }
   }
-  answerFailure(carrier, picker.finalFailure());
+  failure ??= picker.finalFailure();
+  answerFailure(carrier, failure);
+  return { status: failure.status, upstreamErrors: picker.errors };
 }
 
 function destroyOnError(this: Duplex): void {

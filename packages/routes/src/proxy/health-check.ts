@@ -60,7 +60,7 @@ export class HealthChecker {
     const s = this.settings;
     return new Promise((resolve) => {
       const req = http.request({
-        createConnection: () => openUpstreamSocket(node, { ...this.connect, connectTimeoutMs: Math.min(this.connect.connectTimeoutMs, s.timeoutMs) }, false),
+        createConnection: () => openUpstreamSocket(node, { ...this.connect, connectTimeoutMs: Math.min(this.connect.connectTimeoutMs, s.timeoutMs) }, { halfOpen: false }),
         method: 'GET',
         path: s.path,
         headers: { Host: s.host ?? node.address.hostHeader, Connection: 'close', 'User-Agent': 'wsgate-health-check' },

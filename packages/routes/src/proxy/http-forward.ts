@@ -5,10 +5,11 @@
  * client's has been consumed yet.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { textReply, writeReply, type RequestContext } from '@wsgate/core';
+import { textReply, writeReply, type ForwardResult, type RequestContext } from '@wsgate/core';
 import { readyEvent } from './connect.js';
 import { tryNodes, type Attempt } from './failover.js';
 import type { UpstreamNode } from './node.js';
+import type { ClientOffer } from './client-offer.js';
 import type { ForwardContext } from './forward-context.js';
 import { upstreamRequestHeaders } from './request-headers.js';
 import { relayedResponseHeaders } from './response-headers.js';
@@ -18,18 +19,18 @@ import { classifyFailure, IdleTimeoutError } from './upstream-error.js';
 /** Methods a retry may repeat even after the request went out (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-export async function forwardHttp(fc: ForwardContext, req: RequestContext<any>, message: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function forwardHttp(fc: ForwardContext, req: RequestContext<any>, message: IncomingMessage, res: ServerResponse, offer: ClientOffer): Promise<ForwardResult | void> {
   const limit = fc.settings.maxBodySize;
   const declared = Number(message.headers['content-length'] ?? 0);
   if (limit > 0 && declared > limit) {
     req.log.info({ limit, declared }, 'request body too large');
     writeReply({ res }, textReply(413, 'Payload Too Large', `Request body larger than ${limit} bytes`, true));
-    return;
+    return { status: 413 };
   }
-  await tryNodes(fc.pool, req, { res }, (node) => attemptHttp(fc, node, req, message, res));
+  return tryNodes(fc.pool, req, { res }, (node) => attemptHttp(fc, node, req, message, res, offer));
 }
 
-function attemptHttp(fc: ForwardContext, node: UpstreamNode, req: RequestContext<any>, message: IncomingMessage, res: ServerResponse): Promise<Attempt> {
+function attemptHttp(fc: ForwardContext, node: UpstreamNode, req: RequestContext<any>, message: IncomingMessage, res: ServerResponse, offer: ClientOffer): Promise<Attempt> {
   const s = fc.settings;
   const hasBody = message.headers['transfer-encoding'] !== undefined || Number(message.headers['content-length'] ?? 0) > 0;
   return new Promise((resolve) => {
@@ -41,7 +42,7 @@ function attemptHttp(fc: ForwardContext, node: UpstreamNode, req: RequestContext
       socketPath: a.socketPath,
       method: req.method,
       path: fc.url ?? req.url,
-      headers: upstreamRequestHeaders(req, { settings: s.headers, node, extra: fc.setHeaders, keepAlive: s.keepAlive > 0 }),
+      headers: upstreamRequestHeaders(req, { settings: s.headers, node, offer, extra: fc.setHeaders, keepAlive: s.keepAlive > 0 }),
       setHost: false,
       timeout: s.httpIdleMs,
       [NODE_OPTION]: node,

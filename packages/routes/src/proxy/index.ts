@@ -3,6 +3,7 @@
  * routing, and port relays for UDP and TCP.
  */
 export { upstream, upstreams, UpstreamPool, type NodeStatus, type UpstreamTarget } from './pool.js';
+export type { RetireReason } from './lifecycle.js';
 export type {
   BalanceOption,
   ForwardOptions,

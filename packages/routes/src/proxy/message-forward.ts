@@ -7,8 +7,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
-import { textReply, writeReply, type RequestContext } from '@wsgate/core';
+import { textReply, writeReply, type ForwardResult, type RequestContext } from '@wsgate/core';
 import { relayRefusal } from './answers.js';
+import type { ClientOffer } from './client-offer.js';
 import { openUpstreamSocket } from './connect.js';
 import { holdClient, releaseClient, tryNodes, type Attempt } from './failover.js';
 import type { ForwardContext } from './forward-context.js';
@@ -36,22 +37,31 @@ interface Exchange {
   readonly head: Buffer;
   /** The request target sent upstream. */
   readonly url: string;
+  readonly offer: ClientOffer;
 }
 
-export async function forwardMessages(fc: ForwardContext, hook: MessageHook, req: RequestContext<any>, message: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
+export async function forwardMessages(
+  fc: ForwardContext,
+  hook: MessageHook,
+  req: RequestContext<any>,
+  message: IncomingMessage,
+  client: Duplex,
+  head: Buffer,
+  offer: ClientOffer,
+): Promise<ForwardResult | void> {
   if (!req.isWebSocketUpgrade || !isValidKey(message.headers['sec-websocket-key']) || message.headers['sec-websocket-version'] !== '13') {
     writeReply({ socket: client, head }, textReply(400, 'Bad Request', 'A WebSocket handshake (RFC 6455, version 13) is needed here', true, { 'Sec-WebSocket-Version': '13' }));
-    return;
+    return { status: 400 };
   }
   holdClient(client);
-  const x: Exchange = { fc, hook, req, message, client, head, url: fc.url ?? req.url };
-  await tryNodes(fc.pool, req, { socket: client, head }, (node) => attempt(x, node));
+  const x: Exchange = { fc, hook, req, message, client, head, url: fc.url ?? req.url, offer };
+  return tryNodes(fc.pool, req, { socket: client, head }, (node) => attempt(x, node));
 }
 
 /** The client's request headers as `ws` takes them: an object, without the handshake headers it writes itself. */
 function upstreamHeaders(x: Exchange, node: UpstreamNode): Record<string, string> {
   const s = x.fc.settings;
-  const flat = upstreamRequestHeaders(x.req, { settings: s.headers, node, extra: x.fc.setHeaders, keepAlive: false });
+  const flat = upstreamRequestHeaders(x.req, { settings: s.headers, node, offer: x.offer, extra: x.fc.setHeaders, keepAlive: false });
   const headers: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const name = flat[i]!;
@@ -63,7 +73,7 @@ function upstreamHeaders(x: Exchange, node: UpstreamNode): Record<string, string
 
 function attempt(x: Exchange, node: UpstreamNode): Promise<Attempt> {
   const s = x.fc.settings;
-  const offered = (x.req.header('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const offered = x.offer.protocols as string[];
   return new Promise((resolve) => {
     let connected = false;
     let settled = false;
@@ -87,7 +97,7 @@ function attempt(x: Exchange, node: UpstreamNode): Promise<Attempt> {
     };
     const onClientGone = () => {
       upstream.terminate();
-      settle({ done: true });
+      settle({ done: true, status: 499 });
     };
     x.client.once('close', onClientGone);
     upstream.on('error', (err) => {
@@ -103,11 +113,11 @@ function attempt(x: Exchange, node: UpstreamNode): Promise<Attempt> {
       x.req.log.info({ upstream: node.address.label, status: res.statusCode }, 'upstream refused the upgrade');
       releaseClient(x.client);
       relayRefusal(x.client, res, () => upReq.destroy());
-      settle({ done: true });
+      settle({ done: true, status: res.statusCode ?? 502 });
     });
     upstream.once('open', () => {
       node.recordSuccess();
-      settle({ done: true });
+      settle({ done: true, status: 101 });
       bridge(x, node, upstream);
     });
   });

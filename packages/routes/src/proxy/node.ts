@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { UpstreamAddress } from './address.js';
+import { NameCache } from './name-cache.js';
 
 /** What a node of a pool is configured with. */
 export interface NodeSettings {
@@ -34,6 +36,8 @@ export class UpstreamNode {
   currentWeight = 0;
   /** The last TLS session, offered again on the next connection (nginx `proxy_ssl_session_reuse`). */
   tlsSession: Buffer | undefined;
+  /** The host name's addresses, for a node given by name (none for IP addresses and unix sockets). */
+  readonly names: NameCache | undefined;
 
   private fails = 0;
   private firstFailAt = 0;
@@ -50,6 +54,7 @@ export class UpstreamNode {
     this.maxFails = settings.maxFails;
     this.failTimeoutMs = settings.failTimeoutMs;
     this.index = index;
+    this.names = settings.address.socketPath === undefined && isIP(settings.address.host) === 0 ? new NameCache() : undefined;
   }
 
   /** Can requests go here now? */

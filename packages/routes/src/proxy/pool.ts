@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { WebSocketServer } from 'ws';
 import { textReply, writeReply, type Carrier, type ForwardResult, type ProxyTarget, type RequestContext } from '@wsgate/core';
 import type { SelectionContext } from './balance/balancer.js';
+import { HeaderSyntaxError, readClientOffer, type ClientOffer } from './client-offer.js';
 import type { ForwardContext, PoolResources } from './forward-context.js';
 import { HealthChecker } from './health-check.js';
 import type { RetireReason } from './lifecycle.js';
@@ -161,14 +162,23 @@ export class UpstreamPool implements UpstreamTarget, PoolResources {
 const SHUTTING_DOWN = textReply(503, 'Service Unavailable', 'The gateway is shutting down', true, { 'Retry-After': '5' });
 
 function forwardWith(fc: ForwardContext, req: RequestContext<any>, message: IncomingMessage, carrier: Carrier): Promise<ForwardResult | void> {
-  if (carrier.res) return forwardHttp(fc, req, message, carrier.res);
+  let offer: ClientOffer;
+  try {
+    offer = readClientOffer(req, carrier.socket !== undefined);
+  } catch (err) {
+    if (!(err instanceof HeaderSyntaxError)) throw err;
+    req.log.info({ reason: err.message }, 'malformed request header');
+    writeReply(carrier, textReply(400, 'Bad Request', err.message, true));
+    return Promise.resolve({ status: 400 });
+  }
+  if (carrier.res) return forwardHttp(fc, req, message, carrier.res, offer);
   // A tunnel opened now would hold the gateway's shutdown for its whole grace period.
   if (fc.pool.shuttingDown) {
     writeReply(carrier, SHUTTING_DOWN);
     return Promise.resolve({ status: 503 });
   }
-  if (fc.onMessage) return forwardMessages(fc, fc.onMessage, req, message, carrier.socket, carrier.head);
-  return forwardUpgrade(fc, req, message, carrier.socket, carrier.head);
+  if (fc.onMessage) return forwardMessages(fc, fc.onMessage, req, message, carrier.socket, carrier.head, offer);
+  return forwardUpgrade(fc, req, message, carrier.socket, carrier.head, offer);
 }
 
 function variant(pool: UpstreamPool, fc: ForwardContext): UpstreamTarget {

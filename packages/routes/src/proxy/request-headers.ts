@@ -5,6 +5,7 @@
  * $connection_upgrade`), `keep-alive` for a pool that keeps connections, `close` otherwise.
  */
 import type { RequestContext } from '@wsgate/core';
+import type { ClientOffer } from './client-offer.js';
 import type { UpstreamNode } from './node.js';
 import type { HeaderValue } from './options.js';
 import type { HeaderSettings } from './settings.js';
@@ -29,6 +30,8 @@ const HOP_BY_HOP = new Set([
 export interface RequestHeadOptions {
   readonly settings: HeaderSettings;
   readonly node: UpstreamNode;
+  /** The client's headers the proxy acts on, parsed (`readClientOffer`). */
+  readonly offer: ClientOffer;
   /** The route's extra headers for this request (`pool.with({ setHeaders })`). */
   readonly extra: readonly (readonly [string, string, HeaderValue])[] | undefined;
   /** For an upgrade: the client's `Upgrade` value and the key the gateway sends. */
@@ -41,7 +44,7 @@ export interface RequestHeadOptions {
 export function upstreamRequestHeaders(req: RequestContext<any>, o: RequestHeadOptions): string[] {
   const s = o.settings;
   const raw = req.raw.rawHeaders;
-  const dropped = connectionTokens(req.headers.connection);
+  const dropped = o.offer.hopByHop;
   const extra = o.extra;
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -81,17 +84,6 @@ function addSet(out: string[], req: RequestContext<any>, set: readonly (readonly
     if (/[\r\n\0]/.test(v)) throw new TypeError(`header ${name}: the value computed for this request contains CR, LF or NUL`);
     out.push(name, v);
   }
-}
-
-/** Names the client listed in `Connection`: hop-by-hop for this request (RFC 9110 §7.6.1). */
-function connectionTokens(value: string | undefined): Set<string> | undefined {
-  if (!value) return undefined;
-  let out: Set<string> | undefined;
-  for (const part of value.split(',')) {
-    const t = part.trim().toLowerCase();
-    if (t && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') (out ??= new Set()).add(t);
-  }
-  return out;
 }
 
 function replacedBy(extra: readonly (readonly [string, string, HeaderValue])[], lower: string): boolean {

@@ -1,7 +1,8 @@
 /**
  * The upstream's answer to an upgrade request, read straight off the socket: status line and headers only
  * (node's HTTP client would build a request, a parser and a message per handshake for the same). Strict:
- * anything that is not a well-formed HTTP/1.x head is an error, and the head is bounded in size.
+ * anything that is not a well-formed HTTP/1.x head is an error, and the head is bounded in size. One pass:
+ * each name is lower-cased once, here, for the checks and for what is relayed.
  */
 
 export interface ResponseHead {
@@ -9,6 +10,8 @@ export interface ResponseHead {
   readonly statusText: string;
   /** Flat `[name, value, …]`, as received. */
   readonly rawHeaders: readonly string[];
+  /** The names of `rawHeaders` in lower case, one per pair. */
+  readonly names: readonly string[];
   /** Lower-case names; repeated headers joined with ", ". */
   readonly headers: Readonly<Record<string, string>>;
 }
@@ -17,7 +20,9 @@ export interface ResponseHead {
 export const MAX_HEAD = 16 * 1024;
 
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: ([^\r\n]*))?$/;
-const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const SP = 0x20;
+const HTAB = 0x09;
 
 /** Gathers chunks until the blank line: `push()` returns the head and the bytes after it, or undefined for "more". */
 export class ResponseHeadReader {
@@ -38,18 +43,39 @@ export class ResponseHeadReader {
 }
 
 function parseHead(text: string): ResponseHead {
-  const lines = text.split('\r\n');
-  const status = STATUS_LINE.exec(lines[0]!);
-  if (!status) throw new Error(`not an HTTP/1.1 status line: ${JSON.stringify(lines[0]!.slice(0, 80))}`);
+  let eol = text.indexOf('\r\n');
+  if (eol < 0) eol = text.length;
+  const status = STATUS_LINE.exec(text.slice(0, eol));
+  if (!status) throw new Error(`not an HTTP/1.1 status line: ${JSON.stringify(text.slice(0, Math.min(eol, 80)))}`);
   const rawHeaders: string[] = [];
-  const headers: Record<string, string> = {};
-  for (let i = 1; i < lines.length; i++) {
-    const m = HEADER_LINE.exec(lines[i]!);
-    if (!m) throw new Error(`malformed header line ${JSON.stringify(lines[i]!.slice(0, 80))}`);
-    const [, name, value] = m as unknown as [string, string, string];
-    rawHeaders.push(name, value);
+  const names: string[] = [];
+  const headers: Record<string, string> = Object.create(null);
+  while (eol < text.length) {
+    const start = eol + 2;
+    eol = text.indexOf('\r\n', start);
+    if (eol < 0) eol = text.length;
+    const colon = text.indexOf(':', start);
+    const name = colon < 0 || colon > eol ? '' : text.slice(start, colon);
+    // A lone CR or LF inside a line would end it early for the next reader: response splitting.
+    if (!TOKEN.test(name) || hasBreak(text, colon, eol)) throw new Error(`malformed header line ${JSON.stringify(text.slice(start, Math.min(eol, start + 80)))}`);
+    const value = trimOws(text, colon + 1, eol);
     const lower = name.toLowerCase();
+    rawHeaders.push(name, value);
+    names.push(lower);
     headers[lower] = headers[lower] === undefined ? value : `${headers[lower]}, ${value}`;
   }
-  return { status: Number(status[1]), statusText: status[2] ?? '', rawHeaders, headers };
+  return { status: Number(status[1]), statusText: status[2] ?? '', rawHeaders, names, headers };
+}
+
+function hasBreak(text: string, from: number, to: number): boolean {
+  const cr = text.indexOf('\r', from);
+  const lf = text.indexOf('\n', from);
+  return (cr >= 0 && cr < to) || (lf >= 0 && lf < to);
+}
+
+/** The value without the optional whitespace around it (RFC 9110 §5.5: SP and HTAB only). */
+function trimOws(text: string, from: number, to: number): string {
+  while (from < to && (text.charCodeAt(from) === SP || text.charCodeAt(from) === HTAB)) from++;
+  while (to > from && (text.charCodeAt(to - 1) === SP || text.charCodeAt(to - 1) === HTAB)) to--;
+  return text.slice(from, to);
 }

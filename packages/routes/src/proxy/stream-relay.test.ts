@@ -1,37 +1,11 @@
-/** The UDP and TCP port relays with real sockets: sessions, stickiness, idle timeout, failover. */
+/** The UDP and TCP port relays with real sockets: sessions, stickiness, idle timeout, failover, hand-over on reload. */
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamRelay } from './stream-relay.js';
-import { sleep, until } from './test-peers.js';
-
-/** A UDP "media node": answers every datagram with `<name>:<datagram>`. */
-async function udpNode(name: string): Promise<{ port: number; socket: dgram.Socket; peers: Set<string> }> {
-  const socket = dgram.createSocket('udp4');
-  const peers = new Set<string>();
-  socket.on('message', (msg, rinfo) => {
-    peers.add(`${rinfo.address}:${rinfo.port}`);
-    socket.send(`${name}:${msg.toString()}`, rinfo.port, rinfo.address);
-  });
-  socket.bind(0, '127.0.0.1');
-  await once(socket, 'listening');
-  return { port: socket.address().port, socket, peers };
-}
-
-async function udpClient(localAddress: string): Promise<{ ask(msg: string, port: number): Promise<string>; close(): void }> {
-  const socket = dgram.createSocket('udp4');
-  socket.bind(0, localAddress);
-  await once(socket, 'listening');
-  return {
-    async ask(msg, port) {
-      socket.send(msg, port, '127.0.0.1');
-      const [reply] = (await Promise.race([once(socket, 'message'), sleep(2000).then(() => [Buffer.from('timeout')])])) as [Buffer];
-      return reply.toString();
-    },
-    close: () => socket.close(),
-  };
-}
+import { freePort, until } from './test-peers.js';
+import { freeUdpPort, udpClient, udpNode } from './test-udp.js';
 
 describe('udp relay', () => {
   const nodes: Awaited<ReturnType<typeof udpNode>>[] = [];
@@ -94,5 +68,78 @@ describe('tcp relay', () => {
     await until(() => relay.sessions === 0);
     await relay.close();
     echo.close();
+  });
+});
+
+/** A TCP node answering every chunk with `<name>:<chunk>`. */
+async function tcpNode(name: string): Promise<{ port: number; server: net.Server }> {
+  const server = net.createServer((s) => s.on('data', (c: Buffer) => s.write(`${name}:${c.toString()}`)));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as net.AddressInfo).port, server };
+}
+
+async function ask(socket: net.Socket, text: string): Promise<string> {
+  socket.write(text);
+  return String((await once(socket, 'data'))[0]);
+}
+
+describe('retire() on a reload: the port goes to the new relay on the same address', () => {
+  it('udp: sessions move with the socket (same node, same source port); new clients get the new nodes; shutdown frees the port', async () => {
+    const [jvb1, jvb2] = [await udpNode('jvb1'), await udpNode('jvb2')];
+    const port = await freeUdpPort();
+    const before = streamRelay({ protocol: 'udp', listen: { port }, servers: [`127.0.0.1:${jvb1.port}`] });
+    await before.listen();
+    const old = await udpClient('127.0.0.60');
+    expect(await old.ask('a', port)).toBe('jvb1:a');
+
+    // The new script's relay, made while the old one still holds the port: it waits.
+    const after = streamRelay({ protocol: 'udp', listen: { port }, servers: [`127.0.0.1:${jvb2.port}`] });
+    await after.listen();
+    expect(after.address().port).toBe(port);
+    expect(await old.ask('b', port)).toBe('jvb1:b');
+
+    await before.retire('reload');
+    expect(await old.ask('c', port)).toBe('jvb1:c');
+    expect(jvb1.peers.size).toBe(1);
+    const fresh = await udpClient('127.0.0.61');
+    expect(await fresh.ask('d', port)).toBe('jvb2:d');
+    expect([before.sessions, after.sessions]).toEqual([0, 2]);
+
+    await after.retire('shutdown');
+    const probe = dgram.createSocket('udp4');
+    probe.bind(port, '127.0.0.1');
+    await once(probe, 'listening');
+    probe.close();
+    for (const c of [old, fresh]) c.close();
+    for (const n of [jvb1, jvb2]) n.socket.close();
+  });
+
+  it('tcp: open sessions carry on, new ones reach the new nodes, and the new relay ends both on shutdown', async () => {
+    const [one, two] = [await tcpNode('one'), await tcpNode('two')];
+    const port = await freePort();
+    const before = streamRelay({ protocol: 'tcp', listen: { port }, servers: [`127.0.0.1:${one.port}`] });
+    await before.listen();
+    const old = net.connect({ port, host: '127.0.0.1' });
+    expect(await ask(old, 'x')).toBe('one:x');
+
+    const after = streamRelay({ protocol: 'tcp', listen: { port }, servers: [`127.0.0.1:${two.port}`] });
+    await after.listen();
+    await before.retire('reload');
+    expect(await ask(old, 'y')).toBe('one:y');
+    const fresh = net.connect({ port, host: '127.0.0.1' });
+    expect(await ask(fresh, 'z')).toBe('two:z');
+    expect([before.sessions, after.sessions]).toEqual([1, 1]);
+
+    const ended = Promise.all([once(old, 'close'), once(fresh, 'close')]);
+    old.on('end', () => old.end());
+    fresh.on('end', () => fresh.end());
+    await after.close();
+    await ended;
+    await until(() => before.sessions + after.sessions === 0, 3000, 'node sides closed');
+    const probe = net.createServer().listen(port, '127.0.0.1');
+    await once(probe, 'listening');
+    probe.close();
+    for (const n of [one, two]) n.server.close();
   });
 });

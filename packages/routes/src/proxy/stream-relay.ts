@@ -8,6 +8,7 @@ import type { Logger } from '@wsgate/core';
 import type { SelectionContext } from './balance/balancer.js';
 import { balancerFor } from './balance/by-name.js';
 import { UpstreamNode, type NodeSettings } from './node.js';
+import type { RetireReason } from './lifecycle.js';
 import { integer, invalidOption, knownKeys, seconds } from './option-checks.js';
 import { resolveNode } from './settings.js';
 import type { BalanceOption, ServerOptions } from './options.js';
@@ -37,13 +38,24 @@ export interface StreamRelayOptions {
   logger?: Logger;
 }
 
-/** A UDP or TCP port relay; `listen()` binds it, `close()` ends every session and unbinds it. */
+/** A UDP or TCP port relay; `listen()` binds it, `retire()` or `close()` lets it go. */
 export interface StreamRelay {
+  /**
+   * Binds the port. When a relay of this process already holds it — the one of the route set a reload is
+   * replacing — this one resolves at once and takes the port over when that one is retired for the reload.
+   */
   listen(): Promise<void>;
   /** Where it listens, once listening. */
   address(): { host: string; port: number };
   readonly sessions: number;
   readonly nodes: readonly UpstreamNode[];
+  /**
+   * For the `routes:close` route of the route set that made the relay: `'reload'` hands the port over (UDP
+   * sessions with it; TCP sessions carry on here) to the relay the new route set made for the same address,
+   * or stops listening when there is none; `'shutdown'` is `close()`.
+   */
+  retire(reason: RetireReason): Promise<void>;
+  /** Ends every session and unbinds. */
   close(): Promise<void>;
 }
 

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { upstream, type UpstreamPool } from './pool.js';
 import { CLIENT_ACCEPT, exchange, startGateway, until, upgradeRequest, type ProxyGateway } from './test-peers.js';
-import { acceptFor } from './websocket-key.js';
+import { acceptKey } from '@wsgate/handshake';
 
 describe('refusals read off the socket', () => {
   /** What a client gets through the gateway from an upstream that answers `answer` and keeps the connection. */
@@ -45,6 +45,25 @@ describe('refusals read off the socket', () => {
   it('relays a Content-Length refusal and stops at its length', async () => {
     const { text } = await through('HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 4\r\n\r\nnopeGARBAGE');
     expect(text).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\n[\s\S]*Sec-WebSocket-Version: 13\r\n[\s\S]*\r\n\r\nnope$/);
+  });
+
+  it('answers 504 when the upstream accepts but never answers within timeouts.http', async () => {
+    const mute = net.createServer((socket) => socket.on('error', () => {}));
+    mute.listen(0, '127.0.0.1');
+    await once(mute, 'listening');
+    const p = upstream(`ws://127.0.0.1:${(mute.address() as net.AddressInfo).port}`, { timeouts: { http: 0.3 } });
+    const g = await startGateway((req) => req.proxy(p));
+    try {
+      const t0 = Date.now();
+      const text = await exchange(g.port, upgradeRequest());
+      expect(text).toMatch(/^HTTP\/1\.1 504 Gateway Timeout\r\n[\s\S]*upstream timed out\n$/);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
+      expect(Date.now() - t0).toBeLessThan(1000);
+    } finally {
+      await p.close();
+      await g.close();
+      mute.close();
+    }
   });
 
   it('answers 502 to an answer that is not HTTP', async () => {
@@ -97,19 +116,19 @@ describe('a 101 that is not a real handshake', () => {
   });
 
   it('is refused with 502 when the status is 101 but Upgrade is missing', async () => {
-    answer = (key) => `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`;
+    answer = (key) => `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`;
     expect(await exchange(g.port, upgradeRequest())).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
   });
 
   it('is refused when it picks a subprotocol the client did not offer', async () => {
-    answer = (key) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\nSec-WebSocket-Protocol: admin\r\n\r\n`;
+    answer = (key) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\nSec-WebSocket-Protocol: admin\r\n\r\n`;
     const text = await exchange(g.port, upgradeRequest('/', ['Sec-WebSocket-Protocol: sip']));
     expect(text).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
     expect(text).toContain('did not offer');
   });
 
   it('opens the tunnel for a correct 101, then relays the early bytes of both sides in order', async () => {
-    answer = (key) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\nfirst-from-upstream`;
+    answer = (key) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\nfirst-from-upstream`;
     const socket = net.connect(g.port, '127.0.0.1');
     let got = '';
     socket.on('data', (c: Buffer) => (got += c.toString('latin1')));

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { upstream, upstreams, type UpstreamPool } from './pool.js';
 import { CLIENT_ACCEPT, exchange, startGateway, startUpstream, until, upgradeRequest, type ProxyGateway, type Upstream } from './test-peers.js';
-import { acceptFor } from './websocket-key.js';
+import { acceptKey } from '@wsgate/handshake';
 
 let up: Upstream;
 let pool: UpstreamPool;
@@ -104,7 +104,7 @@ describe('closing', () => {
         if (!head.includes('\r\n\r\n')) return;
         tunneled = true;
         const key = /sec-websocket-key: (\S+)/i.exec(head)![1]!;
-        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`);
       });
       // After the client's FIN: a last word, then our own FIN.
       socket.on('end', () => socket.end('after-your-fin'));
@@ -205,6 +205,10 @@ describe('balancing upgrades', () => {
         ws.close();
       }
       expect(g.logs.some((l) => l.msg === 'upstream failed' && l.reason === 'upstream refused the connection' && l.upstream === `ws://127.0.0.1:${deadPort}`)).toBe(true);
+      // What the client got and what failed on the way reach core's counters.
+      const metrics = await g.gateway.metrics.registry.metrics();
+      expect(metrics).toMatch(/wsgate_requests_total\{[^}]*status="101"[^}]*\} 3\n/);
+      expect(metrics).toContain(`wsgate_upstream_errors_total{upstream="ws://127.0.0.1:${deadPort}",cause="upstream refused the connection"} 1`);
       await b.close();
       const text = await exchange(g.port, upgradeRequest());
       expect(text).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);

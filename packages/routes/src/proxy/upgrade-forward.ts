@@ -3,16 +3,24 @@
  * WebSocket key; the client's early bytes are held back until the upstream's 101 has been checked (status,
  * Upgrade, Connection, accept value, subprotocol, extensions), so nothing reaches an upstream that has not
  * really switched protocols. Then the 101 is relayed and the two sockets are piped as raw bytes. A refusal
- * is relayed as the upstream wrote it. The answer is read off the socket directly (`ResponseHeadReader`):
- * the handshake is the proxy's hot path, and node's HTTP client costs a request, a parser and a message each.
+ * is relayed as the upstream wrote it.
+ *
+ * This is the proxy's hot path, and it is written for it: the answer is read off the socket directly
+ * (`ResponseHeadReader`; node's HTTP client costs a request, a parser and a message each); a try is one object
+ * whose socket listeners are shared functions, and whose connect and answer deadlines are one entry in a
+ * sweep, dropped when the try settles (an entry kept until the next sweep would keep its socket alive past
+ * the young generation: measurably worse than a timer).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { textReply, writeReply, type RequestContext } from '@wsgate/core';
+import { textReply, writeReply, type ForwardResult, type RequestContext } from '@wsgate/core';
+import { acceptKey } from '@wsgate/handshake';
 import { switchHead } from './answers.js';
-import { switchProblem, type SwitchExpectation } from './check-switch.js';
+import { switchProblem } from './check-switch.js';
+import type { ClientOffer } from './client-offer.js';
 import { openUpstreamSocket, readyEvent } from './connect.js';
+import { DeadlineSweep, type Pending } from './deadline-sweep.js';
 import { holdClient, releaseClient, tryNodes, type Attempt } from './failover.js';
 import type { ForwardContext } from './forward-context.js';
 import type { UpstreamNode } from './node.js';
@@ -20,7 +28,7 @@ import { relayRawRefusal } from './raw-refusal.js';
 import { RawTunnel } from './relay/raw-tunnel.js';
 import { upstreamRequestHeaders } from './request-headers.js';
 import { ResponseHeadReader, type ResponseHead } from './response-head.js';
-import { BadUpstreamAnswerError, classifyFailure, IdleTimeoutError } from './upstream-error.js';
+import { BadUpstreamAnswerError, classifyFailure, ConnectTimeoutError, IdleTimeoutError } from './upstream-error.js';
 import { isValidKey, newKey } from './websocket-key.js';
 
 /** One upgrade request on its way through raw mode. */
@@ -30,30 +38,21 @@ interface Exchange {
   readonly message: IncomingMessage;
   readonly client: Duplex;
   readonly head: Buffer;
-  readonly expected: SwitchExpectation;
+  readonly offer: ClientOffer;
+  /** The key sent upstream, for a WebSocket upgrade. */
+  readonly key: string | undefined;
 }
 
-export async function forwardUpgrade(fc: ForwardContext, req: RequestContext<any>, message: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
+export async function forwardUpgrade(fc: ForwardContext, req: RequestContext<any>, message: IncomingMessage, client: Duplex, head: Buffer, offer: ClientOffer): Promise<ForwardResult | void> {
+  const websocket = req.isWebSocketUpgrade;
   // The upstream gets a key of the gateway's: the client's own must be good enough to compute its accept value.
-  if (req.isWebSocketUpgrade && !isValidKey(message.headers['sec-websocket-key'])) {
+  if (websocket && !isValidKey(message.headers['sec-websocket-key'])) {
     writeReply({ socket: client, head }, textReply(400, 'Bad Request', 'Sec-WebSocket-Key must be the base64 of 16 bytes (RFC 6455 §4.1)', true));
-    return;
+    return { status: 400 };
   }
-  const x: Exchange = {
-    fc,
-    req,
-    message,
-    client,
-    head,
-    expected: {
-      upgrade: message.headers.upgrade ?? 'websocket',
-      key: req.isWebSocketUpgrade ? newKey() : undefined,
-      protocols: req.header('sec-websocket-protocol'),
-      extensions: req.header('sec-websocket-extensions'),
-    },
-  };
+  const x: Exchange = { fc, req, message, client, head, offer, key: websocket ? newKey() : undefined };
   holdClient(client);
-  await tryNodes(fc.pool, req, { socket: client, head }, (node) => attempt(x, node));
+  return tryNodes(fc.pool, req, { socket: client, head }, (node) => new UpstreamTry(x, node).result);
 }
 
 /** The request head sent upstream, as one string (one write). */
@@ -61,8 +60,9 @@ function requestHead(x: Exchange, node: UpstreamNode): string {
   const headers = upstreamRequestHeaders(x.req, {
     settings: x.fc.settings.headers,
     node,
+    offer: x.offer,
     extra: x.fc.setHeaders,
-    upgrade: { protocol: x.expected.upgrade, key: x.expected.key },
+    upgrade: { protocol: x.offer.upgradeValue ?? 'websocket', key: x.key },
     keepAlive: false,
   });
   let text = `${x.req.method} ${x.fc.url ?? x.req.url} HTTP/1.1\r\n`;
@@ -70,59 +70,114 @@ function requestHead(x: Exchange, node: UpstreamNode): string {
   return `${text}\r\n`;
 }
 
-function attempt(x: Exchange, node: UpstreamNode): Promise<Attempt> {
-  const s = x.fc.settings;
-  return new Promise((resolve) => {
-    const socket = openUpstreamSocket(node, s);
-    const reader = new ResponseHeadReader();
-    let connected = false;
-    let settled = false;
-    const settle = (result: Attempt) => {
-      if (settled) return;
-      settled = true;
-      socket.removeListener('data', onData);
-      socket.removeListener('error', onError);
-      socket.removeListener('end', onEnd);
-      socket.removeListener('timeout', onTimeout);
-      x.client.removeListener('close', onClientGone);
-      resolve(result);
-    };
-    const fail = (err: Error) => {
-      socket.destroy();
-      const failure = classifyFailure(err, connected);
-      settle({ done: false, failure, err, retryable: failure.connectFailure });
-    };
-    const onError = (err: Error) => fail(err);
-    const onEnd = () => fail(Object.assign(new Error('upstream closed the connection before answering'), { code: 'ECONNRESET' }));
-    const onTimeout = () => fail(new IdleTimeoutError(s.httpIdleMs));
-    const onClientGone = () => {
-      socket.destroy();
-      settle({ done: true });
-    };
-    const onData = (chunk: Buffer) => {
-      let answer: { head: ResponseHead; rest: Buffer } | undefined;
-      try {
-        answer = reader.push(chunk);
-      } catch (err) {
-        return fail(new BadUpstreamAnswerError((err as Error).message));
-      }
-      if (answer === undefined) return;
-      const problem = answer.head.status === 101 ? switchProblem(answer.head, x.expected) : undefined;
-      if (problem !== undefined) return fail(new BadUpstreamAnswerError(problem));
-      settle({ done: true });
-      node.recordSuccess();
-      socket.setTimeout(0);
-      answered(x, node, socket, answer.head, answer.rest);
-    };
-    socket.once(readyEvent(socket), () => (connected = true));
-    socket.on('data', onData);
-    socket.on('error', onError);
-    socket.on('end', onEnd);
-    // nginx `proxy_read_timeout` covers the wait for the upstream's answer as well.
-    socket.setTimeout(s.httpIdleMs, onTimeout);
-    x.client.once('close', onClientGone);
+/** Upgrades waiting for their upstream's connect or answer, all pools together. */
+const pending = new DeadlineSweep();
+const kTry = Symbol('wsgate.upstreamTry');
+type TrySocket = Socket & { [kTry]?: UpstreamTry };
+
+/**
+ * One try on one node: connect (within the connect timeout), send the head, wait for the answer (nginx
+ * `proxy_read_timeout` bounds it).
+ */
+class UpstreamTry implements Pending {
+  readonly result: Promise<Attempt>;
+  private resolve!: (attempt: Attempt) => void;
+  private readonly socket: TrySocket;
+  private readonly reader = new ResponseHeadReader();
+  /** The connect deadline, then, once connected, the answer's. */
+  private deadline: number;
+  private readonly ready: 'connect' | 'secureConnect';
+  private connected = false;
+  private settled = false;
+
+  constructor(
+    private readonly x: Exchange,
+    private readonly node: UpstreamNode,
+  ) {
+    this.result = new Promise((resolve) => (this.resolve = resolve));
+    const s = x.fc.settings;
+    const socket: TrySocket = openUpstreamSocket(node, s, { timed: false });
+    this.socket = socket;
+    socket[kTry] = this;
+    this.ready = readyEvent(socket);
+    socket.on(this.ready, onTryConnect);
+    socket.on('data', onTryData);
+    socket.on('error', onTryError);
+    socket.on('end', onTryEnd);
+    this.deadline = Date.now() + s.connectTimeoutMs;
+    pending.add(this, Math.min(s.connectTimeoutMs, s.httpIdleMs));
     socket.write(requestHead(x, node));
-  });
+  }
+
+  /** The sweep: the client left (a reset, as it is not read meanwhile), or the upstream is too slow. */
+  check(now: number): boolean {
+    if (this.settled) return true;
+    if (this.x.client.destroyed) {
+      this.socket.destroy();
+      this.settle({ done: true, status: 499 });
+      return true;
+    }
+    if (now < this.deadline) return false;
+    const s = this.x.fc.settings;
+    this.fail(this.connected ? new IdleTimeoutError(s.httpIdleMs) : new ConnectTimeoutError(s.connectTimeoutMs));
+    return true;
+  }
+
+  /** Connected (TLS: secured): from now on the answer's deadline applies. */
+  connect(): void {
+    this.connected = true;
+    this.deadline = Date.now() + this.x.fc.settings.httpIdleMs;
+  }
+
+  fail(err: Error): void {
+    if (this.settled) return;
+    this.socket.destroy();
+    const failure = classifyFailure(err, this.connected);
+    this.settle({ done: false, failure, err, retryable: failure.connectFailure });
+  }
+
+  data(chunk: Buffer): void {
+    let answer: { head: ResponseHead; rest: Buffer } | undefined;
+    try {
+      answer = this.reader.push(chunk);
+    } catch (err) {
+      return this.fail(new BadUpstreamAnswerError((err as Error).message));
+    }
+    if (answer === undefined) return;
+    const problem = answer.head.status === 101 ? switchProblem(answer.head, this.x) : undefined;
+    if (problem !== undefined) return this.fail(new BadUpstreamAnswerError(problem));
+    this.settle({ done: true, status: answer.head.status === 101 && this.x.client.destroyed ? 499 : answer.head.status });
+    this.node.recordSuccess();
+    answered(this.x, this.node, this.socket, answer.head, answer.rest);
+  }
+
+  private settle(result: Attempt): void {
+    this.settled = true;
+    const socket = this.socket;
+    socket.removeListener(this.ready, onTryConnect);
+    socket.removeListener('data', onTryData);
+    socket.removeListener('error', onTryError);
+    socket.removeListener('end', onTryEnd);
+    socket[kTry] = undefined;
+    pending.delete(this);
+    this.resolve(result);
+  }
+}
+
+function onTryConnect(this: TrySocket): void {
+  this[kTry]!.connect();
+}
+
+function onTryData(this: TrySocket, chunk: Buffer): void {
+  this[kTry]!.data(chunk);
+}
+
+function onTryError(this: TrySocket, err: Error): void {
+  this[kTry]!.fail(err);
+}
+
+function onTryEnd(this: TrySocket): void {
+  this[kTry]!.fail(Object.assign(new Error('upstream closed the connection before answering'), { code: 'ECONNRESET' }));
 }
 
 /** The upstream answered: a checked 101 opens the tunnel, anything else is relayed as the refusal it is. */
@@ -135,7 +190,7 @@ function answered(x: Exchange, node: UpstreamNode, socket: Socket, head: Respons
   }
   if (x.client.destroyed) return void socket.destroy();
   releaseClient(x.client);
-  x.client.write(switchHead(head, x.expected.key === undefined ? undefined : x.message.headers['sec-websocket-key']));
+  x.client.write(switchHead(head, x.key === undefined ? undefined : acceptKey(x.message.headers['sec-websocket-key']!)));
   const registry = x.fc.pool.tunnels;
   node.active++;
   const tunnel = new RawTunnel(x.client, socket, x.fc.pool.liveness, {

@@ -36,7 +36,7 @@ export class UpstreamAgent extends http.Agent {
   }
 
   override createConnection(options: Record<string, unknown>): Socket {
-    const socket = openUpstreamSocket(options[NODE_OPTION] as UpstreamNode, this.settings, false) as Marked;
+    const socket = openUpstreamSocket(options[NODE_OPTION] as UpstreamNode, this.settings, { halfOpen: false }) as Marked;
     socket.once(readyEvent(socket), () => (socket[kReady] = true));
     return socket;
   }
@@ -47,8 +47,9 @@ export class UpstreamAgent extends http.Agent {
     for (const sockets of Object.values(this.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
   }
 
-  override keepSocketAlive(socket: Socket): boolean {
-    return !this.retired && super.keepSocketAlive(socket);
+  // Node destroys a socket instead of keeping it when this returns a falsy value (typed void in @types/node).
+  override keepSocketAlive(socket: Socket): void {
+    return this.retired ? (false as unknown as void) : super.keepSocketAlive(socket);
   }
 
   override getName(options: Record<string, unknown>): string {

@@ -1,20 +1,17 @@
 /**
- * `Sec-WebSocket-Key` and `-Accept` on both hops of a proxied handshake. The gateway sends the upstream a
- * key of its own: an upstream's 101 can only carry the right accept value if a real WebSocket server
- * computed it for that fresh key — an endpoint that merely echoes a status or headers (request smuggling
- * through a proxy that checks only the status) cannot. The client then gets the accept value for its key.
+ * The gateway's own `Sec-WebSocket-Key` for the upstream hop. The upstream's 101 can only carry the right
+ * accept value (`acceptKey()` of `@wsgate/handshake`) if a real WebSocket server computed it for that fresh
+ * key — an endpoint that merely echoes a status or headers (request smuggling through a proxy that checks only
+ * the status) cannot. The client then gets the accept value for its own key.
  */
-import { hash, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const VALID_KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 
-/** RFC 6455 §4.2.2 (the handshake package has the same; routes does not depend on it). */
-export function acceptFor(key: string): string {
-  return hash('sha1', key + GUID, 'base64');
-}
-
-/** Is `key` the base64 of exactly 16 bytes (RFC 6455 §4.1)? */
+/**
+ * Is `key` the base64 of exactly 16 bytes (RFC 6455 §4.1)? The same test as `@wsgate/handshake`'s validation,
+ * which exports only the full check of a request.
+ */
 export function isValidKey(key: string | undefined): key is string {
   return key !== undefined && VALID_KEY.test(key);
 }

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upstream, type UpstreamPool } from '../pool.js';
 import { startGateway, upgradeRequest, type ProxyGateway } from '../test-peers.js';
-import { acceptFor } from '../websocket-key.js';
+import { acceptKey } from '@wsgate/handshake';
 
 const TOTAL = 100 * 1024 * 1024;
 const CHUNK = 1024 * 1024;
@@ -61,7 +61,7 @@ function rawUpstream(sendBytes: number): { server: net.Server; results: Promise<
           if (end < 0) return;
           socket.removeListener('data', onHead);
           const key = /sec-websocket-key: (\S+)/i.exec(head.toString('latin1'))![1]!;
-          socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
+          socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`);
           const received = receiveAll(socket, head.subarray(end + 4));
           Promise.all([received, sendRandom(socket, sendBytes)]).then(([r, sent]) => resolve({ received: r, sent }), reject);
         };

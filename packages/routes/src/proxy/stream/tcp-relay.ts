@@ -1,7 +1,9 @@
 /**
  * TCP relay: each accepted connection is piped raw to the node the balancer chose (the same tunnel as
  * WebSocket raw mode: backpressure, half-close, idle timeout). A failed connect moves to the next node; the
- * client's bytes wait (the socket is accepted paused) until one is connected.
+ * client's bytes wait (the socket is accepted paused) until one is connected. On a reload the listening
+ * server goes to the new route set's relay on the same address; open sessions stay with this one until they
+ * end, and the new relay ends them if the gateway shuts down.
  */
 import net, { type Socket } from 'node:net';
 import { openUpstreamSocket, type ConnectSettings } from '../connect.js';
@@ -10,14 +12,25 @@ import type { UpstreamNode } from '../node.js';
 import { RawTunnel } from '../relay/raw-tunnel.js';
 import { TunnelRegistry } from '../relay/tunnel-registry.js';
 import { classifyFailure } from '../upstream-error.js';
+import { holdPort, passOn } from './port-ledger.js';
 import { RelayBase } from './relay-base.js';
 import type { StreamPool, StreamSettings } from './stream-pool.js';
 
-export class TcpRelay extends RelayBase {
+/** What a reload hands over: the listening server, and the relay whose sessions still run on it. */
+export interface TcpHandOver {
+  readonly server: net.Server;
+  readonly predecessor: { close(): Promise<void> };
+}
+
+export class TcpRelay extends RelayBase<TcpHandOver> {
   private server: net.Server | undefined;
   private readonly tunnels: TunnelRegistry;
   private readonly connect: ConnectSettings;
   private readonly liveness;
+  /** Relays this one took the port over from, with sessions of their own still open. */
+  private readonly predecessors: { close(): Promise<void> }[] = [];
+  private readonly onConnection = (client: Socket) => void this.accept(client);
+  private readonly onError = (err: Error) => this.log.warn({ err }, 'tcp relay listener error');
 
   constructor(pool: StreamPool, settings: StreamSettings) {
     super(pool, settings, 'tcp');
@@ -30,11 +43,8 @@ export class TcpRelay extends RelayBase {
     return this.tunnels.size;
   }
 
-  async listen(): Promise<void> {
+  protected async bind(): Promise<{ host: string; port: number }> {
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
-    server.maxConnections = this.settings.maxSessions;
-    server.on('connection', (client) => void this.accept(client));
-    server.on('error', (err) => this.log.warn({ err }, 'tcp relay listener error'));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.settings.port, this.settings.host, () => {
@@ -42,20 +52,50 @@ export class TcpRelay extends RelayBase {
         resolve();
       });
     });
-    this.server = server;
-    this.bound = { host: this.settings.host, port: (server.address() as net.AddressInfo).port };
+    if (this.portKey !== undefined) holdPort(this.portKey, this);
+    this.serve(server);
+    return { host: this.settings.host, port: (server.address() as net.AddressInfo).port };
   }
 
-  async close(): Promise<void> {
+  adopt({ server, predecessor }: TcpHandOver): void {
+    this.predecessors.push(predecessor);
+    this.serve(server);
+    this.log.info({ port: this.settings.port }, 'port taken over from the relay before the reload');
+  }
+
+  protected async handOver(): Promise<void> {
     const server = this.server;
-    this.server = undefined;
+    const heir = server && this.portKey !== undefined ? (passOn(this.portKey, this) as TcpRelay | undefined) : undefined;
+    this.stopServing();
+    if (heir !== undefined) heir.adopt({ server: server!, predecessor: this });
+    // No heir: stop accepting; the sessions open now carry on (close() would end them).
+    else server?.close();
+  }
+
+  protected async shutdown(): Promise<void> {
+    const server = this.server;
+    this.stopServing();
     this.tunnels.closeAll();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : this.tunnels.whenEmpty();
+    await Promise.all([closed, ...this.predecessors.map((p) => p.close())]);
+  }
+
+  private serve(server: net.Server): void {
+    this.server = server;
+    server.maxConnections = this.settings.maxSessions;
+    server.on('connection', this.onConnection);
+    server.on('error', this.onError);
+  }
+
+  private stopServing(): void {
+    this.server?.removeListener('connection', this.onConnection);
+    this.server?.removeListener('error', this.onError);
+    this.server = undefined;
   }
 
   private async accept(client: Socket): Promise<void> {
     client.on('error', () => client.destroy());
-    const picker = new NodePicker(this.pool, client.remoteAddress ?? '', this.log);
+    const picker = new NodePicker(this.pool, client.remoteAddress ?? '', () => this.log);
     for (let node = picker.next(); node !== undefined && !client.destroyed; node = picker.next()) {
       const upstream = openUpstreamSocket(node, this.connect);
       const err = await new Promise<Error | undefined>((resolve) => {

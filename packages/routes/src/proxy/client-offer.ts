@@ -1,0 +1,54 @@
+/**
+ * The request headers the proxy acts on, parsed strictly once with `@wsgate/handshake`'s parsers: `Connection`
+ * (which headers are hop-by-hop), and for upgrades `Upgrade`, `Sec-WebSocket-Protocol` and
+ * `Sec-WebSocket-Extensions` (what an upstream's 101 may choose). A malformed one is the client's 400, with the
+ * parser's position and reason, before any upstream is asked.
+ */
+import { HeaderSyntaxError, parseExtensions, parseSubprotocols, parseTokenList } from '@wsgate/handshake';
+import type { RequestContext } from '@wsgate/core';
+
+export interface ClientOffer {
+  /** Names the client's `Connection` lists besides close, keep-alive and upgrade (lower case): not relayed. */
+  readonly hopByHop: ReadonlySet<string> | undefined;
+  /** The first protocol of `Upgrade`, lower case ('' when there is none): the one a 101 must switch to. */
+  readonly upgrade: string;
+  /** The client's `Upgrade` value as received, relayed upstream. */
+  readonly upgradeValue: string | undefined;
+  /** Offered subprotocols, in the client's order. */
+  readonly protocols: readonly string[];
+  /** Offered extension names, lower case. */
+  readonly extensions: ReadonlySet<string> | undefined;
+}
+
+const CONNECTION_OWN = new Set(['close', 'keep-alive', 'upgrade']);
+
+/**
+ * @param upgrade whether the request came as an upgrade (its raw socket is the carrier)
+ * @throws {HeaderSyntaxError} naming the header and the position
+ */
+export function readClientOffer(req: RequestContext<any>, upgrade: boolean): ClientOffer {
+  let hopByHop: Set<string> | undefined;
+  const connection = req.header('connection');
+  if (connection) {
+    for (const token of parseTokenList(connection, 'Connection')) {
+      const t = token.toLowerCase();
+      if (!CONNECTION_OWN.has(t)) (hopByHop ??= new Set()).add(t);
+    }
+  }
+  if (!upgrade) return { hopByHop, upgrade: '', upgradeValue: undefined, protocols: NONE, extensions: undefined };
+  const upgradeValue = req.header('upgrade');
+  const first = upgradeValue ? parseTokenList(upgradeValue, 'Upgrade', { product: true })[0] : undefined;
+  const offered = req.header('sec-websocket-protocol');
+  const ext = req.header('sec-websocket-extensions');
+  return {
+    hopByHop,
+    upgrade: first === undefined ? '' : first.split('/')[0]!.toLowerCase(),
+    upgradeValue,
+    protocols: offered ? parseSubprotocols(offered) : NONE,
+    extensions: ext ? new Set(parseExtensions(ext).map((e) => e.name.toLowerCase())) : undefined,
+  };
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+export { HeaderSyntaxError };
