@@ -97,7 +97,8 @@ export function mediaSite(o: MediaSiteOptions & { access: Guard; headers?: Reado
   return {
     route: (req) => site.route(req),
     async close(reason) {
-      await Promise.all([o.access.close(), hook?.close(), reason === 'shutdown' ? pool?.close() : undefined]);
+      // A reload keeps open tunnels (only timers stop); a shutdown ends them.
+      await Promise.all([o.access.close(), hook?.close(), pool?.retire(reason)]);
     },
   };
 }

@@ -104,6 +104,11 @@ export class RequestDispatcher {
 
   /** The target owns the answer; if it fails without giving one, the client still gets a 502 and nothing leaks. */
   private async proxy(req: RequestContext, raw: IncomingMessage, carrier: Carrier, target: ProxyTarget): Promise<Ended> {
+    if (carrier.socket && this.refuseWebSockets) {
+      const reply = textReply(503, 'Service Unavailable', 'The gateway is not accepting WebSockets now', true, { 'Retry-After': '5' });
+      writeReply(carrier, reply);
+      return { status: 503, bytes: Buffer.byteLength(reply.body) };
+    }
     if (carrier.socket) carrier.socket.removeListener('error', destroyOnError);
     try {
       const result = await target.forward(req, raw, carrier);

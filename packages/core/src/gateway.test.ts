@@ -316,7 +316,7 @@ describe('routes:close', () => {
     expect(calls).toEqual(['first:reload:5']);
     expect(await (await fetch(`http://127.0.0.1:${gw.port}/`)).text()).toBe('second');
     await gw.gateway.close({ grace: 1 });
-    expect(calls).toEqual(['first:reload:5', 'second:shutdown']);
+    expect(calls.sort()).toEqual(['first:reload:5', 'first:shutdown:1', 'second:shutdown']);
     gw = undefined;
   });
 });

@@ -45,6 +45,8 @@ export class Gateway {
   /** The WebSockets this gateway terminated and still holds open. */
   readonly connections: ConnectionRegistry;
   private readonly mounted: Routes<any>[] = [];
+  /** Route sets a reload replaced: told of the shutdown too, for what they still hold. */
+  private readonly retiredSets = new Set<Routes<any>>();
   private readonly env: { myself: HostMatcher; logger: Logger; realIp: RealIpResolver | undefined; connections: ConnectionRegistry };
   private readonly hub: WebSocketHub;
   private readonly dispatcher: RequestDispatcher;
@@ -176,6 +178,8 @@ export class Gateway {
     const retired = this.mounted.filter((r) => !routes.includes(r));
     this.setRoutes(routes);
     await this.retire(retired, 'reload', config.shutdown.grace);
+    // What they left running (tunnels kept across the reload) must still end at shutdown.
+    for (const r of retired) this.retiredSets.add(r);
     this.hub.reconfigure(config);
     this.env.realIp = config.realIp ? new RealIpResolver(config.realIp) : undefined;
     this.env.myself = new HostMatcher(ownNames(config, next.map((l) => l.host)), next.map((l) => l.info.port));
@@ -231,7 +235,7 @@ export class Gateway {
     this.dispatcher.refuseWebSockets = true;
     const stopped = Promise.all(this.listeners.map((l) => l.close()));
     this.hub.closeAll(1001, 'Going Away');
-    await this.retire(this.mounted, 'shutdown', grace);
+    await this.retire([...this.mounted, ...this.retiredSets], 'shutdown', grace);
     const deadline = Date.now() + grace * 1000;
     let drained = false;
     const all = stopped.then(() => (drained = true));

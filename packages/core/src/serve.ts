@@ -33,7 +33,14 @@ export async function serve({ config, loadConfig, logger, announce }: ServeOptio
   // A reload reads everything again, as at start: an invalid config or script throws, and the running one stays.
   const reload = async () => {
     const next = await loadConfig();
-    await gateway.reload(next, next.script ? await loadRouteScript(next.script, gateway) : []);
+    const routes = next.script ? await loadRouteScript(next.script, gateway) : [];
+    try {
+      await gateway.reload(next, routes);
+    } catch (err) {
+      // The new script's sets never served: stop what their factories started (timers, relays waiting for a port).
+      await Promise.all(routes.map((r) => Promise.resolve(r.handlers['routes:close']?.('shutdown', 0)).catch(() => undefined)));
+      throw err;
+    }
   };
   const control = new LocalControl(gateway, reload);
 

@@ -12,7 +12,7 @@ export type {
   HandshakeRequest,
   PerMessageDeflateOptions,
 } from './types.js';
-export { acceptKey } from './accept.js';
+export { acceptKey, keyProblem } from './accept.js';
 export { HeaderSyntaxError, isFieldValue, isToken, parseTokenList, type TokenListOptions } from './token-list.js';
 export { negotiateSubprotocol, parseSubprotocols, type SubprotocolChoice } from './subprotocol.js';
 export { parseExtensions, type ExtensionOffer } from './extension.js';
