@@ -59,6 +59,35 @@ export interface ConnectionEntry<A extends Attributes = Attributes> {
   toJSON(): Record<string, unknown>;
 }
 
+/** The facts of the opening request, as both kinds of connection expose them. */
+export abstract class FromRequest<A extends Attributes> {
+  constructor(protected readonly from: ConnectionOrigin<A>) {}
+
+  get listener(): ListenerInfo {
+    return this.from.listener;
+  }
+  /** The real client's address and port. */
+  get remoteAddress(): string {
+    return this.from.remoteAddress;
+  }
+  get remotePort(): number {
+    return this.from.remotePort;
+  }
+  get path(): string {
+    return this.from.path;
+  }
+  get origin(): string | undefined {
+    return this.from.origin;
+  }
+  /** The request's attribute bag, as the route script left it. */
+  get attributes(): Readonly<Partial<A>> {
+    return this.from.attributes;
+  }
+  get<K extends keyof A>(key: K): A[K] | undefined {
+    return this.from.attributes[key];
+  }
+}
+
 /** The summary both kinds share. */
 export function summarize(entry: ConnectionEntry<any>, state: string): Record<string, unknown> {
   return {

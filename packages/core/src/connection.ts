@@ -1,17 +1,16 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { summarize, type ConnectionEntry, type ConnectionOrigin, type TrafficTotals } from './connection-entry.js';
+import { FromRequest, summarize, type ConnectionEntry, type ConnectionOrigin, type TrafficTotals } from './connection-entry.js';
 import type { TrafficCounts } from './metrics.js';
 
 export type { CloseInfo, ConnectionOrigin } from './connection-entry.js';
-import type { ListenerInfo } from './request-context.js';
 import type { Attributes } from './routes.js';
 
 /**
  * A WebSocket terminated by this gateway (Kamailio's `ws` connection): an id for the registry, the
  * negotiated subprotocol, the facts of the request that opened it, and the means to talk to the peer.
  */
-export class Connection<A extends Attributes = Attributes> implements ConnectionEntry<A> {
+export class Connection<A extends Attributes = Attributes> extends FromRequest<A> implements ConnectionEntry<A> {
   readonly kind = 'terminated' as const;
   readonly createdAt = Date.now();
   /** @internal keepalive: when the unanswered ping went out (0: none outstanding). */
@@ -35,8 +34,10 @@ export class Connection<A extends Attributes = Attributes> implements Connection
     readonly ws: WebSocket,
     /** The subprotocol's counters, shared by its connections (for the metrics). */
     private readonly traffic: TrafficCounts,
-    private readonly from: ConnectionOrigin<A>,
-  ) {}
+    from: ConnectionOrigin<A>,
+  ) {
+    super(from);
+  }
 
   /**
    * @internal Hold this connection's writes until the current tick ends, then send them in one go: the
@@ -68,28 +69,6 @@ export class Connection<A extends Attributes = Attributes> implements Connection
   /** The negotiated subprotocol ('' when none). */
   get protocol(): string {
     return this.ws.protocol;
-  }
-  get listener(): ListenerInfo {
-    return this.from.listener;
-  }
-  get remoteAddress(): string {
-    return this.from.remoteAddress;
-  }
-  get remotePort(): number {
-    return this.from.remotePort;
-  }
-  get path(): string {
-    return this.from.path;
-  }
-  get origin(): string | undefined {
-    return this.from.origin;
-  }
-  /** The request's attribute bag, as the route script left it. */
-  get attributes(): Readonly<Partial<A>> {
-    return this.from.attributes;
-  }
-  get<K extends keyof A>(key: K): A[K] | undefined {
-    return this.from.attributes[key];
   }
   /** `open`, `closing` or `closed`. */
   get state(): 'connecting' | 'open' | 'closing' | 'closed' {

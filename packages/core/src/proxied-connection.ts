@@ -1,6 +1,5 @@
-import { summarize, type CloseInfo, type ConnectionEntry, type ConnectionOrigin, type TrafficTotals } from './connection-entry.js';
+import { FromRequest, summarize, type CloseInfo, type ConnectionEntry, type ConnectionOrigin, type TrafficTotals } from './connection-entry.js';
 import type { ConnectionRegistry } from './registry.js';
-import type { ListenerInfo } from './request-context.js';
 import type { Attributes } from './routes.js';
 
 /** What a proxy target hands `req.track()`: how to act on the tunnel it opened. */
@@ -19,7 +18,7 @@ export interface TunnelControls {
  * A WebSocket relayed to an upstream, as the registry holds it: listed, closed by id, revoked and counted per
  * client like a terminated one. The proxy target reports traffic with `record()` and the end with `ended()`.
  */
-export class ProxiedConnection<A extends Attributes = Attributes> implements ConnectionEntry<A> {
+export class ProxiedConnection<A extends Attributes = Attributes> extends FromRequest<A> implements ConnectionEntry<A> {
   readonly kind = 'proxied' as const;
   readonly createdAt = Date.now();
   lastActivityAt = this.createdAt;
@@ -29,35 +28,15 @@ export class ProxiedConnection<A extends Attributes = Attributes> implements Con
   constructor(
     readonly id: number,
     private readonly controls: TunnelControls,
-    private readonly from: ConnectionOrigin<A>,
+    from: ConnectionOrigin<A>,
     private readonly registry: ConnectionRegistry,
-  ) {}
+  ) {
+    super(from);
+  }
 
   get protocol(): string {
     return this.controls.protocol;
   }
-  get listener(): ListenerInfo {
-    return this.from.listener;
-  }
-  get remoteAddress(): string {
-    return this.from.remoteAddress;
-  }
-  get remotePort(): number {
-    return this.from.remotePort;
-  }
-  get path(): string {
-    return this.from.path;
-  }
-  get origin(): string | undefined {
-    return this.from.origin;
-  }
-  get attributes(): Readonly<Partial<A>> {
-    return this.from.attributes;
-  }
-  get<K extends keyof A>(key: K): A[K] | undefined {
-    return this.from.attributes[key];
-  }
-
   close(code = 1000, reason = ''): void {
     if (this.open) this.controls.close(code, reason);
   }
