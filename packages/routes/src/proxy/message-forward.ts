@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
-import { textReply, writeReply, type ForwardResult, type RequestContext } from '@wsgate/core';
+import { textReply, writeReply, type ForwardResult, type ProxiedConnection, type RequestContext } from '@wsgate/core';
 import { relayRefusal } from './answers.js';
 import type { ClientOffer } from './client-offer.js';
 import { openUpstreamSocket } from './connect.js';
@@ -128,11 +128,13 @@ function bridge(x: Exchange, node: UpstreamNode, upstream: WebSocket): void {
   const registry = fc.pool.tunnels;
   node.active++;
   const info = { clientIp: req.clientIp, clientPort: req.clientPort, url: x.url, upstream: node.name, protocol: upstream.protocol, attributes: req.attributes };
+  let tracked: ProxiedConnection | undefined;
   const b = new MessageBridge(upstream, x.hook, info, fc.pool.liveness, {
     closed(t, cause) {
       node.active--;
       registry.delete(t);
       if (cause !== undefined) req.log.info({ upstream: node.address.label, cause }, 'tunnel closed');
+      tracked?.ended(t.endInfo);
     },
     hookFailed(err) {
       req.log.error({ upstream: node.address.label, err }, 'onMessage threw; closing the tunnel with 1011');
@@ -148,6 +150,15 @@ function bridge(x: Exchange, node: UpstreamNode, upstream: WebSocket): void {
   fc.pool.messageServer().handleUpgrade(x.message, client, x.head, (ws) => {
     completed = true;
     b.attachClient(ws);
+    // The 101 is out: the tunnel is listed with the gateway's connections.
+    const entry = req.track({
+      protocol: ws.protocol,
+      close: (code, reason) => b.close(code, reason),
+      terminate: () => b.terminate(),
+      ping: () => b.pingClient(),
+    });
+    b.meter = entry;
+    tracked = entry;
     // Paused since the request arrived; ws only listens, so reading starts here.
     client.resume();
   });

@@ -14,7 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { textReply, writeReply, type ForwardResult, type RequestContext } from '@wsgate/core';
+import { textReply, writeReply, type ForwardResult, type ProxiedConnection, type RequestContext } from '@wsgate/core';
 import { acceptKey } from '@wsgate/handshake';
 import { switchHead } from './answers.js';
 import { switchProblem } from './check-switch.js';
@@ -193,13 +193,24 @@ function answered(x: Exchange, node: UpstreamNode, socket: Socket, head: Respons
   x.client.write(switchHead(head, x.key === undefined ? undefined : acceptKey(x.message.headers['sec-websocket-key']!)));
   const registry = x.fc.pool.tunnels;
   node.active++;
+  let entry: ProxiedConnection | undefined;
   const tunnel = new RawTunnel(x.client, socket, x.fc.pool.liveness, {
     closed(t, cause) {
       node.active--;
       registry.delete(t);
       if (cause !== undefined) x.req.log.info({ upstream: node.address.label, cause }, 'tunnel closed');
+      entry?.ended(t.endInfo);
     },
   });
   registry.add(tunnel);
+  // A WebSocket tunnel is listed with the gateway's connections (other upgrades are not WebSockets).
+  if (x.key !== undefined) {
+    entry = x.req.track({
+      protocol: head.headers['sec-websocket-protocol'] ?? '',
+      close: (code, reason) => tunnel.close(code, reason),
+      terminate: () => tunnel.terminate(),
+    });
+    tunnel.meter = entry;
+  }
   tunnel.start(x.head, rest);
 }

@@ -1,3 +1,5 @@
+import { randomFillSync } from 'node:crypto';
+
 /**
  * Follows the frame boundaries of one direction of a raw WebSocket tunnel without parsing payloads: only the
  * 2–14 header bytes of each frame are read, payloads are skipped by length. The gateway may put a ping of
@@ -63,3 +65,23 @@ function payloadLength(buf: Buffer, at: number): number {
 /** A ping from the gateway: unmasked towards the client, masked towards the upstream (RFC 6455 §5.3). */
 export const PING_TO_CLIENT = Buffer.from([0x89, 0x00]);
 export const PING_TO_UPSTREAM = Buffer.from([0x89, 0x80, 0x5a, 0x17, 0xc3, 0x2e]);
+
+/** A close code the gateway may send (RFC 6455 §7.4): throws a TypeError, as `ws` does, for any other. */
+export function checkCloseCode(code: number): void {
+  const ok = Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999));
+  if (!ok) throw new TypeError(`First argument must be a valid error code number, got ${code}`);
+}
+
+/** A close frame: unmasked towards the client, masked towards the upstream (RFC 6455 §5.5.1). */
+export function closeFrame(code: number, reason: string, masked: boolean): Buffer {
+  let text = Buffer.from(reason, 'utf8');
+  // A control frame's payload is at most 125 bytes: the code and 123 of reason (cut at a character boundary).
+  if (text.length > 123) text = Buffer.from(text.subarray(0, 123).toString('utf8').replace(/\uFFFD$/, ''), 'utf8');
+  const payload = Buffer.alloc(2 + text.length);
+  payload.writeUInt16BE(code, 0);
+  text.copy(payload, 2);
+  if (!masked) return Buffer.concat([Buffer.from([0x88, payload.length]), payload]);
+  const mask = randomFillSync(Buffer.alloc(4));
+  for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i % 4]!;
+  return Buffer.concat([Buffer.from([0x88, 0x80 | payload.length]), mask, payload]);
+}

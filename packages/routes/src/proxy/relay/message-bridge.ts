@@ -6,7 +6,9 @@
  * (1006) as a dropped connection; the gateway's own reasons are 1001 (idle, shutdown) and 1011 (hook failure).
  */
 import type { WebSocket } from 'ws';
+import type { CloseInfo } from '@wsgate/core';
 import { SHUTDOWN_CUT_MS } from '../lifecycle.js';
+import { checkCloseCode } from './frame-boundary.js';
 import { Liveness, type LivenessSettings, type LivenessVerdict, type TunnelSide } from './liveness.js';
 import { applyVerdict, type MessageHook, type MessageVerdict, type ProxiedMessage, type TunnelInfo } from './message-hook.js';
 import type { Tunnel, TunnelListener } from './tunnel-registry.js';
@@ -39,6 +41,12 @@ export class MessageBridge extends Liveness implements Tunnel {
   private open = 2;
   private cause: string | undefined;
   private shuttingDown = false;
+  /** The gateway ended the tunnel (close, terminate, shutdown, a timeout, a hook failure) rather than a peer. */
+  private byGateway = false;
+  /** How the client's side closed: code and reason. */
+  private clientClose: { code: number; reason: string } | undefined;
+  /** Set once the tunnel is tracked in the gateway's connection registry. */
+  meter: { record(direction: 'in' | 'out', bytes: number): void } | undefined;
 
   constructor(
     private readonly upstream: WebSocket,
@@ -67,9 +75,37 @@ export class MessageBridge extends Liveness implements Tunnel {
     if (--this.open === 0) this.events.closed(this, this.cause);
   }
 
+  /** How the tunnel ended, for the connection registry: the client side's close code (1006 for a drop). */
+  get endInfo(): CloseInfo {
+    return { code: this.clientClose?.code ?? 1006, reason: this.clientClose?.reason ?? '', by: this.byGateway ? 'local' : 'remote' };
+  }
+
+  /** Closes both sides for the gateway (`connections.close(id, …)`) with this code and reason. */
+  close(code: number, reason: string): void {
+    checkCloseCode(code);
+    if (Buffer.byteLength(reason) > 123) throw new RangeError('The close reason must not be greater than 123 bytes');
+    this.byGateway = true;
+    this.cause ??= `closed by the gateway (${code})`;
+    this.closeBoth(code, reason);
+  }
+
+  /** Drops both sides at once. */
+  terminate(): void {
+    this.byGateway = true;
+    this.cause ??= 'terminated by the gateway';
+    this.client?.terminate();
+    this.upstream.terminate();
+  }
+
+  /** Pings the client (its pong counts as hearing from it). */
+  pingClient(): void {
+    if (this.client?.readyState === 1) this.client.ping();
+  }
+
   shutdown(): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
+    this.byGateway = true;
     this.cause ??= 'gateway closing';
     this.closeBoth(1001, 'Going Away');
   }
@@ -82,6 +118,7 @@ export class MessageBridge extends Liveness implements Tunnel {
   }
 
   protected expire(verdict: Exclude<LivenessVerdict, 'ok'>, side: TunnelSide | undefined): void {
+    this.byGateway = true;
     if (verdict === 'idle') {
       this.cause ??= 'idle timeout';
       this.closeBoth(1001, 'Idle timeout');
@@ -104,6 +141,7 @@ export class MessageBridge extends Liveness implements Tunnel {
     const heard = side === 'client' ? () => this.heardClient++ : () => this.heardUpstream++;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       heard();
+      if (side === 'client') this.meter?.record('in', data.length);
       lane.queue.push({ from: side, data, isBinary });
       this.pump(lane);
     });
@@ -111,6 +149,7 @@ export class MessageBridge extends Liveness implements Tunnel {
     ws.on('pong', heard);
     ws.on('error', (err: Error) => (this.cause ??= `${side}: ${err.message}`));
     ws.on('close', (code: number, reason: Buffer) => {
+      if (side === 'client') this.clientClose = { code, reason: reason.toString() };
       lane.closeWith = { code, reason };
       this.pump(lane);
       if (--this.open === 0) this.events.closed(this, this.cause);
@@ -157,6 +196,7 @@ export class MessageBridge extends Liveness implements Tunnel {
     }
     if (out === undefined || to.readyState !== 1) return;
     const size = Buffer.byteLength(out.data);
+    if (to === this.client) this.meter?.record('out', size);
     lane.pendingBytes += size;
     to.send(out.data, { binary: out.binary }, () => {
       lane.pendingBytes -= size;
@@ -190,6 +230,7 @@ export class MessageBridge extends Liveness implements Tunnel {
 
   private hookFailed(err: unknown): void {
     this.cause ??= 'onMessage failed';
+    this.byGateway = true;
     this.events.hookFailed(err);
     this.closeBoth(1011, 'Internal Error');
   }

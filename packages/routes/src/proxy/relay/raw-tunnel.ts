@@ -6,8 +6,9 @@
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { CloseInfo } from '@wsgate/core';
 import { SHUTDOWN_CUT_MS } from '../lifecycle.js';
-import { FrameBoundary, PING_TO_CLIENT, PING_TO_UPSTREAM } from './frame-boundary.js';
+import { checkCloseCode, closeFrame, FrameBoundary, PING_TO_CLIENT, PING_TO_UPSTREAM } from './frame-boundary.js';
 import { Liveness, type LivenessSettings, type LivenessVerdict, type TunnelSide } from './liveness.js';
 import { listenerOf, type Tunnel, type TunnelListener } from './tunnel-registry.js';
 
@@ -19,6 +20,11 @@ export interface RawTunnelEvents {
   closed(tunnel: RawTunnel, cause: string | undefined): void;
 }
 
+/** Where a tracked tunnel's traffic is counted (`ProxiedConnection.record`): bytes per chunk, messages unknown. */
+export interface TrafficMeter {
+  record(direction: 'in' | 'out', bytes: number, messages?: number): void;
+}
+
 export class RawTunnel extends Liveness implements Tunnel {
   /** Frame boundaries of each direction, followed only when pings are on. */
   private readonly toClient: FrameBoundary | undefined;
@@ -26,7 +32,15 @@ export class RawTunnel extends Liveness implements Tunnel {
   private open = 2;
   private cause: string | undefined;
   private shuttingDown = false;
+  /** The gateway ended the tunnel (close, terminate, shutdown, a timeout) rather than a peer. */
+  private byGateway = false;
+  /** The close frame the gateway sent both ways, when it could. */
+  private sentClose: { code: number; reason: string } | undefined;
+  /** Closing by the gateway: what still arrives is dropped (the other side's writable end is ended). */
+  private closing = false;
   readonly listener: TunnelListener | undefined;
+  /** Set once the tunnel is tracked in the gateway's connection registry. */
+  meter: TrafficMeter | undefined;
 
   constructor(
     readonly client: Duplex,
@@ -58,9 +72,43 @@ export class RawTunnel extends Liveness implements Tunnel {
     this.upstream.resume();
   }
 
+  /** How the tunnel ended, for the connection registry: the gateway's close code if it sent one, else 1006. */
+  get endInfo(): CloseInfo {
+    return { code: this.sentClose?.code ?? 1006, reason: this.sentClose?.reason ?? '', by: this.byGateway ? 'local' : 'remote' };
+  }
+
+  /**
+   * Closes both sides for the gateway (`connections.close(id, …)`): a close frame with `code` and `reason`
+   * each way when both directions are known to be between frames (frame boundaries are followed when pings
+   * are on), then a FIN each way. Whatever arrives afterwards is dropped.
+   */
+  close(code: number, reason: string): void {
+    checkCloseCode(code);
+    if (this.closing || this.shuttingDown) return;
+    this.closing = true;
+    this.byGateway = true;
+    this.cause ??= `closed by the gateway (${code})`;
+    if (this.toClient?.atBoundary && this.toUpstream?.atBoundary && !this.client.writableEnded && !this.upstream.writableEnded) {
+      this.sentClose = { code, reason };
+      this.client.write(closeFrame(code, reason, false));
+      this.upstream.write(closeFrame(code, reason, true));
+    }
+    this.client.end();
+    this.upstream.end();
+    setTimeout(() => this.destroy(), SHUTDOWN_CUT_MS).unref();
+  }
+
+  /** Drops both sides at once. */
+  terminate(): void {
+    this.byGateway = true;
+    this.cause ??= 'terminated by the gateway';
+    this.destroy();
+  }
+
   shutdown(): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
+    this.byGateway = true;
     this.cause ??= 'gateway closing';
     this.client.end();
     this.upstream.end();
@@ -81,6 +129,7 @@ export class RawTunnel extends Liveness implements Tunnel {
 
   protected expire(verdict: Exclude<LivenessVerdict, 'ok'>, side: TunnelSide | undefined): void {
     this.cause ??= verdict === 'idle' ? 'idle timeout' : `no answer to ping from the ${side}`;
+    this.byGateway = true;
     this.destroy();
   }
 
@@ -91,14 +140,17 @@ export class RawTunnel extends Liveness implements Tunnel {
 
   /** @internal */
   relay(from: End, chunk: Buffer): void {
+    if (this.closing) return;
     let to: Duplex;
     if (from === this.client) {
       this.heardClient++;
       this.toUpstream?.push(chunk);
+      this.meter?.record('in', chunk.length, 0);
       to = this.upstream;
     } else {
       this.heardUpstream++;
       this.toClient?.push(chunk);
+      this.meter?.record('out', chunk.length, 0);
       to = this.client;
     }
     if (!to.write(chunk)) from.pause();
