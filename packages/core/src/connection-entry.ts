@@ -12,6 +12,7 @@ export interface CloseInfo {
 /** What a connection knows of the request that opened it. */
 export interface ConnectionOrigin<A extends Attributes> {
   readonly listener: ListenerInfo;
+  /** The real client's address and port. */
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly path: string;
@@ -32,19 +33,11 @@ export interface TrafficTotals {
  * to an upstream (a tunnel a proxy target tracks with `req.track()`). Listing, closing by id, revocation and
  * per-client limits see both.
  */
-export interface ConnectionEntry<A extends Attributes = Attributes> {
+export interface ConnectionEntry<A extends Attributes = Attributes> extends ConnectionOrigin<A> {
   readonly id: number;
   readonly kind: 'terminated' | 'proxied';
   /** The negotiated subprotocol ('' when none). */
   readonly protocol: string;
-  readonly listener: ListenerInfo;
-  /** The real client's address and port. */
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly path: string;
-  readonly origin: string | undefined;
-  /** The request's attribute bag, as the route script left it. */
-  readonly attributes: Readonly<Partial<A>>;
   get<K extends keyof A>(key: K): A[K] | undefined;
   /** ms since the epoch. */
   readonly createdAt: number;
