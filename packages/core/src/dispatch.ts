@@ -7,7 +7,7 @@ import type { AccessLog } from './access-log.js';
 import type { ProxyTarget } from './actions.js';
 import { HttpError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
-import { RouteFailure, runPipeline, type RequestRoute, type Taken } from './pipeline.js';
+import { isThenable, RouteFailure, runPipeline, type RequestRoute, type Taken } from './pipeline.js';
 import { textReply, writeReply, type Carrier, type Reply } from './replies.js';
 import { RequestContext, type ListenerInfo, type RequestEnv } from './request-context.js';
 import type { WebSocketHub } from './websockets.js';
@@ -47,26 +47,38 @@ export class RequestDispatcher {
 
   /** A request node handed over with its raw socket (it carried `Upgrade`). */
   onUpgrade(listener: ListenerInfo, raw: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', destroyOnError);
-    void this.handle(listener, raw, { socket, head });
+    this.handle(listener, raw, { socket, head });
   }
 
-  private async handle(listener: ListenerInfo, raw: IncomingMessage, carrier: Carrier): Promise<void> {
+  private handle(listener: ListenerInfo, raw: IncomingMessage, carrier: Carrier): void {
     const started = performance.now();
     const req = new RequestContext(raw, listener, this.env);
-    const outcome = await decide(req, this.routes, !carrier.socket);
-    let ended: Ended;
+    const outcome = decide(req, this.routes, !carrier.socket);
+    if (isThenable(outcome)) {
+      // Node's HTTP server let go of an upgraded socket: while async routes run, its errors are ours to take.
+      carrier.socket?.on('error', destroyOnError);
+      void outcome.then((o) => this.commit(started, req, raw, carrier, o));
+    } else {
+      this.commit(started, req, raw, carrier, outcome);
+    }
+  }
+
+  /** Carries the outcome out; a proxy ends later, everything else now (sync routes: on the request's own tick). */
+  private commit(started: number, req: RequestContext, raw: IncomingMessage, carrier: Carrier, outcome: Outcome): void {
     if (outcome.kind === 'reply') {
       writeReply(carrier, outcome.reply);
-      ended = { status: outcome.reply.status, bytes: Buffer.byteLength(outcome.reply.body) };
+      this.ended(started, req, outcome, { status: outcome.reply.status, bytes: Buffer.byteLength(outcome.reply.body) });
     } else if (outcome.kind === 'handshake') {
-      ended = await this.handshake(req, raw, carrier, outcome.options);
+      this.ended(started, req, outcome, this.handshake(req, raw, carrier, outcome.options));
     } else {
-      ended = await this.proxy(req, raw, carrier, outcome.target);
+      void this.proxy(req, raw, carrier, outcome.target).then((ended) => this.ended(started, req, outcome, ended));
     }
+  }
+
+  private ended(started: number, req: RequestContext, outcome: Outcome, ended: Ended): void {
     const seconds = (performance.now() - started) / 1000;
     this.metrics.answered({
-      listener: listener.name,
+      listener: req.listener.name,
       route: outcome.route,
       kind: outcome.kind,
       status: ended.status,
@@ -77,7 +89,7 @@ export class RequestDispatcher {
     this.accessLog?.write({ req, status: ended.status, bytes: ended.bytes, seconds, route: outcome.route });
   }
 
-  private async handshake(req: RequestContext, raw: IncomingMessage, carrier: Carrier, options: HandshakeOptions): Promise<Ended> {
+  private handshake(req: RequestContext, raw: IncomingMessage, carrier: Carrier, options: HandshakeOptions): Ended {
     if (this.refuseWebSockets) {
       const reply = textReply(503, 'Service Unavailable', 'The gateway is not accepting WebSockets now', true, { 'Retry-After': '5' });
       writeReply(carrier, reply);
@@ -96,7 +108,7 @@ export class RequestDispatcher {
       return { status: 400, bytes: 0, handshakeFailure: 'connection' };
     }
     carrier.socket.removeListener('error', destroyOnError);
-    const result = await this.hub.accept(req, raw, carrier.socket, carrier.head, decision, options);
+    const result = this.hub.accept(req, raw, carrier.socket, carrier.head, decision, options);
     if (result.ok) return { status: 101, bytes: 0 };
     // 499: nginx's "client closed the request" when the peer left before the 101.
     return { status: result.status ?? 499, bytes: 0, handshakeFailure: result.check ?? 'aborted' };
@@ -140,24 +152,39 @@ export type Outcome = { readonly route: string } & (
 /**
  * Runs the routes and turns their action into an outcome, with no I/O (so `inject()` shares it): no action
  * is 404; an HttpError is its reply; any other exception is the script's bug, a 500 and a log line.
+ * Synchronous when the routes are (see runPipeline).
  */
-export async function decide(req: RequestContext<any>, routes: readonly RequestRoute[], plainHttp: boolean): Promise<Outcome> {
+export function decide(req: RequestContext<any>, routes: readonly RequestRoute[], plainHttp: boolean): Outcome | Promise<Outcome> {
   if (plainHttp && req.httpVersion === '1.1' && !req.host) {
     return { route: '-', kind: 'reply', reply: textReply(400, 'Bad Request', 'HTTP/1.1 requests must carry a Host header', true) };
   }
-  let taken: Taken | undefined;
+  let taken: Taken | undefined | Promise<Taken | undefined>;
   try {
-    taken = await runPipeline(req, routes);
+    taken = runPipeline(req, routes);
   } catch (err) {
-    const route = err instanceof RouteFailure ? err.route : '-';
-    const cause = err instanceof RouteFailure ? err.cause : err;
-    if (cause instanceof HttpError) {
-      const status = cause.status;
-      return { route, kind: 'reply', reply: textReply(status, STATUS_CODES[status] ?? 'Error', cause.reason, req.replyClose, { ...cause.headers }) };
-    }
-    req.log.error({ route, err: cause, method: req.method, url: req.url }, 'route threw; answered 500');
-    return { route, kind: 'reply', reply: textReply(500, 'Internal Server Error', 'Internal Server Error', true) };
+    return failed(req, err);
   }
+  if (isThenable(taken)) {
+    return taken.then(
+      (t) => outcomeOf(req, t),
+      (err: unknown) => failed(req, err),
+    );
+  }
+  return outcomeOf(req, taken);
+}
+
+function failed(req: RequestContext<any>, err: unknown): Outcome {
+  const route = err instanceof RouteFailure ? err.route : '-';
+  const cause = err instanceof RouteFailure ? err.cause : err;
+  if (cause instanceof HttpError) {
+    const status = cause.status;
+    return { route, kind: 'reply', reply: textReply(status, STATUS_CODES[status] ?? 'Error', cause.reason, req.replyClose, { ...cause.headers }) };
+  }
+  req.log.error({ route, err: cause, method: req.method, url: req.url }, 'route threw; answered 500');
+  return { route, kind: 'reply', reply: textReply(500, 'Internal Server Error', 'Internal Server Error', true) };
+}
+
+function outcomeOf(req: RequestContext<any>, taken: Taken | undefined): Outcome {
   if (taken === undefined) return { route: '-', kind: 'reply', reply: textReply(404, 'Not found', 'Not found', req.replyClose) };
   const { action, route } = taken;
   if (action.kind === 'handshake') return { route, kind: 'handshake', options: action.options };

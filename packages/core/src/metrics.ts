@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { CountedHistogram, type HistogramSeries } from './counted-histogram.js';
 import type { ConnectionRegistry } from './registry.js';
 
 /** Message and byte counts of one subprotocol: plain numbers on the per-message path, read at scrape time. */
@@ -32,17 +33,14 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   private maxConnections = 0;
   private readonly traffic = new Map<string, TrafficCounts>();
-  private readonly requests: Counter<'listener' | 'route' | 'status'>;
-  private readonly latency: Histogram<'kind'>;
-  private readonly handshakes: Counter<'result'>;
+  // Counted on every request or close: plain numbers here, copied into prom-client when scraped.
+  private readonly requestCounts = new Map<string, Map<string, Map<number, { n: number }>>>();
+  private readonly closeCounts = { local: new Map<number, number>(), remote: new Map<number, number>() };
+  private readonly handshakeCounts = { success: 0, failure: 0 };
+  private readonly latencyOf: Record<Answered['kind'], HistogramSeries>;
   private readonly handshakeFailures: Counter<'reason'>;
-  private readonly closes: Counter<'by' | 'code'>;
   private readonly refusals: Counter<'by' | 'status'>;
   private readonly upstreamErrors: Counter<'upstream' | 'cause'>;
-  private readonly requestChildren = new Map<string, { inc(): void }>();
-  private readonly latencyOf: Record<Answered['kind'], { observe(seconds: number): void }>;
-  private readonly handshakeSuccess: { inc(): void };
-  private readonly handshakeFailure: { inc(): void };
 
   constructor(connections: ConnectionRegistry) {
     const registers = [this.registry];
@@ -63,14 +61,35 @@ export class GatewayMetrics {
         this.set(self.maxConnections);
       },
     });
-    this.handshakes = new Counter({ name: 'wsgate_handshakes_total', help: 'WebSocket handshakes by result', labelNames: ['result'], registers });
+    new Counter({
+      name: 'wsgate_handshakes_total',
+      help: 'WebSocket handshakes by result',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ result: 'success' }, self.handshakeCounts.success);
+        this.inc({ result: 'failure' }, self.handshakeCounts.failure);
+      },
+    });
     this.handshakeFailures = new Counter({
       name: 'wsgate_handshake_failures_total',
       help: 'Failed WebSocket handshakes by reason',
       labelNames: ['reason'],
       registers,
     });
-    this.closes = new Counter({ name: 'wsgate_websocket_closes_total', help: 'Closed WebSockets by side and code', labelNames: ['by', 'code'], registers });
+    new Counter({
+      name: 'wsgate_websocket_closes_total',
+      help: 'Closed WebSockets by side and code',
+      labelNames: ['by', 'code'],
+      registers,
+      collect() {
+        this.reset();
+        for (const by of ['local', 'remote'] as const) {
+          for (const [code, n] of self.closeCounts[by]) this.inc({ by, code: String(code) }, n);
+        }
+      },
+    });
     const frames = (dir: 'received' | 'sent', key: 'framesIn' | 'framesOut') =>
       new Counter({
         name: `wsgate_websocket_frames_${dir}_total`,
@@ -97,22 +116,29 @@ export class GatewayMetrics {
     frames('sent', 'framesOut');
     bytes('received', 'bytesIn');
     bytes('sent', 'bytesOut');
-    this.requests = new Counter({
+    new Counter({
       name: 'wsgate_requests_total',
       help: 'HTTP requests by listener, the routes that answered, and status',
       labelNames: ['listener', 'route', 'status'],
       registers,
+      collect() {
+        this.reset();
+        for (const [listener, byRoute] of self.requestCounts) {
+          for (const [route, byStatus] of byRoute) {
+            for (const [status, count] of byStatus) this.inc({ listener, route, status: String(status) }, count.n);
+          }
+        }
+      },
     });
-    this.latency = new Histogram({
-      name: 'wsgate_request_duration_seconds',
-      help: 'From the request head to the answer (101 for handshakes), by kind',
-      labelNames: ['kind'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
-    });
-    this.latencyOf = { reply: this.latency.labels('reply'), handshake: this.latency.labels('handshake'), proxy: this.latency.labels('proxy') };
-    this.handshakeSuccess = this.handshakes.labels('success');
-    this.handshakeFailure = this.handshakes.labels('failure');
+    const latency = new CountedHistogram<Answered['kind']>(
+      'wsgate_request_duration_seconds',
+      'From the request head to the answer (101 for handshakes), by kind',
+      'kind',
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    );
+    // prom-client types registerMetric for its own classes; its Registry reads only what CountedHistogram has.
+    this.registry.registerMetric(latency as unknown as Metric);
+    this.latencyOf = { reply: latency.labels('reply'), handshake: latency.labels('handshake'), proxy: latency.labels('proxy') };
     this.refusals = new Counter({ name: 'wsgate_refusals_total', help: 'Requests refused, by module and status', labelNames: ['by', 'status'], registers });
     this.upstreamErrors = new Counter({
       name: 'wsgate_upstream_errors_total',
@@ -134,25 +160,33 @@ export class GatewayMetrics {
   }
 
   closed(by: 'local' | 'remote', code: number): void {
-    this.closes.inc({ by, code: String(code) });
+    const counts = this.closeCounts[by];
+    counts.set(code, (counts.get(code) ?? 0) + 1);
   }
 
   answered(a: Answered): void {
-    this.requestsOf(a.listener, a.route, a.status).inc();
+    this.requestsOf(a.listener, a.route, a.status).n++;
     this.latencyOf[a.kind].observe(a.seconds);
     if (a.kind === 'handshake') {
-      (a.status === 101 ? this.handshakeSuccess : this.handshakeFailure).inc();
-      if (a.status !== 101) this.handshakeFailures.inc({ reason: a.handshakeFailure ?? String(a.status) });
+      if (a.status === 101) {
+        this.handshakeCounts.success++;
+      } else {
+        this.handshakeCounts.failure++;
+        this.handshakeFailures.inc({ reason: a.handshakeFailure ?? String(a.status) });
+      }
     }
     if (a.refusedBy !== undefined) this.refusals.inc({ by: a.refusedBy, status: String(a.status) });
   }
 
-  /** Label children, looked up once per combination: prom-client hashes a label object on every call. */
-  private requestsOf(listener: string, route: string, status: number): { inc(): void } {
-    const key = `${listener}\0${route}\0${status}`;
-    let child = this.requestChildren.get(key);
-    if (!child) this.requestChildren.set(key, (child = this.requests.labels(listener, route, String(status))));
-    return child;
+  /** The count of one combination; nested maps, because their keys are the same few strings every time. */
+  private requestsOf(listener: string, route: string, status: number): { n: number } {
+    let byRoute = this.requestCounts.get(listener);
+    if (!byRoute) this.requestCounts.set(listener, (byRoute = new Map()));
+    let byStatus = byRoute.get(route);
+    if (!byStatus) byRoute.set(route, (byStatus = new Map()));
+    let count = byStatus.get(status);
+    if (!count) byStatus.set(status, (count = { n: 0 }));
+    return count;
   }
 
   upstreamError(upstream: string, cause: string): void {

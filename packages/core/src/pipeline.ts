@@ -30,26 +30,48 @@ export interface Taken {
  * Runs the mounted routes in order (DESIGN.md convention 4). A route ends the request by taking an action;
  * `next()`, or returning without an action, passes it on. Returns the action taken and by whom, or undefined
  * when every route passed (the caller answers 404).
+ *
+ * Synchronous while the routes are: a promise appears only from the first route that returns one, so a
+ * request that sync routes decide costs no microtask hops.
  */
-export async function runPipeline(req: RequestContext<any>, routes: readonly RequestRoute[]): Promise<Taken | undefined> {
-  for (const route of routes) {
-    let result: RouteResult;
+export function runPipeline(req: RequestContext<any>, routes: readonly RequestRoute[], from = 0): Taken | undefined | Promise<Taken | undefined> {
+  for (let i = from; i < routes.length; i++) {
+    const route = routes[i]!;
+    let result: RouteResult | Promise<RouteResult>;
     try {
-      result = await route.run(req);
+      result = route.run(req);
     } catch (err) {
       throw new RouteFailure(route.name, err);
     }
-    const action = req.takeAction();
-    if (result !== undefined && result !== action) {
-      throw new RouteFailure(
-        route.name,
-        new WsgateError(
-          'WSGATE_API_MISUSE',
-          'a route returned something that is not the action it took; return req.reply(...), req.handshake(...) or req.next(), or nothing',
-        ),
+    if (isThenable(result)) {
+      return result.then(
+        (settled) => taken(req, route, settled) ?? runPipeline(req, routes, i + 1),
+        (err: unknown) => {
+          throw new RouteFailure(route.name, err);
+        },
       );
     }
-    if (action !== undefined && action.kind !== 'next') return { action, route: route.name };
+    const done = taken(req, route, result);
+    if (done) return done;
   }
   return undefined;
+}
+
+/** What a route that has returned leaves: the action that ends the request, or undefined to go on. */
+function taken(req: RequestContext<any>, route: RequestRoute, result: RouteResult): Taken | undefined {
+  const action = req.takeAction();
+  if (result !== undefined && result !== action) {
+    throw new RouteFailure(
+      route.name,
+      new WsgateError(
+        'WSGATE_API_MISUSE',
+        'a route returned something that is not the action it took; return req.reply(...), req.handshake(...) or req.next(), or nothing',
+      ),
+    );
+  }
+  return action !== undefined && action.kind !== 'next' ? { action, route: route.name } : undefined;
+}
+
+export function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }

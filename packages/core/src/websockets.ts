@@ -100,17 +100,17 @@ export class WebSocketHub {
    * Completes an accepted handshake and registers the connection. A handshake that fails here (the peer
    * went away, ws refused it) has already been answered and closed by the upgrader.
    */
-  async accept(
+  accept(
     req: RequestContext<any>,
     raw: IncomingMessage,
     socket: Duplex,
     head: Buffer,
     acceptance: HandshakeAcceptance,
     options: HandshakeOptions,
-  ): Promise<AcceptResult> {
+  ): AcceptResult {
     let ws: WebSocket;
     try {
-      ws = await this.upgrader.upgrade(raw, socket, head, acceptance, options);
+      ws = this.upgrader.upgradeNow(raw, socket, head, acceptance, options);
     } catch (err) {
       req.log.info({ err }, 'handshake not completed');
       return err instanceof HandshakeRefusedError ? { ok: false, status: err.rejection.status, check: err.rejection.check } : { ok: false };

@@ -38,14 +38,12 @@ export interface UpgraderOptions {
   maxPayload?: number;
 }
 
-/** What one upgrade hands to the server-wide listeners, which find it on the request. */
+/** What one upgrade hands to the server-wide listeners, which find it on the request, and what they leave. */
 interface Pending {
   readonly protocol: string | undefined;
   readonly headers: Readonly<Record<string, string>> | undefined;
-  readonly resolve: (ws: WebSocket) => void;
-  readonly reject: (err: Error) => void;
-  /** Set when data was already buffered: the socket is paused until the caller had its turn. */
-  readonly held: Duplex | undefined;
+  ws: WebSocket | undefined;
+  error: HandshakeRefusedError | undefined;
 }
 
 const kPending = Symbol('wsgate.upgrade');
@@ -95,15 +93,46 @@ export class Upgrader {
     acceptance: HandshakeAcceptance,
     options: HandshakeOptions,
   ): Promise<WebSocket> {
+    // Bytes that came with the request would reach ws on the next tick, before the promise's reactions run
+    // (node drains nextTicks before microtasks): their messages would find no listener. Hold them back.
+    const held = head.length > 0 || socket.readableLength > 0 ? socket : undefined;
+    held?.pause();
+    try {
+      const ws = this.upgradeNow(req, socket, head, acceptance, options);
+      // ws closes connections itself (1002, 1009…): no client may crash the process before the caller listens.
+      ws.on('error', ignoreError);
+      if (held !== undefined) setImmediate(release, ws, held);
+      return Promise.resolve(ws);
+    } catch (err) {
+      // A bad route option is the caller's bug, thrown as documented; the rest is this upgrade's outcome.
+      if (err instanceof TypeError) throw err;
+      held?.resume();
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /**
+   * {@link upgrade}, synchronously: returns the open WebSocket or throws what `upgrade` rejects with. Listeners
+   * attached before the caller's turn ends miss nothing (data flows from the next tick on), and no promise
+   * or microtask is spent: the handshake path of a gateway whose routes are synchronous. Attach an `'error'`
+   * listener in that same turn: ws reports the protocol violations it closes a connection for as errors.
+   */
+  upgradeNow(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    acceptance: HandshakeAcceptance,
+    options: HandshakeOptions,
+  ): WebSocket {
     if (this.#closed) {
       const rejection: HandshakeRejection = { ok: false, status: 503, reason: 'Server is shutting down', headers: {}, check: 'shutdown' };
       writeRejection(socket, rejection);
-      return Promise.reject(new HandshakeRefusedError(rejection));
+      throw new HandshakeRefusedError(rejection);
     }
     const wss = this.#serverFor(options);
     if (socket.destroyed || !socket.readable || !socket.writable) {
       socket.destroy();
-      return Promise.reject(new HandshakeAbortedError());
+      throw new HandshakeAbortedError();
     }
     // ws wants `Upgrade` to be exactly "websocket"; the route accepted a list that contains it
     // (`websocket, h2c/1`), and the decision is taken, so the request now says what it is upgraded to.
@@ -113,34 +142,20 @@ export class Upgrader {
     }
     const r = req as StashedRequest;
     const headers = acceptance.headers;
-    // Bytes that came with the request would reach ws on the next tick, before the promise's reactions run
-    // (node drains nextTicks before microtasks): their messages would find no listener. Hold them back.
-    const held = head.length > 0 || socket.readableLength > 0 ? socket : undefined;
-    held?.pause();
-    return new Promise<WebSocket>((resolve, reject) => {
-      r[kPending] = {
-        protocol: acceptance.protocol,
-        headers: hasAny(headers) ? headers : undefined,
-        resolve,
-        reject,
-        held,
-      };
-      try {
-        wss.handleUpgrade(req, socket, head, onUpgraded);
-      } catch (err) {
-        // ws throws only when this socket was already upgraded: a caller bug, reported as such.
-        r[kPending] = undefined;
-        reject(err instanceof Error ? err : new Error(String(err)));
-        return;
-      }
-      // Without verifyClient, ws decides synchronously: still pending means it silently destroyed a socket
-      // that had half-closed meanwhile.
-      if (r[kPending] !== undefined) {
-        r[kPending] = undefined;
-        socket.destroy();
-        reject(new HandshakeAbortedError());
-      }
-    });
+    const pending: Pending = { protocol: acceptance.protocol, headers: hasAny(headers) ? headers : undefined, ws: undefined, error: undefined };
+    r[kPending] = pending;
+    try {
+      wss.handleUpgrade(req, socket, head, onUpgraded);
+    } finally {
+      // ws throws only when this socket was already upgraded: a caller bug, passed on as it is.
+      r[kPending] = undefined;
+    }
+    if (pending.ws !== undefined) return pending.ws;
+    if (pending.error !== undefined) throw pending.error;
+    // Without verifyClient, ws decides synchronously: neither outcome means it silently destroyed a socket
+    // that had half-closed meanwhile.
+    socket.destroy();
+    throw new HandshakeAbortedError();
   }
 
   /**
@@ -217,12 +232,8 @@ function addHeaders(lines: string[], req: IncomingMessage): void {
 }
 
 function onUpgraded(ws: WebSocket, req: IncomingMessage): void {
-  const r = req as StashedRequest;
-  const pending = r[kPending];
-  r[kPending] = undefined;
-  ws.on('error', ignoreError);
-  if (pending?.held !== undefined) setImmediate(release, ws, pending.held);
-  pending?.resolve(ws);
+  const pending = (req as StashedRequest)[kPending];
+  if (pending !== undefined) pending.ws = ws;
 }
 
 function ignoreError(): void {}
@@ -234,12 +245,10 @@ function release(ws: WebSocket, socket: Duplex): void {
 
 /** ws refused a request validateHandshake accepted: still one choke point for the response. */
 function refuse(err: Error, socket: Duplex, req: IncomingMessage): void {
-  const r = req as StashedRequest;
-  const pending = r[kPending];
-  r[kPending] = undefined;
   const rejection: HandshakeRejection = { ok: false, status: 400, reason: err.message, headers: {}, check: 'ws' };
   writeRejection(socket, rejection);
-  pending?.reject(new HandshakeRefusedError(rejection));
+  const pending = (req as StashedRequest)[kPending];
+  if (pending !== undefined) pending.error = new HandshakeRefusedError(rejection);
 }
 
 function hasAny(headers: Readonly<Record<string, string>>): boolean {

@@ -3,6 +3,7 @@ import { parseExtensions } from './extension.js';
 import { negotiateSubprotocol, parseSubprotocols } from './subprotocol.js';
 import { HeaderSyntaxError, isFieldValue, isToken, parseTokenList, quote } from './token-list.js';
 import type {
+  HandshakeAcceptance,
   HandshakeCheck,
   HandshakeDecision,
   HandshakeOptions,
@@ -89,14 +90,22 @@ export function validateHandshake(req: HandshakeRequest, options: HandshakeOptio
     }
   }
 
-  return {
-    ok: true,
-    key,
-    accept: acceptKey(key),
-    protocol: choice.protocol,
-    offeredProtocols: offered,
-    headers: responseHeaders(options, h.origin),
-  };
+  return new Acceptance(key, choice.protocol, offered, responseHeaders(options, h.origin));
+}
+
+class Acceptance implements HandshakeAcceptance {
+  readonly ok = true as const;
+  constructor(
+    readonly key: string,
+    readonly protocol: string | undefined,
+    readonly offeredProtocols: readonly string[],
+    readonly headers: Readonly<Record<string, string>>,
+  ) {}
+
+  /** On demand: the Upgrader's 101 is written by `ws`, which hashes the key itself. */
+  get accept(): string {
+    return acceptKey(this.key);
+  }
 }
 
 const NO_PROTOCOLS: readonly string[] = Object.freeze([]);
