@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '@wsgate/core';
 import type { ChildMessage, MemoryReport } from './server-child.js';
 
 const live = new Set<ChildProcess>();
@@ -39,7 +40,8 @@ export class ServerProcess {
 
   static start(options: ServerOptions): Promise<ServerProcess> {
     const file = fileURLToPath(new URL(options.entry, import.meta.url));
-    const node = [process.execPath, '--expose-gc', ...(options.nodeFlags ?? []), file];
+    // Every server runs under the V8 settings wsgate's launchers use: the comparison is of code, not of flags.
+    const node = [process.execPath, '--expose-gc', ...NODE_FLAGS, ...(options.nodeFlags ?? []), file];
     const [command, ...args] = pinning ? ['taskset', '-c', '1', ...node] : node;
     // The children's own output goes to our stderr: stdout carries only the report.
     const child = spawn(command!, args, { stdio: ['ignore', 2, 2, 'ipc'] });

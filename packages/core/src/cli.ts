@@ -1,6 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=64
 /**
  * The `wsgate` command: flags → config → gateway → route script → listen; signals → graceful close.
+ * The first line starts node with NODE_FLAGS (node-flags.ts; a test keeps the two the same).
  * Only argument parsing and exit codes live here; the work is in config/, script-loader.ts and gateway.ts.
  *
  * Output contract: logs are JSON lines on stdout (one `listening` line per listener once started); a

@@ -7,6 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import { formatHostPort } from './config/load.js';
 import { WsgateError } from './errors.js';
+import { withNodeFlags } from './node-flags.js';
 import { ClusterControl } from './management/cluster-control.js';
 import { startOperations } from './management/operations.js';
 import { announceOperations, type ServeOptions } from './serve.js';
@@ -22,6 +23,8 @@ export async function runPrimary({ config, loadConfig, logger, announce }: Serve
   let started = false;
   let quickDeaths = 0;
 
+  // Workers run under wsgate's V8 settings whatever node flags started the primary (node-flags.ts says why).
+  cluster.setupPrimary({ execArgv: withNodeFlags(process.execArgv) });
   const fork = (index: number): Promise<void> => {
     const worker = cluster.fork({ WSGATE_WORKER_INDEX: String(index) });
     const bornAt = Date.now();

@@ -21,3 +21,4 @@ export type { RealIpConfig } from './config/types.js';
 export { parseProxyPreface, type PrefaceResult } from './proxy-protocol.js';
 export type { Store } from './store/store.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
+export { NODE_FLAGS, withNodeFlags } from './node-flags.js';
