@@ -1,6 +1,7 @@
 /** The parent's handle on the wsgate proxy child (a cluster): started, asked to collect garbage, stopped, always. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '@wsgate/core';
 import { onAllCores, stopChild } from './children.js';
 import type { ProxyChildMessage, ProxyParentMessage } from './proxy-server.js';
 
@@ -15,7 +16,8 @@ export class ProxyProcess {
 
   static start(upstreamPort: number, workers: number, nodeFlags: readonly string[] = []): Promise<ProxyProcess> {
     const file = fileURLToPath(new URL('./proxy-server.js', import.meta.url));
-    const [command, ...args] = onAllCores([process.execPath, '--expose-gc', ...nodeFlags, file]);
+    // As wsgate's launchers start it (its cluster workers inherit the flags).
+    const [command, ...args] = onAllCores([process.execPath, '--expose-gc', ...NODE_FLAGS, ...nodeFlags, file]);
     const child = spawn(command!, args, {
       stdio: ['ignore', 2, 2, 'ipc'],
       env: { ...process.env, UPSTREAM_PORT: String(upstreamPort), PROXY_WORKERS: String(workers) },

@@ -47,6 +47,11 @@ export class MemoryStore implements Store {
   }
 
   async get(key: string): Promise<string | undefined> {
+    return this.getNow(key);
+  }
+
+  /** get(), synchronously: for in-process callers on a hot path (no promise, no microtask). */
+  getNow(key: string): string | undefined {
     return this.live(key)?.value;
   }
 
@@ -65,6 +70,11 @@ export class MemoryStore implements Store {
   }
 
   async increment(key: string, by = 1, ttl?: number): Promise<number> {
+    return this.incrementNow(key, by, ttl);
+  }
+
+  /** increment(), synchronously: for in-process callers on a hot path (no promise, no microtask). */
+  incrementNow(key: string, by = 1, ttl?: number): number {
     const entry = this.live(key);
     if (!entry) {
       this.write(key, String(by), ttl);

@@ -54,6 +54,15 @@ describe('origin()', () => {
     ['https://app.example.com/', false],
   ])('%s → %s', (value, allowed) => expect(guard.allows(value)).toBe(allowed));
 
+  it('answers the same for values it has seen, also past the most it remembers', () => {
+    const seen = origin({ allow: ['https://*.example.org'] });
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 1500; i++) expect(seen.allows(`https://n${i}.example.org`)).toBe(true);
+      expect(seen.allows('https://example.org')).toBe(false);
+      expect(seen.allows('https://n1.example.org.evil.com')).toBe(false);
+    }
+  });
+
   it('applies the explicit policies for a missing and a null Origin', () => {
     const lenient = origin({ allow: ['https://a.example'], missing: 'allow', null: 'allow' });
     expect(lenient.allows(undefined)).toBe(true);

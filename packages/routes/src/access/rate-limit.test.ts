@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryStore } from '@wsgate/core';
+import { MemoryStore, type Store } from '@wsgate/core';
 import { until } from '../../../core/src/test-gateway.js';
 import { rateLimit } from './rate-limit.js';
 import { attempt, guardRoutes, testGateways } from './test-guard.js';
@@ -11,8 +11,25 @@ describe('rateLimit()', () => {
   const from = (ip: string) => ({ headers: { 'X-Real-IP': ip } });
   const realIp = { realIp: { trustedProxies: ['127.0.0.1'], header: 'X-Real-IP' } };
 
-  it('refuses handshakes over the rate with 429 and Retry-After, per client IP', async () => {
-    const store = new MemoryStore();
+  /** A store reached through promises only, as a shared one (Redis) is: the limiter's awaited path. */
+  const sharedStore = (): Store => {
+    const inner = new MemoryStore();
+    return {
+      get: (k) => inner.get(k),
+      set: (k, v, t) => inner.set(k, v, t),
+      add: (k, v, t) => inner.add(k, v, t),
+      delete: (k) => inner.delete(k),
+      increment: (k, by, t) => inner.increment(k, by, t),
+      raise: (k, v, t) => inner.raise(k, v, t),
+      close: () => inner.close(),
+    };
+  };
+
+  it.each([
+    ['the in-process store', () => new MemoryStore()],
+    ['a store reached through promises', sharedStore],
+  ])('refuses handshakes over the rate with 429 and Retry-After, per client IP (%s)', async (_, makeStore) => {
+    const store = makeStore();
     const gw = await startGateway(guardRoutes(rateLimit({ handshakes: { limit: 3, window: 10 }, store })), realIp);
     for (let i = 0; i < 3; i++) {
       const ok = await attempt(gw.url, from('203.0.113.1'));

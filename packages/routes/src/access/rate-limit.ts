@@ -81,23 +81,31 @@ function handshakeWindow(o: Record<string, unknown>, store: Store | undefined) {
   const windowSeconds = seconds('rateLimit().handshakes.window', o.window, 1, 0.01, 86_400);
   const windowMs = windowSeconds * 1000;
   const counts = store ?? new MemoryStore();
+  // The in-process store answers at once: no promise per handshake for the default.
+  const local = counts instanceof MemoryStore ? counts : undefined;
+  const verdict = (ip: string, into: number, current: number, previous: string | undefined): Over | undefined => {
+    // Over the limit in this window alone needs no second look (the caller skips reading `previous` then).
+    if (current <= limit && Number(previous ?? 0) * (1 - into / windowMs) + current <= limit) return undefined;
+    return {
+      reason: `more than ${limit} handshakes in ${windowSeconds} s from ${ip}`,
+      retryAfter: Math.max(1, Math.ceil((windowMs - into) / 1000)),
+    };
+  };
   return {
-    async over(ip: string): Promise<Over | undefined> {
+    over(ip: string): Over | undefined | Promise<Over | undefined> {
       const now = Date.now();
       const index = Math.floor(now / windowMs);
       const into = now - index * windowMs;
       const prefix = `wsgate:rate:hs:${ip}:`;
       // Two windows of life: the counter is read as "previous" during the next one.
-      const current = await counts.increment(prefix + index, 1, 2 * windowSeconds);
-      // Over the limit in this window alone needs no second look.
-      if (current <= limit) {
-        const previous = Number((await counts.get(prefix + (index - 1))) ?? 0);
-        if (previous * (1 - into / windowMs) + current <= limit) return undefined;
+      if (local) {
+        const current = local.incrementNow(prefix + index, 1, 2 * windowSeconds);
+        return verdict(ip, into, current, current <= limit ? local.getNow(prefix + (index - 1)) : undefined);
       }
-      return {
-        reason: `more than ${limit} handshakes in ${windowSeconds} s from ${ip}`,
-        retryAfter: Math.max(1, Math.ceil((windowMs - into) / 1000)),
-      };
+      return (async () => {
+        const current = await counts.increment(prefix + index, 1, 2 * windowSeconds);
+        return verdict(ip, into, current, current <= limit ? await counts.get(prefix + (index - 1)) : undefined);
+      })();
     },
   };
 }
