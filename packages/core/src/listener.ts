@@ -10,6 +10,7 @@ import { readProxyPreface } from './proxy-protocol.js';
 import type { ListenerInfo } from './request-context.js';
 import type { ListenerCredentials } from './tls/credentials.js';
 import { createSniTable, SniSelector } from './tls/sni.js';
+import { upgradeFront } from './upgrade-front.js';
 
 export interface ListenerHandlers {
   onRequest(listener: ListenerInfo, req: IncomingMessage, res: ServerResponse): void;
@@ -62,19 +63,21 @@ export async function startListener(
   const server = credentials
     ? https.createServer({ ...options, cert: credentials.cert, key: credentials.key, SNICallback: sni!.callback, handshakeTimeout: headerTimeoutMs })
     : http.createServer(options);
-  server.maxConnections = limits.maxConnections;
+  limitConnections(server, config, limits, logger);
 
   const info: { name: string; port: number; tls: boolean } = { name: config.name, port: config.port, tls: !!credentials };
   server.on('request', (req: IncomingMessage, res: ServerResponse) => handlers.onRequest(info, req, res));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handlers.onUpgrade(info, req, socket, head));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, limits));
-  server.on('drop', (data?: { remoteAddress?: string }) =>
-    logger.warn({ listener: config.name, client: data?.remoteAddress, limit: limits.maxConnections }, 'connection refused: maxConnections reached'),
-  );
   if (credentials) server.on('tlsClientError', (err: Error) => logger.debug({ listener: config.name, err }, 'TLS handshake failed'));
 
-  // With the PROXY protocol a plain TCP server accepts, reads the preface, and only then hands the socket over.
-  const proxied = config.proxyProtocol ? proxyProtocolFront(server, config, limits, !!credentials, logger) : undefined;
+  // A plain TCP server accepts in the HTTP server's place: with the PROXY protocol, to read the preface first;
+  // on other plain listeners, to take upgrade requests that arrive whole past node's HTTP machinery.
+  const proxied = config.proxyProtocol
+    ? proxyProtocolFront(server, config, limits, !!credentials, logger)
+    : credentials
+      ? undefined
+      : fastUpgradeFront(server, config, limits, logger, (req, socket, head) => handlers.onUpgrade(info, req, socket, head));
   const front = proxied?.server;
   const bound = front ?? server;
   await new Promise<void>((resolve, reject) => {
@@ -122,6 +125,33 @@ export async function startListener(
   };
 }
 
+/** `maxConnections` on the server that accepts; a connection over it is dropped and logged. */
+function limitConnections(accepting: net.Server, config: ListenerConfig, limits: LimitsConfig, logger: Logger): void {
+  accepting.maxConnections = limits.maxConnections;
+  accepting.on('drop', (data?: { remoteAddress?: string }) =>
+    logger.warn({ listener: config.name, client: data?.remoteAddress, limit: limits.maxConnections }, 'connection refused: maxConnections reached'),
+  );
+}
+
+/** The upgrade fast path (upgrade-front.ts) with the listener's connection limit. */
+function fastUpgradeFront(
+  server: http.Server,
+  config: ListenerConfig,
+  limits: LimitsConfig,
+  logger: Logger,
+  onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
+): { server: net.Server; dropPending(): void } {
+  const front = upgradeFront({
+    http: server,
+    maxHeaderSize: limits.maxHeaderSize,
+    headerTimeoutMs: Math.round(limits.headerTimeout * 1000),
+    noDelay: true,
+    onUpgrade,
+  });
+  limitConnections(front.server, config, limits, logger);
+  return front;
+}
+
 /**
  * A TCP server in front of `server` for `proxyProtocol: true`: the connection limit applies here, each socket
  * must open with a PROXY preface within the head timeout, and what follows it goes to the HTTP (or TLS) server.
@@ -133,13 +163,11 @@ function proxyProtocolFront(
   tls: boolean,
   logger: Logger,
 ): { server: net.Server; dropPending(): void } {
-  const front = net.createServer({ noDelay: true });
+  // Half-open as node's HTTP server: a client's FIN must not end our side (a tunnel passes it on).
+  const front = net.createServer({ noDelay: true, allowHalfOpen: true });
   // Sockets still sending their preface belong to no HTTP server yet: closing the listener drops them itself.
   const pending = new Set<Socket>();
-  front.maxConnections = limits.maxConnections;
-  front.on('drop', (data?: { remoteAddress?: string }) =>
-    logger.warn({ listener: config.name, client: data?.remoteAddress, limit: limits.maxConnections }, 'connection refused: maxConnections reached'),
-  );
+  limitConnections(front, config, limits, logger);
   const timeoutMs = Math.round(limits.headerTimeout * 1000);
   front.on('connection', (socket: Socket) => {
     pending.add(socket);
