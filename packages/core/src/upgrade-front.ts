@@ -27,8 +27,8 @@ export interface UpgradeHead {
 const REQUEST_LINE = /^GET ([\x21-\x7e]+) HTTP\/1\.1$/;
 /** A field name: a token (RFC 9110 §5.6.2). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What no head line may hold: control characters but the tab (obs-text, 0x80–0xff, is allowed), a lone CR or LF. */
-const FORBIDDEN = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+/** What no header line may hold: control characters but the tab, a lone CR or LF among them (obs-text is allowed). */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /**
  * The head at the start of `chunk` when it is complete, at most `maxHeaderSize` bytes, an HTTP/1.1 `GET`
@@ -38,9 +38,7 @@ const FORBIDDEN = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 export function parseUpgradeHead(chunk: Buffer, maxHeaderSize: number): UpgradeHead | undefined {
   const end = chunk.indexOf('\r\n\r\n');
   if (end < 0 || end + 4 > maxHeaderSize) return undefined;
-  const text = chunk.toString('latin1', 0, end);
-  if (FORBIDDEN.test(text)) return undefined;
-  const lines = text.split('\r\n');
+  const lines = chunk.toString('latin1', 0, end).split('\r\n');
   const requestLine = REQUEST_LINE.exec(lines[0]!);
   if (!requestLine) return undefined;
   const rawHeaders: string[] = [];
@@ -48,6 +46,7 @@ export function parseUpgradeHead(chunk: Buffer, maxHeaderSize: number): UpgradeH
   let connectionUpgrade = false;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
+    if (CONTROL.test(line)) return undefined;
     const colon = line.indexOf(':');
     if (colon <= 0) return undefined;
     const name = line.slice(0, colon);
