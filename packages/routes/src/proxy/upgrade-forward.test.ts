@@ -94,7 +94,10 @@ describe('raw tunnel', () => {
 });
 
 describe('closing', () => {
-  it('passes a half-close on (FIN), and the other direction keeps flowing', async () => {
+  it.each([
+    ['a plain listener (its upgrade fast path)', {}, ''],
+    ['a PROXY protocol listener', { listeners: [{ host: '127.0.0.1', port: 0, proxyProtocol: true }] }, 'PROXY TCP4 203.0.113.7 127.0.0.1 40000 80\r\n'],
+  ])('passes a half-close on (FIN), and the other direction keeps flowing, on %s', async (_, config, preface) => {
     const echoRaw = net.createServer({ allowHalfOpen: true }, (socket) => {
       let head = '';
       let tunneled = false;
@@ -112,12 +115,12 @@ describe('closing', () => {
     echoRaw.listen(0, '127.0.0.1');
     await once(echoRaw, 'listening');
     const p = upstream(`ws://127.0.0.1:${(echoRaw.address() as net.AddressInfo).port}`);
-    const g = await startGateway((req) => req.proxy(p));
+    const g = await startGateway((req) => req.proxy(p), config);
     try {
       const socket = net.connect({ port: g.port, host: '127.0.0.1', allowHalfOpen: true });
       let got = '';
       socket.on('data', (c: Buffer) => (got += c.toString('latin1')));
-      socket.write(upgradeRequest());
+      socket.write(preface + upgradeRequest());
       await until(() => got.includes('\r\n\r\n'));
       socket.write('ping-bytes');
       await until(() => got.includes('ping-bytes'));
