@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyConfigSchema, describeValue, formatPath } from './schema.js';
+import { describeValue, formatPath } from './issues.js';
+import { applyConfigSchema } from './schema.js';
 
 describe('applyConfigSchema', () => {
   it('fills defaults in place, nested objects included', () => {

@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { formatPath, type ConfigIssue } from './schema.js';
+import { formatPath, type ConfigIssue } from './issues.js';
 import type { CertificateFiles, TlsConfig } from './types.js';
 
 /** The `tls` section as the file gives it, after schema validation. */

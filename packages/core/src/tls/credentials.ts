@@ -6,7 +6,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { formatPath } from '../config/schema.js';
+import { formatPath } from '../config/issues.js';
 import type { CertificateFiles, GatewayConfig, ListenerConfig } from '../config/types.js';
 import { WsgateError } from '../errors.js';
 import { ensureSelfSignedCertificate, type TlsCredentials } from './self-signed.js';
