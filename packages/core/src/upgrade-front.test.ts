@@ -85,6 +85,45 @@ async function bothWays(text: string): Promise<[IncomingMessage, IncomingMessage
   return Promise.all([byNode, byFront]);
 }
 
+describe('parseUpgradeHead against node (seeded mutations)', () => {
+  it('never takes a head that node would refuse or parse as something else, and parses what it takes as node does', async () => {
+    // A seeded generator: the same cases every run.
+    let seed = 0x2f6b3a1;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    const pieces = ['\r\n', '\n', '\r', ' ', '\t', ':', '\x00', '\x7f', '\xe9', 'Upgrade', 'upgrade', ',', 'Content-Length: 0\r\n', 'X', '"', '(', '/'];
+    const base = `GET /p HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+    const seen = new Map<string, IncomingMessage>();
+    const server = http.createServer((_req, res) => res.end('plain'));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+      seen.set(String(req.headers['x-case']), req);
+      socket.destroy();
+    });
+    const port = await listen(server);
+    let taken = 0;
+    for (let n = 0; n < 300; n++) {
+      // Mutate after the request line, so that the case id (sent first as a header) survives.
+      let text = base;
+      for (let m = 0; m <= random(3); m++) {
+        const at = 17 + random(text.length - 21);
+        text = text.slice(0, at) + pieces[random(pieces.length)] + text.slice(at + random(3));
+      }
+      const id = `c${n}`;
+      const requestLine = text.slice(0, 17);
+      const withId = head(`${requestLine}X-Case: ${id}\r\n${text.slice(17)}`);
+      const ours = parseUpgradeHead(withId, 16384);
+      const { text: answer } = await rawExchange(port, withId, 1000);
+      const byNode = seen.get(id);
+      if (ours === undefined) continue;
+      taken++;
+      expect(byNode, `node did not take case ${JSON.stringify(text)} as an upgrade (it answered ${JSON.stringify(answer.slice(0, 30))})`).toBeDefined();
+      expect(ours.rawHeaders).toEqual(byNode!.rawHeaders);
+      expect(ours.url).toBe(byNode!.url);
+    }
+    // The mutations must leave enough cases whole for the comparison to mean something.
+    expect(taken).toBeGreaterThan(30);
+  });
+});
+
 describe('upgradeFront', () => {
   it('hands on a request exactly as node parses it: headers joined, dropped and kept by node\'s rules', async () => {
     const text =
