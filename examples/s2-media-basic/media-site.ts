@@ -24,7 +24,7 @@
  * connection before the media server sees it.
  */
 import type { Logger, RequestContext, RouteResult } from '@wsgate/core';
-import { authHook, locations, upstreams, type Guard, type HeaderValue } from '@wsgate/routes';
+import { authHook, locations, upstreams, whenAdmitted, type Guard, type HeaderValue } from '@wsgate/routes';
 import { numberOption, urlOption } from './script-options.js';
 
 /** Where the media server's WebSockets are reached (the source documents' `location /wss`). */
@@ -74,13 +74,13 @@ export function mediaSite(o: MediaSiteOptions & { access: Guard; headers?: Reado
         });
   const hook = o.hook === undefined ? undefined : authHook({ url: o.hook, forwardedHeaders: ['X-Client-IP', 'X-Forwarded-For'] });
 
-  const webSockets = async (req: RequestContext<any>): Promise<RouteResult> => {
+  const webSockets = (req: RequestContext<any>): RouteResult | Promise<RouteResult> => {
     // nginx's rewrite-phase `if`s run before its access phase: these 403s come before any credentials are asked for.
     if (!/upgrade/i.test(req.header('connection') ?? '')) return req.refuse(403, 'upgrade', 'Connection must contain "upgrade"');
     if (!/websocket/i.test(req.header('upgrade') ?? '')) return req.refuse(403, 'upgrade', 'Upgrade must contain "websocket"');
-    if (!(await o.access.check(req))) return;
-    if (hook && !(await hook.check(req))) return;
-    return pool ? req.proxy(pool) : req.handshake();
+    const admitted = () => (pool ? req.proxy(pool) : req.handshake());
+    // Synchronous while the checks need no I/O (a remembered token, the rate limit in memory): no microtask.
+    return whenAdmitted(o.access, req, () => (hook ? whenAdmitted(hook, req, admitted) : admitted()));
   };
   const restApi = async (req: RequestContext<any>): Promise<RouteResult> => {
     if (!pool) return req.next();

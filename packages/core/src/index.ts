@@ -22,3 +22,4 @@ export { parseProxyPreface, type PrefaceResult } from './proxy-protocol.js';
 export type { Store } from './store/store.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
 export { NODE_FLAGS, withNodeFlags } from './node-flags.js';
+export { isThenable } from './pipeline.js';

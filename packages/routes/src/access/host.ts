@@ -41,7 +41,7 @@ export function host(options: HostOptions = {}): Guard {
 
   return {
     name: 'host',
-    async check(req) {
+    check(req) {
       const value = req.host;
       if (value === undefined) {
         req.refuse(403, 'host', 'no Host header');

@@ -77,7 +77,7 @@ export function origin(options: OriginOptions): OriginGuard {
   return {
     name: 'origin',
     allows: (value) => why(value) === undefined,
-    async check(req) {
+    check(req) {
       const reason = why(req.origin);
       if (reason === undefined) return true;
       req.refuse(403, 'origin', reason);

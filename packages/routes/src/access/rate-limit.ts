@@ -3,7 +3,7 @@
  * client may start per window, and how many WebSockets it may hold open at once. The client is the real IP
  * (core's `realIp`), so clients behind a trusted proxy are told apart.
  */
-import { MemoryStore, type Gateway, type Store } from '@wsgate/core';
+import { isThenable, MemoryStore, type Gateway, type Store } from '@wsgate/core';
 import { integer, invalidOption, knownKeys, seconds } from '../proxy/option-checks.js';
 import type { Guard } from './guard.js';
 
@@ -45,19 +45,17 @@ export function rateLimit(options: RateLimitOptions): Guard {
 
   return {
     name: 'rate-limit',
-    async check(req) {
+    check(req) {
       const ip = req.clientIp;
-      const busy = open?.over(ip);
-      if (busy !== undefined) {
-        req.refuse(status, 'rate-limit', busy.reason, { 'Retry-After': String(busy.retryAfter) });
+      const refused = (over: Over | undefined): boolean => {
+        if (over === undefined) return true;
+        req.refuse(status, 'rate-limit', over.reason, { 'Retry-After': String(over.retryAfter) });
         return false;
-      }
-      const fast = rate ? await rate.over(ip) : undefined;
-      if (fast !== undefined) {
-        req.refuse(status, 'rate-limit', fast.reason, { 'Retry-After': String(fast.retryAfter) });
-        return false;
-      }
-      return true;
+      };
+      if (!refused(open?.over(ip))) return false;
+      const fast = rate?.over(ip);
+      // The in-process store answers at once; a shared one through a promise.
+      return isThenable(fast) ? fast.then(refused) : refused(fast);
     },
     async close() {
       open?.stop();

@@ -3,11 +3,11 @@
  * store. Browsers send cookies with a WebSocket handshake, so this is the way to authenticate browser
  * WebSockets; pair it with `origin()`, or any page on the web can open a WebSocket with your users' cookies.
  */
-import type { ConnectionRegistry } from '@wsgate/core';
+import { isThenable, type ConnectionRegistry } from '@wsgate/core';
 import type { Guard } from '../access/guard.js';
 import { headerName, integer, invalidOption, knownKeys } from '../proxy/option-checks.js';
 import { attributeOption } from './options.js';
-import type { TokenStore } from './token-store.js';
+import type { TokenInfo, TokenStore } from './token-store.js';
 
 export interface CookieTokenOptions {
   /** Where tokens are checked: `directoryTokens()`, `memoryTokens()`, `signedTokens()` or your own. */
@@ -62,20 +62,24 @@ export function cookieToken(options: CookieTokenOptions): CookieTokenGuard {
 
   return {
     name: 'cookie-token',
-    async check(req) {
+    check(req) {
       const token = req.cookie(cookie);
       if (token === undefined || token === '') {
         req.refuse(403, 'cookie-token', `no ${cookie} cookie`);
         return false;
       }
-      const info = await store.verify(token);
-      if (!info) {
-        req.refuse(403, 'cookie-token', `unknown, malformed or expired ${cookie} token`);
-        return false;
-      }
-      req.set(attribute, info.id);
-      if (info.subject !== undefined) req.set(subjectAttribute, info.subject);
-      return true;
+      const admit = (info: TokenInfo | undefined): boolean => {
+        if (!info) {
+          req.refuse(403, 'cookie-token', `unknown, malformed or expired ${cookie} token`);
+          return false;
+        }
+        req.set(attribute, info.id);
+        if (info.subject !== undefined) req.set(subjectAttribute, info.subject);
+        return true;
+      };
+      // A token the store remembers is answered at once; one it must look up, through a promise.
+      const info = store.verify(token);
+      return isThenable(info) ? info.then(admit) : admit(info);
     },
     async revoke(token, close) {
       const id = await store.revoke(token);

@@ -51,30 +51,35 @@ export function directoryTokens(options: DirectoryTokensOptions): TokenStore {
   /** The token's file, or undefined for a token that must not reach the file system. */
   const fileOf = (token: string): string | undefined => (OPAQUE_TOKEN.test(token) ? path.join(dir, token) : undefined);
 
+  /** The file system's answer, remembered for `cacheMs` when the token is valid. */
+  const lookUp = async (token: string, file: string, now: number): Promise<TokenInfo | undefined> => {
+    let info: TokenInfo | undefined;
+    try {
+      // lstat: a symbolic link planted in the directory does not count as a token.
+      const stats = await lstat(file);
+      if (!stats.isFile()) return undefined;
+      const expiresAt = ttlMs === undefined ? undefined : stats.mtimeMs + ttlMs;
+      if (expiresAt !== undefined && expiresAt <= now) return undefined;
+      info = expiresAt === undefined ? { id: opaqueTokenId(token) } : { id: opaqueTokenId(token), expiresAt };
+    } catch {
+      return undefined;
+    }
+    if (cacheMs > 0) {
+      if (remembered.size >= MAX_REMEMBERED) remembered.clear();
+      remembered.set(token, { info, until: now + cacheMs });
+    }
+    return info;
+  };
+
   return {
-    async verify(token): Promise<TokenInfo | undefined> {
+    verify(token): TokenInfo | undefined | Promise<TokenInfo | undefined> {
       // Only strict tokens are ever remembered, so a hit needs no other check.
       const now = Date.now();
       const hit = remembered.get(token);
       if (hit && hit.until > now && (hit.info.expiresAt === undefined || hit.info.expiresAt > now)) return hit.info;
       const file = fileOf(token);
       if (file === undefined) return undefined;
-      let info: TokenInfo | undefined;
-      try {
-        // lstat: a symbolic link planted in the directory does not count as a token.
-        const stats = await lstat(file);
-        if (!stats.isFile()) return undefined;
-        const expiresAt = ttlMs === undefined ? undefined : stats.mtimeMs + ttlMs;
-        if (expiresAt !== undefined && expiresAt <= now) return undefined;
-        info = expiresAt === undefined ? { id: opaqueTokenId(token) } : { id: opaqueTokenId(token), expiresAt };
-      } catch {
-        return undefined;
-      }
-      if (cacheMs > 0) {
-        if (remembered.size >= MAX_REMEMBERED) remembered.clear();
-        remembered.set(token, { info, until: now + cacheMs });
-      }
-      return info;
+      return lookUp(token, file, now);
     },
     async revoke(token) {
       const file = fileOf(token);

@@ -18,8 +18,11 @@ export interface TokenInfo {
 }
 
 export interface TokenStore {
-  /** The token's info when it is valid now; undefined otherwise. Never throws for a bad token. */
-  verify(token: string): Promise<TokenInfo | undefined>;
+  /**
+   * The token's info when it is valid now; undefined otherwise. Never throws for a bad token. At once when no
+   * I/O is needed (a malformed token, one the store remembers), through a promise otherwise.
+   */
+  verify(token: string): TokenInfo | undefined | Promise<TokenInfo | undefined>;
   /**
    * Makes the token invalid from now on. Resolves with its id (also when it was already invalid, so that
    * the connections it opened can still be found), or undefined when it is not a well-formed token.
