@@ -1,6 +1,7 @@
 /** The proxy benchmark's answer: one row per figure — direct, through wsgate, through nginx — with the two ratios that matter. */
 import { writeFileSync } from 'node:fs';
 import { cell, mark, meets } from '../bench/format.js';
+import type { RunReport } from '../bench/report.js';
 
 export type Column = 'direct' | 'wsgate' | 'nginx';
 
@@ -14,12 +15,7 @@ export interface ProxyFigure {
   readonly vsDirect: boolean;
 }
 
-export interface ProxyReport {
-  readonly date: string;
-  readonly node: string;
-  readonly settings: Readonly<Record<string, unknown>>;
-  readonly figures: readonly ProxyFigure[];
-}
+export type ProxyReport = RunReport<ProxyFigure>;
 
 /** wsgate against nginx, oriented so that ≥ 1.00 always means "wsgate at least as good". */
 export function vsNginx(f: ProxyFigure): number | undefined {

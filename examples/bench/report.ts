@@ -20,11 +20,15 @@ export interface Figure {
   readonly decimals: number;
 }
 
-export interface Report {
+/** What every benchmark's report starts with: when, on which node, with which settings, and its figures. */
+export interface RunReport<F> {
   readonly date: string;
   readonly node: string;
   readonly settings: Readonly<Record<string, unknown>>;
-  readonly figures: readonly Figure[];
+  readonly figures: readonly F[];
+}
+
+export interface Report extends RunReport<Figure> {
   /** SIP OPTIONS answered per second, by server. */
   readonly sip: { readonly gateway?: number; readonly bare?: number };
   /** The share of the machine's CPU that other processes took during the run (Linux only). */

@@ -53,7 +53,7 @@ export async function startListener(
     requestTimeout: 0,
     keepAliveTimeout: Math.round(limits.keepAliveTimeout * 1000),
     // Node checks the head timeout on this period; a coarse one lets a slowloris client linger past it.
-    connectionsCheckingInterval: Math.min(1000, Math.max(50, headerTimeoutMs / 4)),
+    connectionsCheckingInterval: headCheckMs(headerTimeoutMs),
     // The Host check is the route's (Kamailio answers a missing Host with 403 on upgrades); plain requests get 400 in the dispatcher.
     requireHostHeader: false,
     noDelay: true,
@@ -125,6 +125,11 @@ export async function startListener(
   };
 }
 
+/** How often head timeouts (408) are checked: a coarse period lets a slowloris client linger past its deadline. */
+function headCheckMs(headerTimeoutMs: number): number {
+  return Math.min(1000, Math.max(50, headerTimeoutMs / 4));
+}
+
 /** `maxConnections` on the server that accepts; a connection over it is dropped and logged. */
 function limitConnections(accepting: net.Server, config: ListenerConfig, limits: LimitsConfig, logger: Logger): void {
   accepting.maxConnections = limits.maxConnections;
@@ -141,10 +146,12 @@ function fastUpgradeFront(
   logger: Logger,
   onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
 ): { server: net.Server; dropPending(): void } {
+  const headerTimeoutMs = Math.round(limits.headerTimeout * 1000);
   const front = upgradeFront({
     http: server,
     maxHeaderSize: limits.maxHeaderSize,
-    headerTimeoutMs: Math.round(limits.headerTimeout * 1000),
+    headerTimeoutMs,
+    checkEveryMs: headCheckMs(headerTimeoutMs),
     noDelay: true,
     onUpgrade,
   });

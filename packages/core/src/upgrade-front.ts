@@ -109,6 +109,8 @@ export interface UpgradeFrontOptions {
   readonly http: HttpServer;
   readonly maxHeaderSize: number;
   readonly headerTimeoutMs: number;
+  /** How often waiting connections are checked against `headerTimeoutMs`. */
+  readonly checkEveryMs: number;
   readonly noDelay: boolean;
   /** Where an upgrade taken here goes: the listener's `'upgrade'` handler. */
   readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -171,7 +173,7 @@ export function upgradeFront(options: UpgradeFrontOptions): { server: net.Server
     // No 'close' listener: a socket that leaves before its first byte is forgotten by the sweep (a write to it
     // does nothing), which saves two listener operations on every connection.
     socket.on('error', onEarlyError);
-    sweeper ??= setInterval(sweep, Math.min(1000, Math.max(50, headerTimeoutMs / 4))).unref();
+    sweeper ??= setInterval(sweep, options.checkEveryMs).unref();
   });
   return {
     server: front,

@@ -6,6 +6,7 @@ import type { GatewayConfig } from './config/types.js';
 import { Connection, type CloseInfo } from './connection.js';
 import { Keepalive } from './keepalive.js';
 import type { Logger } from './logger.js';
+import { isThenable } from './pipeline.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ConnectionRegistry } from './registry.js';
 import type { RequestContext } from './request-context.js';
@@ -158,7 +159,7 @@ export class WebSocketHub {
       const route = routes[i]!;
       try {
         const result = route.run(conn, data, isBinary);
-        if (typeof result?.then === 'function') result.then(undefined, (err: unknown) => this.routeThrew(route.name, conn, err));
+        if (isThenable(result)) result.then(undefined, (err: unknown) => this.routeThrew(route.name, conn, err));
       } catch (err) {
         this.routeThrew(route.name, conn, err);
       }
@@ -175,9 +176,7 @@ export class WebSocketHub {
   private guard(route: string, conn: Connection<any>, run: () => void | Promise<void>): void {
     try {
       const result = run();
-      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-        (result as Promise<void>).then(undefined, (err: unknown) => this.routeThrew(route, conn, err));
-      }
+      if (isThenable(result)) result.then(undefined, (err: unknown) => this.routeThrew(route, conn, err));
     } catch (err) {
       this.routeThrew(route, conn, err);
     }

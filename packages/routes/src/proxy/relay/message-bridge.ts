@@ -6,7 +6,7 @@
  * (1006) as a dropped connection; the gateway's own reasons are 1001 (idle, shutdown) and 1011 (hook failure).
  */
 import type { WebSocket } from 'ws';
-import type { CloseInfo } from '@wsgate/core';
+import { isThenable, type CloseInfo } from '@wsgate/core';
 import { SHUTDOWN_CUT_MS } from '../lifecycle.js';
 import { checkCloseCode } from './frame-boundary.js';
 import { Liveness, type LivenessSettings, type LivenessVerdict, type TunnelSide } from './liveness.js';
@@ -168,7 +168,7 @@ export class MessageBridge extends Liveness implements Tunnel {
         this.hookFailed(err);
         return;
       }
-      if (verdict instanceof Promise) {
+      if (isThenable(verdict)) {
         lane.busy = true;
         verdict.then(
           (v) => {
