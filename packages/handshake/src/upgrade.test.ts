@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { formatRejection } from './reject.js';
@@ -123,6 +124,29 @@ describe('Upgrader with a real ws client', () => {
     client.send('x'.repeat(65));
     const [code] = await once(client, 'close');
     expect(code).toBe(1009);
+  });
+
+  it("spares the server side ws's repeated end() calls on close (each builds a dropped error)", async () => {
+    const gw = await start();
+    const serverSide = gw.nextSocket();
+    const { client } = await open(gw.url);
+    const inner = (await serverSide) as unknown as { _socket: Writable; _receiver: Writable };
+    const server = new Set<Writable>([inner._socket, inner._receiver]);
+    let repeated = 0;
+    for (const proto of [Socket.prototype, Writable.prototype]) {
+      const end = proto.end;
+      vi.spyOn(proto, 'end').mockImplementation(function (this: Writable, ...args: unknown[]) {
+        if (server.has(this) && this.writableEnded) repeated++;
+        return (end as (...a: unknown[]) => Writable).apply(this, args);
+      });
+    }
+    client.close(1000);
+    await once(client, 'close');
+    await eventually(() => inner._socket.destroyed);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(inner._socket.writableFinished).toBe(true);
+    expect(inner._receiver.writableFinished).toBe(true);
+    expect(repeated).toBe(0);
   });
 
   it("uses the Upgrader's default maxPayload when the route sets none", async () => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { endOnceOnClose } from './end-once.js';
 import { writeRejection } from './reject.js';
 import type {
   HandshakeAcceptance,
@@ -234,6 +235,7 @@ function addHeaders(lines: string[], req: IncomingMessage): void {
 function onUpgraded(ws: WebSocket, req: IncomingMessage): void {
   const pending = (req as StashedRequest)[kPending];
   if (pending !== undefined) pending.ws = ws;
+  endOnceOnClose(ws);
 }
 
 function ignoreError(): void {}

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { textReply, writeReply, type ForwardResult, type ProxiedConnection, type RequestContext } from '@wsgate/core';
+import { endOnceOnClose } from '@wsgate/handshake';
 import { relayRefusal } from './answers.js';
 import type { ClientOffer } from './client-offer.js';
 import { openUpstreamSocket } from './connect.js';
@@ -116,6 +117,7 @@ function attempt(x: Exchange, node: UpstreamNode): Promise<Attempt> {
       settle({ done: true, status: res.statusCode ?? 502 });
     });
     upstream.once('open', () => {
+      endOnceOnClose(upstream);
       node.recordSuccess();
       settle({ done: true, status: 101 });
       bridge(x, node, upstream);
@@ -149,6 +151,7 @@ function bridge(x: Exchange, node: UpstreamNode, upstream: WebSocket): void {
   });
   fc.pool.messageServer().handleUpgrade(x.message, client, x.head, (ws) => {
     completed = true;
+    endOnceOnClose(ws);
     b.attachClient(ws);
     // The 101 is out: the tunnel is listed with the gateway's connections.
     const entry = req.track({
