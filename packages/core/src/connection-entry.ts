@@ -53,31 +53,28 @@ export interface ConnectionEntry<A extends Attributes = Attributes> extends Conn
 }
 
 /** The facts of the opening request, as both kinds of connection expose them. */
-export abstract class FromRequest<A extends Attributes> {
-  constructor(protected readonly from: ConnectionOrigin<A>) {}
-
-  get listener(): ListenerInfo {
-    return this.from.listener;
-  }
+export abstract class FromRequest<A extends Attributes> implements ConnectionOrigin<A> {
+  // Copied, not kept as one object: one object less per open connection.
+  readonly listener: ListenerInfo;
   /** The real client's address and port. */
-  get remoteAddress(): string {
-    return this.from.remoteAddress;
-  }
-  get remotePort(): number {
-    return this.from.remotePort;
-  }
-  get path(): string {
-    return this.from.path;
-  }
-  get origin(): string | undefined {
-    return this.from.origin;
-  }
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly path: string;
+  readonly origin: string | undefined;
   /** The request's attribute bag, as the route script left it. */
-  get attributes(): Readonly<Partial<A>> {
-    return this.from.attributes;
+  readonly attributes: Readonly<Partial<A>>;
+
+  constructor(from: ConnectionOrigin<A>) {
+    this.listener = from.listener;
+    this.remoteAddress = from.remoteAddress;
+    this.remotePort = from.remotePort;
+    this.path = from.path;
+    this.origin = from.origin;
+    this.attributes = from.attributes;
   }
+
   get<K extends keyof A>(key: K): A[K] | undefined {
-    return this.from.attributes[key];
+    return this.attributes[key];
   }
 }
 

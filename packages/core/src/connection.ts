@@ -11,7 +11,10 @@ import type { Attributes } from './routes.js';
  * negotiated subprotocol, the facts of the request that opened it, and the means to talk to the peer.
  */
 export class Connection<A extends Attributes = Attributes> extends FromRequest<A> implements ConnectionEntry<A> {
-  readonly kind = 'terminated' as const;
+  /** On the prototype: nothing per connection. */
+  get kind(): 'terminated' {
+    return 'terminated';
+  }
   readonly createdAt = Date.now();
   /** @internal keepalive: when the unanswered ping went out (0: none outstanding). */
   pingSentAt = 0;

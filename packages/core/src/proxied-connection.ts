@@ -19,7 +19,10 @@ export interface TunnelControls {
  * client like a terminated one. The proxy target reports traffic with `record()` and the end with `ended()`.
  */
 export class ProxiedConnection<A extends Attributes = Attributes> extends FromRequest<A> implements ConnectionEntry<A> {
-  readonly kind = 'proxied' as const;
+  /** On the prototype: nothing per connection. */
+  get kind(): 'proxied' {
+    return 'proxied';
+  }
   readonly createdAt = Date.now();
   lastActivityAt = this.createdAt;
   private totals = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };

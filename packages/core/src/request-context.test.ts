@@ -97,4 +97,19 @@ describe('RequestContext accessors', () => {
     );
     expect(user).toBe('alice');
   });
+
+  it('reads an empty attribute bag, shared and frozen, until something is set; set() gives the request its own', async () => {
+    const a = await capture({ headers: { Host: 'h' } });
+    const b = await capture({ headers: { Host: 'h' } });
+    expect(a.attributes).toEqual({});
+    expect(Object.isFrozen(a.attributes)).toBe(true);
+    expect(() => {
+      (a.attributes as Record<string, unknown>).user = 'mallory';
+    }).toThrow(TypeError);
+    a.set('user', 'alice');
+    expect(a.attributes).toEqual({ user: 'alice' });
+    expect(Object.isFrozen(a.attributes)).toBe(false);
+    expect(b.attributes).toEqual({});
+    expect(b.get('user')).toBeUndefined();
+  });
 });

@@ -49,6 +49,8 @@ export interface RequestEnv {
  * One HTTP request on its way through the route pipeline (DESIGN.md convention 6): read-only accessors,
  * computed on first use; a typed attribute bag that the connection inherits; and the actions that end it.
  */
+const NO_ATTRIBUTES: Readonly<Record<string, never>> = Object.freeze({});
+
 export class RequestContext<A extends Attributes = Attributes> {
   /** The action the current route took, if any. */
   private taken: Action | undefined;
@@ -182,10 +184,12 @@ export class RequestContext<A extends Attributes = Attributes> {
     return this.env.myself.matches(host);
   }
 
-  /** The attribute bag, handed on to the WebSocket connection this request becomes. */
+  /**
+   * The attribute bag, handed on to the WebSocket connection this request becomes. Set with `set()`: until
+   * something is set, this is one shared empty (frozen) bag, so that a connection without attributes holds none.
+   */
   get attributes(): Readonly<Partial<A>> {
-    this.attrs ??= {} as Partial<A>;
-    return this.attrs;
+    return this.attrs ?? (NO_ATTRIBUTES as Partial<A>);
   }
   get<K extends keyof A>(key: K): A[K] | undefined {
     return this.attrs?.[key];
