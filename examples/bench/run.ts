@@ -15,7 +15,7 @@ import { nextSourceAddress } from './loopback.js';
 import { MachineLoad } from './machine-load.js';
 import { EchoLoad } from './phases/echo-load.js';
 import { HandshakeLoad } from './phases/handshakes.js';
-import { measureIdleMemory } from './phases/idle-memory.js';
+import { measureIdleMemory, median, type IdleMemoryResult } from './phases/idle-memory.js';
 import { LatencyLoad } from './phases/latency.js';
 import type { SliceCount, SlicedLoad } from './phases/slice.js';
 import { measure as measureSides } from './measure.js';
@@ -36,6 +36,8 @@ const sides = (env.BENCH_SERVERS ?? 'gateway,bare').split(',').map((s) => s.trim
 const profileDir = env.BENCH_CPU_PROF;
 
 const CONNECTIONS = 50;
+/** Idle-memory readings per side. */
+const MEMORY_ROUNDS = 3;
 const SLICE_MS = 250;
 const slicing = {
   warmupMs: 1000,
@@ -93,21 +95,31 @@ async function main(machine: MachineLoad): Promise<void> {
     request: upgradeRequest(server(side).port, '/', protocol),
   });
 
-  // Memory first, while both servers are fresh, one after the other (10,000 connections each).
-  log(`resident memory per idle connection (${fmt(idleConnections)} connections)`);
+  // Memory first, while both servers are fresh (10,000 connections each). RSS is noisy from one reading to the
+  // next (malloc's arenas, V8's page pools): the sides take turns, and each reports its median.
+  log(`resident memory per idle connection (${fmt(idleConnections)} connections, median of ${MEMORY_ROUNDS})`);
+  const readings: PerSide<IdleMemoryResult[]> = {};
+  for (let round = 0; round < MEMORY_ROUNDS; round++) {
+    for (const side of sides) {
+      const r = await measureIdleMemory(server(side), target(side, 'echo'), nextSourceAddress(), {
+        connections: idleConnections,
+        concurrency: 100,
+        warmupConnections: 300,
+        openTimeoutMs: 60_000,
+        settleMs: 500,
+      });
+      (readings[side] ??= []).push(r);
+    }
+  }
   const memory: PerSide<number> = {};
   const heap: PerSide<number> = {};
   for (const side of sides) {
-    const r = await measureIdleMemory(server(side), target(side, 'echo'), nextSourceAddress(), {
-      connections: idleConnections,
-      concurrency: 100,
-      warmupConnections: 300,
-      openTimeoutMs: 60_000,
-      settleMs: 500,
-    });
-    memory[side] = r.rssPerConnection / 1024;
-    heap[side] = r.heapPerConnection / 1024;
-    log(`  ${NAMES[side]}: ${fmt(memory[side], 2)} KiB RSS, ${fmt(heap[side], 2)} KiB JS heap per connection`);
+    const all = readings[side]!;
+    memory[side] = median(all.map((r) => r.rssPerConnection)) / 1024;
+    heap[side] = median(all.map((r) => r.heapPerConnection)) / 1024;
+    const each = all.map((r) => fmt(r.rssPerConnection / 1024, 2)).join(', ');
+    const young = `young generation left out: ${all.map((r) => `${fmt(r.youngBefore / 1048576, 1)} → ${fmt(r.youngAfter / 1048576, 1)}`).join(', ')} MiB`;
+    log(`  ${NAMES[side]}: ${fmt(memory[side], 2)} KiB RSS (${each}), ${fmt(heap[side], 2)} KiB JS heap per connection; ${young}`);
   }
 
   const handshakes = await measure(

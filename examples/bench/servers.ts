@@ -81,7 +81,7 @@ export class ServerProcess {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => done(new Error(`${this.name}: no memory report in ${timeoutMs} ms`)), timeoutMs);
       const onMessage = (msg: ChildMessage) => {
-        if (msg.cmd === 'mem') done(undefined, { rss: msg.rss, heapUsed: msg.heapUsed });
+        if (msg.cmd === 'mem') done(undefined, { rss: msg.rss, heapUsed: msg.heapUsed, youngRss: msg.youngRss });
       };
       const onExit = () => done(new Error(`${this.name}: exited while measuring memory`));
       const done = (err: Error | undefined, report?: MemoryReport) => {
