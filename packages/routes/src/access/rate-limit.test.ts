@@ -26,6 +26,7 @@ describe('rateLimit()', () => {
   };
 
   it.each([
+    ['the default in-process count', () => undefined],
     ['the in-process store', () => new MemoryStore()],
     ['a store reached through promises', sharedStore],
   ])('refuses handshakes over the rate with 429 and Retry-After, per client IP (%s)', async (_, makeStore) => {

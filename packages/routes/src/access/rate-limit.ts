@@ -3,9 +3,13 @@
  * client may start per window, and how many WebSockets it may hold open at once. The client is the real IP
  * (core's `realIp`), so clients behind a trusted proxy are told apart.
  */
-import { isThenable, MemoryStore, type Gateway, type Store } from '@wsgate/core';
+import { isThenable, MemoryStore, type Gateway, type RequestContext, type Store } from '@wsgate/core';
 import { integer, invalidOption, knownKeys, seconds } from '../proxy/option-checks.js';
 import type { Guard } from './guard.js';
+import { WindowCounts } from './window-counts.js';
+
+/** Client addresses counted per window by the in-process count; past it, new ones go uncounted. */
+const MAX_COUNTED_CLIENTS = 100_000;
 
 export interface RateLimitOptions {
   /**
@@ -22,7 +26,10 @@ export interface RateLimitOptions {
   readonly connections?: { readonly max: number; readonly retryAfter?: number };
   /** The gateway whose connections `connections` counts (the route script's factory gets it). */
   readonly gateway?: Gateway;
-  /** Where handshakes are counted. Default: a new `MemoryStore`. */
+  /**
+   * Where handshakes are counted, for a count shared by several gateways (a Redis-backed store). Default:
+   * in this process, up to 100,000 client addresses per window (past that, new ones are not limited).
+   */
   readonly store?: Store;
   /** The refusal status: 429 Too Many Requests (default) or 503 Service Unavailable (nginx's default). */
   readonly status?: 429 | 503;
@@ -43,19 +50,20 @@ export function rateLimit(options: RateLimitOptions): Guard {
   const rate = o.handshakes === undefined ? undefined : handshakeWindow(knownKeys('rateLimit().handshakes', o.handshakes, ['limit', 'window']), o.store as Store | undefined);
   const open = o.connections === undefined ? undefined : connectionCount(knownKeys('rateLimit().connections', o.connections, ['max', 'retryAfter']), o.gateway as Gateway | undefined);
 
+  const refuse = (req: RequestContext<any>, over: Over): false => {
+    req.refuse(status, 'rate-limit', over.reason, { 'Retry-After': String(over.retryAfter) });
+    return false;
+  };
   return {
     name: 'rate-limit',
     check(req) {
       const ip = req.clientIp;
-      const refused = (over: Over | undefined): boolean => {
-        if (over === undefined) return true;
-        req.refuse(status, 'rate-limit', over.reason, { 'Retry-After': String(over.retryAfter) });
-        return false;
-      };
-      if (!refused(open?.over(ip))) return false;
+      const busy = open?.over(ip);
+      if (busy !== undefined) return refuse(req, busy);
       const fast = rate?.over(ip);
-      // The in-process store answers at once; a shared one through a promise.
-      return isThenable(fast) ? fast.then(refused) : refused(fast);
+      if (fast === undefined) return true;
+      // The in-process count answers at once; a shared store through a promise.
+      return isThenable(fast) ? fast.then((over) => over === undefined || refuse(req, over)) : refuse(req, fast);
     },
     async close() {
       open?.stop();
@@ -78,12 +86,11 @@ function handshakeWindow(o: Record<string, unknown>, store: Store | undefined) {
   const limit = integer('rateLimit().handshakes.limit', o.limit, 0, 1);
   const windowSeconds = seconds('rateLimit().handshakes.window', o.window, 1, 0.01, 86_400);
   const windowMs = windowSeconds * 1000;
-  const counts = store ?? new MemoryStore();
-  // The in-process store answers at once: no promise per handshake for the default.
-  const local = counts instanceof MemoryStore ? counts : undefined;
-  const verdict = (ip: string, into: number, current: number, previous: string | undefined): Over | undefined => {
-    // Over the limit in this window alone needs no second look (the caller skips reading `previous` then).
-    if (current <= limit && Number(previous ?? 0) * (1 - into / windowMs) + current <= limit) return undefined;
+  // In process (the default, or a MemoryStore given) the count answers at once: no promise per handshake.
+  const own = store === undefined ? new WindowCounts(MAX_COUNTED_CLIENTS) : undefined;
+  const local = store instanceof MemoryStore ? store : undefined;
+  const verdict = (ip: string, into: number, current: number, previous: number): Over | undefined => {
+    if (current <= limit && previous * (1 - into / windowMs) + current <= limit) return undefined;
     return {
       reason: `more than ${limit} handshakes in ${windowSeconds} s from ${ip}`,
       retryAfter: Math.max(1, Math.ceil((windowMs - into) / 1000)),
@@ -94,15 +101,20 @@ function handshakeWindow(o: Record<string, unknown>, store: Store | undefined) {
       const now = Date.now();
       const index = Math.floor(now / windowMs);
       const into = now - index * windowMs;
+      // Over the limit in this window alone needs no second look at the previous one.
+      if (own) {
+        const current = own.hit(ip, index);
+        return verdict(ip, into, current, current <= limit ? own.previousHits(ip) : 0);
+      }
       const prefix = `wsgate:rate:hs:${ip}:`;
       // Two windows of life: the counter is read as "previous" during the next one.
       if (local) {
         const current = local.incrementNow(prefix + index, 1, 2 * windowSeconds);
-        return verdict(ip, into, current, current <= limit ? local.getNow(prefix + (index - 1)) : undefined);
+        return verdict(ip, into, current, current <= limit ? Number(local.getNow(prefix + (index - 1)) ?? 0) : 0);
       }
       return (async () => {
-        const current = await counts.increment(prefix + index, 1, 2 * windowSeconds);
-        return verdict(ip, into, current, current <= limit ? await counts.get(prefix + (index - 1)) : undefined);
+        const current = await store!.increment(prefix + index, 1, 2 * windowSeconds);
+        return verdict(ip, into, current, current <= limit ? Number((await store!.get(prefix + (index - 1))) ?? 0) : 0);
       })();
     },
   };
