@@ -74,13 +74,14 @@ export function mediaSite(o: MediaSiteOptions & { access: Guard; headers?: Reado
         });
   const hook = o.hook === undefined ? undefined : authHook({ url: o.hook, forwardedHeaders: ['X-Client-IP', 'X-Forwarded-For'] });
 
+  const admitted = (req: RequestContext<any>): RouteResult => (pool ? req.proxy(pool) : req.handshake());
+  const accessed = hook ? (req: RequestContext<any>) => whenAdmitted(hook, req, admitted) : admitted;
   const webSockets = (req: RequestContext<any>): RouteResult | Promise<RouteResult> => {
     // nginx's rewrite-phase `if`s run before its access phase: these 403s come before any credentials are asked for.
     if (!/upgrade/i.test(req.header('connection') ?? '')) return req.refuse(403, 'upgrade', 'Connection must contain "upgrade"');
     if (!/websocket/i.test(req.header('upgrade') ?? '')) return req.refuse(403, 'upgrade', 'Upgrade must contain "websocket"');
-    const admitted = () => (pool ? req.proxy(pool) : req.handshake());
     // Synchronous while the checks need no I/O (a remembered token, the rate limit in memory): no microtask.
-    return whenAdmitted(o.access, req, () => (hook ? whenAdmitted(hook, req, admitted) : admitted()));
+    return whenAdmitted(o.access, req, accessed);
   };
   const restApi = async (req: RequestContext<any>): Promise<RouteResult> => {
     if (!pool) return req.next();

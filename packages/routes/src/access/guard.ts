@@ -2,7 +2,7 @@
  * The one shape every access-control and authentication module has (DESIGN.md convention 7): a factory
  * validates its options at start-up and returns a `Guard`, which a route calls in one line.
  */
-import { isThenable, type RequestContext, type RouteResult } from '@wsgate/core';
+import { isThenable, type Attributes, type RequestContext, type RouteResult } from '@wsgate/core';
 
 /**
  * An access check made by a factory such as `origin({...})`, `basicAuth({...})` or `rateLimit({...})`.
@@ -57,12 +57,17 @@ export function allOf(...guards: readonly Guard[]): Guard {
 /**
  * The route's next step once `guard` admits `req`, taken at once when the guard answers at once: a route
  * written `return whenAdmitted(access, req, () => req.handshake())` stays synchronous while its guards need no
- * I/O. A refusal ends the route with nothing to return (the guard took the refusal action).
+ * I/O. A refusal ends the route with nothing to return (the guard took the refusal action). `next` is given
+ * `req`, so that a route can pass one function made once instead of a new closure per request.
  */
-export function whenAdmitted(guard: Guard, req: RequestContext<any>, next: () => RouteResult | Promise<RouteResult>): RouteResult | Promise<RouteResult> {
+export function whenAdmitted<A extends Attributes>(
+  guard: Guard,
+  req: RequestContext<A>,
+  next: (req: RequestContext<A>) => RouteResult | Promise<RouteResult>,
+): RouteResult | Promise<RouteResult> {
   const answer = guard.check(req);
-  if (isThenable(answer)) return answer.then((admitted) => (admitted ? next() : undefined));
-  return answer ? next() : undefined;
+  if (isThenable(answer)) return answer.then((admitted) => (admitted ? next(req) : undefined));
+  return answer ? next(req) : undefined;
 }
 
 /** For modules with nothing to clean up. */
