@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { CloseInfo, Connection } from './connection.js';
 import { HttpError } from './errors.js';
+import { resolveConfig } from './config/load.js';
 import { defineRoutes } from './routes.js';
 import { maskedFrame, rawExchange, sleep, startTestGateway, until, upgradeRequest, type TestGateway } from './test-gateway.js';
 
@@ -144,6 +145,29 @@ describe('terminated WebSockets', () => {
     await sleep(400);
     expect(alive.readyState).toBe(WebSocket.OPEN);
     alive.close();
+  });
+  it('starts and stops listening for pongs with a reload that turns ping keepalive on and off', async () => {
+    const closed: CloseInfo[] = [];
+    const routes = [echoRoutes, defineRoutes({ 'websocket:closed': (_c, info) => void closed.push(info) })];
+    gw = await startTestGateway(routes, { keepalive: { mechanism: 'none' } });
+    const alive = await openClient(gw.url);
+    const silent = await openClient(gw.url, 'echo', { autoPong: false });
+    const pinging = (mechanism: string) => resolveConfig({ listeners: [{ host: '127.0.0.1', port: 0 }], keepalive: { mechanism, interval: 0.1, timeout: 0.2 } }, process.cwd());
+    await gw.gateway.reload(pinging('ping'), routes);
+    // Opened before the reload: the answering one is heard, the silent one dropped.
+    await until(() => closed.length === 1, 3000, 'silent peer dropped');
+    expect(closed[0]).toMatchObject({ reason: 'keepalive timeout', by: 'local' });
+    expect(silent.readyState).not.toBe(WebSocket.OPEN);
+    await sleep(400);
+    expect(alive.readyState).toBe(WebSocket.OPEN);
+    await gw.gateway.reload(pinging('pong'), routes);
+    const quiet = await openClient(gw.url, 'echo', { autoPong: false });
+    await sleep(400);
+    expect([alive.readyState, quiet.readyState]).toEqual([WebSocket.OPEN, WebSocket.OPEN]);
+    const [conn] = gw.gateway.connections.list((c) => c.kind === 'terminated') as Connection[];
+    expect(conn!.ws.listenerCount('pong')).toBe(0);
+    alive.close();
+    quiet.close();
   });
 });
 

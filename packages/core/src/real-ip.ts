@@ -127,6 +127,25 @@ export function clientAddressOf(
   resolver: RealIpResolver | undefined,
 ): ClientAddress {
   const socket = head.socket;
-  const peer = proxiedSource(socket) ?? { ip: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+  const peer = proxiedSource(socket) ?? tcpPeer(socket);
   return resolver ? resolver.resolve(peer, head.headers) : peer;
+}
+
+interface PeerHandle {
+  getpeername?(out: { address?: string; port?: number }): number;
+}
+
+/**
+ * The TCP peer, read from the socket's handle. Node's `remoteAddress` would do the same, and keep the answer
+ * on the socket as an object for the connection's life: 82 B a connection (heap snapshots at 2,000), where
+ * the gateway keeps the address it needs itself. Sockets without such a handle (tests, wrappers) are asked
+ * as usual.
+ */
+function tcpPeer(socket: { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined }): ClientAddress {
+  const handle = (socket as { _handle?: PeerHandle | null })._handle;
+  if (handle?.getpeername !== undefined) {
+    const out: { address?: string; port?: number } = {};
+    if (handle.getpeername(out) === 0 && out.address !== undefined) return { ip: out.address, port: out.port ?? 0 };
+  }
+  return { ip: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
 }

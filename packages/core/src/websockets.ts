@@ -41,6 +41,8 @@ const connectionOf = (ws: WebSocket): Connection<any> => (ws as TaggedSocket)[kC
  */
 export class WebSocketHub {
   private keepalive: Keepalive;
+  /** Pongs are listened for only while keepalive pings (a listener per connection otherwise unused). */
+  private hearsPongs: boolean;
   private upgrader: Upgrader;
   private started = false;
   private routes: WebSocketRoutes = { open: [], message: [], closed: [] };
@@ -57,6 +59,7 @@ export class WebSocketHub {
     private readonly metrics: GatewayMetrics,
   ) {
     this.keepalive = new Keepalive(this.registry, config.keepalive);
+    this.hearsPongs = config.keepalive.mechanism === 'ping';
     this.upgrader = new Upgrader({ maxPayload: config.limits.maxPayload });
     const hub = this;
     this.onMessage = function (data, isBinary) {
@@ -91,6 +94,16 @@ export class WebSocketHub {
     this.keepalive.stop();
     this.keepalive = new Keepalive(this.registry, config.keepalive);
     if (this.started) this.keepalive.start();
+    const hearsPongs = config.keepalive.mechanism === 'ping';
+    if (hearsPongs !== this.hearsPongs) {
+      this.hearsPongs = hearsPongs;
+      for (const entry of this.registry) {
+        if (entry.kind !== 'terminated') continue;
+        const conn = entry as Connection<any>;
+        if (hearsPongs) conn.ws.on('pong', this.onPong);
+        else conn.ws.removeListener('pong', this.onPong);
+      }
+    }
     const old = this.upgrader;
     this.upgrader = new Upgrader({ maxPayload: config.limits.maxPayload });
     // Its ws servers track no clients: closing them leaves open connections alone.
@@ -129,8 +142,7 @@ export class WebSocketHub {
     ws.on('close', this.onClose);
     ws.on('error', this.onError);
     if (this.routes.message.length > 0) ws.on('message', this.onMessage);
-    // Always: a reload may turn ping keepalive on for connections already open.
-    ws.on('pong', this.onPong);
+    if (this.hearsPongs) ws.on('pong', this.onPong);
     for (const route of this.routes.open) this.guard(route.name, conn, () => route.run(conn));
     return { ok: true, conn };
   }
