@@ -18,6 +18,11 @@ export class Connection<A extends Attributes = Attributes> extends FromRequest<A
   readonly createdAt = Date.now();
   /** @internal keepalive: when the unanswered ping went out (0: none outstanding). */
   pingSentAt = 0;
+  /**
+   * @internal keepalive: when the peer last showed life (a message, a pong) or was last sent a keepalive, ms
+   * since the epoch; the open to begin with.
+   */
+  aliveAt = this.createdAt;
   /** @internal who closed first; remote unless the gateway did. */
   closedBy: 'local' | 'remote' = 'remote';
   /** @internal why the gateway closed it when the close frame carries no reason (terminate). */
@@ -61,7 +66,7 @@ export class Connection<A extends Attributes = Attributes> extends FromRequest<A
     this.bytesIn += bytes;
     this.traffic.framesIn++;
     this.traffic.bytesIn += bytes;
-    this.lastActivityAt = Date.now();
+    this.lastActivityAt = this.aliveAt = Date.now();
   }
 
   /** Messages and payload bytes each way so far. */

@@ -146,6 +146,38 @@ describe('terminated WebSockets', () => {
     expect(alive.readyState).toBe(WebSocket.OPEN);
     alive.close();
   });
+  it('pings a connection when its peer has been silent for the interval, by its own clock', async () => {
+    gw = await startTestGateway(echoRoutes, { keepalive: { mechanism: 'ping', interval: 0.3, timeout: 1 } });
+    const pingsAt = (ws: WebSocket, since: number) => {
+      const at: number[] = [];
+      ws.on('ping', () => at.push(Date.now() - since));
+      return at;
+    };
+    const t0 = Date.now();
+    const talker = await openClient(gw.url);
+    const early = await openClient(gw.url);
+    const talkerPings = pingsAt(talker, t0);
+    const earlyPings = pingsAt(early, t0);
+    await sleep(150);
+    const t1 = Date.now();
+    const late = await openClient(gw.url);
+    const latePings = pingsAt(late, t1);
+    // The talker's messages are signs of life: no keepalive while they come.
+    const chatter = setInterval(() => talker.send('still here'), 50);
+    await sleep(500);
+    clearInterval(chatter);
+    expect(talkerPings).toEqual([]);
+    await until(() => earlyPings.length > 0 && latePings.length > 0, 2000, 'pings to the silent two');
+    // The other two, each about an interval after its own open (the sweep ticks every 30 ms here; slack for a loaded machine).
+    expect(earlyPings[0]).toBeGreaterThanOrEqual(290);
+    expect(earlyPings[0]).toBeLessThan(700);
+    expect(latePings[0]).toBeGreaterThanOrEqual(290);
+    expect(latePings[0]).toBeLessThan(700);
+    // Silent now, the talker gets its ping an interval after its last message.
+    await until(() => talkerPings.length > 0, 1000, 'ping to the talker once it fell silent');
+    for (const ws of [talker, early, late]) ws.close();
+  });
+
   it('starts and stops listening for pongs with a reload that turns ping keepalive on and off', async () => {
     const closed: CloseInfo[] = [];
     const routes = [echoRoutes, defineRoutes({ 'websocket:closed': (_c, info) => void closed.push(info) })];

@@ -3,15 +3,17 @@ import type { Connection } from './connection.js';
 import type { ConnectionRegistry } from './registry.js';
 
 /**
- * Kamailio's keepalive for terminated WebSockets. `ping`: every `interval` seconds each connection gets a
- * ping, and one whose pong has not come `timeout` seconds later is dropped. `pong`: unsolicited pongs only
- * (RFC 6455 §5.5.3), which keep middleboxes awake but detect nothing.
+ * Kamailio's keepalive for terminated WebSockets. A connection whose peer has been silent for `interval`
+ * seconds (no message, no pong; what the gateway sends does not count) gets a keepalive. `ping`: a ping, and
+ * a connection whose pong has not come `timeout` seconds later is dropped. `pong`: an unsolicited pong
+ * (RFC 6455 §5.5.3), which keeps middleboxes awake but detects nothing.
  *
- * One timer sweeps every connection, rather than a timer per connection: idle connections stay cheap.
+ * One timer sweeps every connection, rather than a timer per connection: idle connections stay cheap. Each
+ * connection falls due by its own clock (its open, its peer's last sign of life), so keepalives spread out
+ * as the connections did, instead of going to all of them at once.
  */
 export class Keepalive {
   private timer: NodeJS.Timeout | undefined;
-  private lastRound = 0;
 
   constructor(
     private readonly registry: ConnectionRegistry,
@@ -20,8 +22,8 @@ export class Keepalive {
 
   start(): void {
     if (this.config.mechanism === 'none' || this.timer) return;
-    const tick = this.config.mechanism === 'ping' ? Math.min(this.config.interval, this.config.timeout) : this.config.interval;
-    this.lastRound = Date.now();
+    // Late by at most a tenth of the interval (a second at most), or of the timeout.
+    const tick = Math.min(this.config.interval / 10, 1, this.config.mechanism === 'ping' ? this.config.timeout / 10 : Infinity);
     this.timer = setInterval(() => this.sweep(Date.now()), Math.max(tick * 1000, 20));
     this.timer.unref();
   }
@@ -32,23 +34,25 @@ export class Keepalive {
   }
 
   /** A pong arrived: the peer is alive. */
-  static pongReceived(conn: { pingSentAt: number }): void {
+  static pongReceived(conn: { pingSentAt: number; aliveAt: number }): void {
     conn.pingSentAt = 0;
+    conn.aliveAt = Date.now();
   }
 
   private sweep(now: number): void {
-    const { mechanism, interval, timeout } = this.config;
-    const round = now - this.lastRound >= interval * 1000 - 5;
-    if (round) this.lastRound = now;
+    const { mechanism } = this.config;
+    const interval = this.config.interval * 1000;
+    const timeout = this.config.timeout * 1000;
     for (const entry of this.registry) {
       // Proxied tunnels are kept alive by their proxy's own pings, end to end.
       if (entry.kind !== 'terminated') continue;
       const conn = entry as Connection<any>;
       if (mechanism === 'ping' && conn.pingSentAt !== 0) {
-        if (now - conn.pingSentAt >= timeout * 1000 - 5) conn.terminate('keepalive timeout');
+        if (now - conn.pingSentAt >= timeout) conn.terminate('keepalive timeout');
         continue;
       }
-      if (!round || conn.ws.readyState !== 1) continue;
+      if (now - conn.aliveAt < interval || conn.ws.readyState !== 1) continue;
+      conn.aliveAt = now;
       if (mechanism === 'ping') {
         conn.pingSentAt = now;
         conn.ws.ping();
