@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import { HandshakeRefusedError, Upgrader, type HandshakeAcceptance, type HandshakeCheck, type HandshakeOptions } from '@wsgate/handshake';
 import type { GatewayConfig } from './config/types.js';
 import { Connection, type CloseInfo } from './connection.js';
@@ -29,11 +29,13 @@ export type AcceptResult =
   | { readonly ok: true; readonly conn: Connection<any> }
   | { readonly ok: false; readonly status?: number; readonly check?: HandshakeCheck | undefined };
 
-const kConnection = Symbol('wsgate.connection');
 /** Messages up to this size (bytes) have their answers written together at the end of the tick. */
 const COALESCE_BELOW = 4096;
-type TaggedSocket = WebSocket & { [kConnection]: Connection<any> };
-const connectionOf = (ws: WebSocket): Connection<any> => (ws as TaggedSocket)[kConnection];
+
+/** The WebSocket class a hub's connections are made from (see `hubWebSocket`). */
+interface HubWebSocket extends WebSocket {
+  connection: Connection<any> | undefined;
+}
 
 /**
  * The terminate side of the gateway: completes accepted handshakes, keeps the registry, runs keepalive,
@@ -41,16 +43,10 @@ const connectionOf = (ws: WebSocket): Connection<any> => (ws as TaggedSocket)[kC
  */
 export class WebSocketHub {
   private keepalive: Keepalive;
-  /** Pongs are listened for only while keepalive pings (a listener per connection otherwise unused). */
-  private hearsPongs: boolean;
   private upgrader: Upgrader;
   private started = false;
   private routes: WebSocketRoutes = { open: [], message: [], closed: [] };
-  // Listeners shared by every socket (`this` is the WebSocket): nothing allocated per connection for them.
-  private readonly onMessage: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
-  private readonly onClose: (this: WebSocket, code: number, reason: Buffer) => void;
-  private readonly onError: (this: WebSocket, err: Error) => void;
-  private readonly onPong: (this: WebSocket) => void;
+  private readonly webSocketClass: typeof WebSocket;
 
   constructor(
     config: GatewayConfig,
@@ -59,25 +55,25 @@ export class WebSocketHub {
     private readonly metrics: GatewayMetrics,
   ) {
     this.keepalive = new Keepalive(this.registry, config.keepalive);
-    this.hearsPongs = config.keepalive.mechanism === 'ping';
-    this.upgrader = new Upgrader({ maxPayload: config.limits.maxPayload });
-    const hub = this;
-    this.onMessage = function (data, isBinary) {
-      hub.dispatchMessage(connectionOf(this), data, isBinary);
-    };
-    this.onClose = function (code, reason) {
-      hub.closed(connectionOf(this), code, reason);
-    };
-    this.onError = function (err) {
-      // ws reports protocol violations and limits (1002, 1007, 1009) and then closes: the gateway's doing.
-      const conn = connectionOf(this);
-      conn.closedBy = 'local';
-      conn.localReason = err.message;
-      hub.logger.info({ conn: conn.id, err }, 'websocket protocol error');
-    };
-    this.onPong = function () {
-      Keepalive.pongReceived(connectionOf(this));
-    };
+    this.webSocketClass = hubWebSocket(this);
+    this.upgrader = new Upgrader({ maxPayload: config.limits.maxPayload, WebSocket: this.webSocketClass });
+  }
+
+  /** @internal A message from the peer (the hub's WebSocket class calls the four below). */
+  message(conn: Connection<any>, data: Buffer, isBinary: boolean): void {
+    if (this.routes.message.length > 0) this.dispatchMessage(conn, data, isBinary);
+  }
+
+  /** @internal ws reports protocol violations and limits (1002, 1007, 1009) and then closes: the gateway's doing. */
+  protocolError(conn: Connection<any>, err: Error): void {
+    conn.closedBy = 'local';
+    conn.localReason = err.message;
+    this.logger.info({ conn: conn.id, err }, 'websocket protocol error');
+  }
+
+  /** @internal */
+  pong(conn: Connection<any>): void {
+    Keepalive.pongReceived(conn);
   }
 
   setRoutes(routes: WebSocketRoutes): void {
@@ -94,18 +90,8 @@ export class WebSocketHub {
     this.keepalive.stop();
     this.keepalive = new Keepalive(this.registry, config.keepalive);
     if (this.started) this.keepalive.start();
-    const hearsPongs = config.keepalive.mechanism === 'ping';
-    if (hearsPongs !== this.hearsPongs) {
-      this.hearsPongs = hearsPongs;
-      for (const entry of this.registry) {
-        if (entry.kind !== 'terminated') continue;
-        const conn = entry as Connection<any>;
-        if (hearsPongs) conn.ws.on('pong', this.onPong);
-        else conn.ws.removeListener('pong', this.onPong);
-      }
-    }
     const old = this.upgrader;
-    this.upgrader = new Upgrader({ maxPayload: config.limits.maxPayload });
+    this.upgrader = new Upgrader({ maxPayload: config.limits.maxPayload, WebSocket: this.webSocketClass });
     // Its ws servers track no clients: closing them leaves open connections alone.
     void old.close();
   }
@@ -137,12 +123,8 @@ export class WebSocketHub {
       origin: req.origin,
       attributes: req.attributes,
     });
-    (ws as TaggedSocket)[kConnection] = conn;
+    (ws as HubWebSocket).connection = conn;
     this.registry.add(conn);
-    ws.on('close', this.onClose);
-    ws.on('error', this.onError);
-    if (this.routes.message.length > 0) ws.on('message', this.onMessage);
-    if (this.hearsPongs) ws.on('pong', this.onPong);
     for (const route of this.routes.open) this.guard(route.name, conn, () => route.run(conn));
     return { ok: true, conn };
   }
@@ -178,7 +160,8 @@ export class WebSocketHub {
     }
   }
 
-  private closed(conn: Connection<any>, code: number, reason: Buffer): void {
+  /** @internal */
+  closed(conn: Connection<any>, code: number, reason: Buffer): void {
     const info: CloseInfo = { code, reason: reason.length > 0 ? reason.toString() : conn.localReason, by: conn.closedBy };
     this.registry.remove(conn, info);
     for (const route of this.routes.closed) this.guard(route.name, conn, () => route.run(conn, info));
@@ -197,4 +180,38 @@ export class WebSocketHub {
   private routeThrew(route: string, conn: Connection<any>, err: unknown): void {
     this.logger.error({ route, conn: conn.id, err }, 'websocket route threw');
   }
+}
+
+/**
+ * A WebSocket class for one hub: its events reach the hub straight from `emit`, with no listener on each
+ * connection (four of them cost about 90 B a connection), then the listeners a script added, as before.
+ * An `'error'` nobody else listens to is the hub's alone, not thrown.
+ */
+function hubWebSocket(hub: WebSocketHub): typeof WebSocket {
+  return class extends WebSocket implements HubWebSocket {
+    connection: Connection<any> | undefined = undefined;
+
+    // Two arguments at most for ws's events; no rest parameter, so no array per message.
+    override emit(event: string | symbol, a?: any, b?: any): boolean {
+      const conn = this.connection;
+      if (conn !== undefined) {
+        switch (event) {
+          case 'message':
+            hub.message(conn, a, b);
+            break;
+          case 'pong':
+            hub.pong(conn);
+            break;
+          case 'close':
+            hub.closed(conn, a, b);
+            break;
+          case 'error':
+            hub.protocolError(conn, a);
+            if (this.listenerCount('error') === 0) return true;
+            break;
+        }
+      }
+      return arguments.length === 1 ? super.emit(event) : arguments.length === 2 ? super.emit(event, a) : super.emit(event, a, b);
+    }
+  };
 }

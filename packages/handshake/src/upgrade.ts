@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { endOnceOnClose } from './end-once.js';
 import { writeRejection } from './reject.js';
 import type {
@@ -37,6 +37,8 @@ export class HandshakeAbortedError extends Error {
 export interface UpgraderOptions {
   /** Largest message in bytes for routes that do not set `maxPayload`. Default 1 MiB. */
   maxPayload?: number;
+  /** The class each connection's WebSocket is made from: ws's `WebSocket` (default) or a subclass of it. */
+  WebSocket?: typeof WebSocket;
 }
 
 /** What one upgrade hands to the server-wide listeners, which find it on the request, and what they leave. */
@@ -65,12 +67,14 @@ interface ServersByDeflate {
  */
 export class Upgrader {
   readonly #defaultMaxPayload: number;
+  readonly #webSocketClass: typeof WebSocket;
   readonly #servers = new Map<number, ServersByDeflate>();
   readonly #deflateKeys = new WeakMap<PerMessageDeflateOptions, string>();
   #closed = false;
 
   constructor(options: UpgraderOptions = {}) {
     this.#defaultMaxPayload = checkMaxPayload(options.maxPayload ?? DEFAULT_MAX_PAYLOAD, 'Upgrader maxPayload');
+    this.#webSocketClass = options.WebSocket ?? WebSocket;
   }
 
   /**
@@ -215,6 +219,7 @@ export class Upgrader {
       // A copy: ws keeps the object, and the route's may be frozen or change later.
       perMessageDeflate: typeof perMessageDeflate === 'object' ? { ...perMessageDeflate } : perMessageDeflate,
       handleProtocols,
+      WebSocket: this.#webSocketClass,
     });
     wss.on('headers', addHeaders);
     wss.on('wsClientError', refuse);
