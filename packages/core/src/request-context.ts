@@ -45,13 +45,13 @@ export interface RequestEnv {
   readonly connections: ConnectionRegistry;
 }
 
+/** What a request without cookies, or without attributes yet, reads: one shared empty object. */
+const EMPTY: Readonly<Record<string, never>> = Object.freeze({});
+
 /**
  * One HTTP request on its way through the route pipeline (DESIGN.md convention 6): read-only accessors,
  * computed on first use; a typed attribute bag that the connection inherits; and the actions that end it.
  */
-const NO_ATTRIBUTES: Readonly<Record<string, never>> = Object.freeze({});
-const NO_COOKIES: Readonly<Record<string, never>> = Object.freeze({});
-
 export class RequestContext<A extends Attributes = Attributes> {
   /** The action the current route took, if any. */
   private taken: Action | undefined;
@@ -160,7 +160,7 @@ export class RequestContext<A extends Attributes = Attributes> {
   /** Cookies of the `Cookie` header (RFC 6265); the first of a repeated name wins. */
   get cookies(): Readonly<Record<string, string | undefined>> {
     // Not frozen: this request's own object, and freezing it cost about 1 µs a handshake (a profile of S2).
-    this.cookieJar ??= this.raw.headers.cookie ? parseCookie(this.raw.headers.cookie) : NO_COOKIES;
+    this.cookieJar ??= this.raw.headers.cookie ? parseCookie(this.raw.headers.cookie) : EMPTY;
     return this.cookieJar;
   }
   cookie(name: string): string | undefined {
@@ -192,7 +192,7 @@ export class RequestContext<A extends Attributes = Attributes> {
    * something is set, this is one shared empty (frozen) bag, so that a connection without attributes holds none.
    */
   get attributes(): Readonly<Partial<A>> {
-    return this.attrs ?? (NO_ATTRIBUTES as Partial<A>);
+    return this.attrs ?? (EMPTY as Partial<A>);
   }
   get<K extends keyof A>(key: K): A[K] | undefined {
     return this.attrs?.[key];

@@ -59,7 +59,7 @@ export class WebSocketHub {
     this.upgrader = new Upgrader({ maxPayload: config.limits.maxPayload, WebSocket: this.webSocketClass });
   }
 
-  /** @internal A message from the peer (the hub's WebSocket class calls the four below). */
+  /** @internal A message from the peer (the hub's WebSocket class calls the three below). */
   message(conn: Connection<any>, data: Buffer, isBinary: boolean): void {
     if (this.routes.message.length > 0) this.dispatchMessage(conn, data, isBinary);
   }
@@ -69,11 +69,6 @@ export class WebSocketHub {
     conn.closedBy = 'local';
     conn.localReason = err.message;
     this.logger.info({ conn: conn.id, err }, 'websocket protocol error');
-  }
-
-  /** @internal */
-  pong(conn: Connection<any>): void {
-    Keepalive.pongReceived(conn);
   }
 
   setRoutes(routes: WebSocketRoutes): void {
@@ -200,7 +195,7 @@ function hubWebSocket(hub: WebSocketHub): typeof WebSocket {
             hub.message(conn, a, b);
             break;
           case 'pong':
-            hub.pong(conn);
+            Keepalive.pongReceived(conn);
             break;
           case 'close':
             hub.closed(conn, a, b);
