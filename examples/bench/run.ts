@@ -134,7 +134,7 @@ async function main(machine: MachineLoad): Promise<void> {
 
   const handshakes = await measure(
     'handshakes/s, 50 clients',
-    (side) => new HandshakeLoad(target(side, 'echo'), nextSourceAddress(), { clients: CONNECTIONS, maxCount: 1_000_000 }),
+    (side) => new HandshakeLoad(target(side, 'echo'), nextSourceAddress(), { clients: CONNECTIONS, maxCount: 1_000_000, busyPoll: pinning }),
     (t, load) => {
       if (load.errors > 0) log(`  ${load.errors} failed handshake cycles, first: ${load.firstError}`);
       return t.count / t.seconds;

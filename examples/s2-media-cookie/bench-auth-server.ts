@@ -1,7 +1,9 @@
 /**
- * A server child for ./bench-auth.ts: a gateway that upgrades every request at once (`WSGATE_BENCH_AUTH=bare`)
- * or one running this example's route, Origin + cookie token + rate limit (`guarded`), with limits high
- * enough never to refuse the benchmark's load.
+ * A server child for ./bench-auth.ts: a gateway running this example's route, either with Origin + cookie
+ * token + rate limit (`guarded`, limits high enough never to refuse the benchmark's load) or with no checks
+ * at all (`WSGATE_BENCH_AUTH=bare`): the same site (page, locations, upgrade header checks, echo), so that
+ * only the checks' cost differs. `WSGATE_BENCH_AUTH=direct`: a route that upgrades every request at once,
+ * for the site's own cost.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,17 +11,22 @@ import { join } from 'node:path';
 import { defineRoutes, Gateway, resolveConfig } from '@wsgate/core';
 import { serveChild } from '../bench/server-child.js';
 import { BENCH_ORIGIN, BENCH_TOKEN } from './bench-auth.js';
-import s2MediaCookie from './routes.js';
+import s2MediaCookie, { mediaCookieRoutes } from './routes.js';
+import { allOf } from '@wsgate/routes';
+import { mediaSite, mediaSiteOptions } from '../s2-media-basic/media-site.js';
 
-const mode = process.env.WSGATE_BENCH_AUTH === 'bare' ? 'bare' : 'guarded';
+const MODES = ['guarded', 'bare', 'direct'] as const;
+const mode = MODES.find((m) => m === process.env.WSGATE_BENCH_AUTH) ?? 'guarded';
 
 await serveChild(`wsgate (${mode})`, async () => {
   const gateway = new Gateway(
     resolveConfig({ listeners: [{ host: '127.0.0.1', port: 0 }], limits: { maxConnections: 16_000 }, log: { level: 'warn' } }, process.cwd()),
   );
-  if (mode === 'bare') {
-    // The same application (a message route) as the example, without the checks: only their cost differs.
-    gateway.use(defineRoutes({ 'http:request': (req) => req.handshake(), 'websocket:message': (conn, data) => conn.send(data) }, 'bare'));
+  if (mode === 'direct') {
+    gateway.use(defineRoutes({ 'http:request': (req) => req.handshake(), 'websocket:message': (conn, data) => conn.send(data) }, 'direct'));
+  } else if (mode === 'bare') {
+    // allOf() of no guards admits every request.
+    gateway.use(mediaCookieRoutes(mediaSite({ ...mediaSiteOptions({}, true), access: allOf(), logger: gateway.logger })));
   } else {
     const tokens = mkdtempSync(join(tmpdir(), 'wsgate-bench-tokens-'));
     writeFileSync(join(tokens, BENCH_TOKEN), '');

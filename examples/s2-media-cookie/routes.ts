@@ -18,9 +18,9 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineRoutes, WsgateError, type RouteFactory } from '@wsgate/core';
+import { defineRoutes, WsgateError, type RouteFactory, type Routes } from '@wsgate/core';
 import { allOf, cookieToken, directoryTokens, origin, rateLimit } from '@wsgate/routes';
-import { mediaSite, mediaSiteOptions } from '../s2-media-basic/media-site.js';
+import { mediaSite, mediaSiteOptions, type MediaSite } from '../s2-media-basic/media-site.js';
 import { numberOption, stringOption } from '../s2-media-basic/script-options.js';
 import { PAGE } from './page.js';
 
@@ -30,17 +30,22 @@ const s2MediaCookie: RouteFactory = ({ gateway, options }) => {
   const origins = options.origins;
   if (!Array.isArray(origins)) throw new WsgateError('WSGATE_SCRIPT_INVALID', 'script.options.origins: give the allowed page origins, e.g. [https://media.example.com]');
 
-  const site = mediaSite({
-    ...mediaSiteOptions(options, true),
-    // Cheapest and broadest first: a flood is turned away before any file look-up.
-    access: allOf(
-      rateLimit({ handshakes: { limit: numberOption(options, 'handshakesPerSecond', 20) }, connections: { max: numberOption(options, 'connectionsPerIp', 50) }, gateway }),
-      origin({ allow: origins as string[] }),
-      cookieToken({ store: directoryTokens({ dir: path.resolve(here, stringOption(options, 'tokens', './tokens')) }), connections: gateway.connections }),
-    ),
-    logger: gateway.logger,
-  });
+  return mediaCookieRoutes(
+    mediaSite({
+      ...mediaSiteOptions(options, true),
+      // Cheapest and broadest first: a flood is turned away before any file look-up.
+      access: allOf(
+        rateLimit({ handshakes: { limit: numberOption(options, 'handshakesPerSecond', 20) }, connections: { max: numberOption(options, 'connectionsPerIp', 50) }, gateway }),
+        origin({ allow: origins as string[] }),
+        cookieToken({ store: directoryTokens({ dir: path.resolve(here, stringOption(options, 'tokens', './tokens')) }), connections: gateway.connections }),
+      ),
+      logger: gateway.logger,
+    }),
+  );
+};
 
+/** The routes around a media site: its page at `/`, the site's locations, and an echo for WebSockets ended here. */
+export function mediaCookieRoutes(site: MediaSite): Routes {
   return defineRoutes(
     {
       'http:request'(req) {
@@ -55,6 +60,6 @@ const s2MediaCookie: RouteFactory = ({ gateway, options }) => {
     },
     's2-media-cookie',
   );
-};
+}
 
 export default s2MediaCookie;

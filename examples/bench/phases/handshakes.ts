@@ -3,6 +3,7 @@
  * closes TCP → next. The server closing first keeps TIME_WAIT on its side, so our ephemeral ports recycle.
  */
 import net from 'node:net';
+import { busyPoll } from '../busy-poll.js';
 import { CLOSE_FRAME } from '../frames.js';
 import { runUntil, sleep } from '../time.js';
 import { awaitUpgrade, type Target } from '../ws-client.js';
@@ -14,6 +15,8 @@ export interface HandshakeOptions {
   readonly maxCount: number;
   /** One cycle that takes longer than this is dropped and counted as an error. */
   readonly cycleTimeoutMs?: number;
+  /** Keep the client's event loop from sleeping while the load runs (./busy-poll.ts): only for a pinned client. */
+  readonly busyPoll?: boolean;
 }
 
 function noop(): void {}
@@ -36,6 +39,7 @@ export class HandshakeLoad implements SlicedLoad {
 
   async run(rampMs: number, windowMs: number): Promise<SliceCount> {
     this.running = true;
+    const stopPolling = this.options.busyPoll ? busyPoll() : undefined;
     const generation = ++this.generation;
     for (let i = 0; i < this.options.clients; i++) this.cycle(generation);
     await sleep(rampMs);
@@ -45,6 +49,7 @@ export class HandshakeLoad implements SlicedLoad {
     await runUntil(windowMs, () => this.count >= this.options.maxCount);
     this.counting = false;
     this.running = false;
+    stopPolling?.();
     const slice = { count: this.count, bytes: 0, seconds: (performance.now() - t0) / 1000 };
     // Cycles end by themselves, each bounded by its timeout.
     await runUntil((this.options.cycleTimeoutMs ?? 5000) + 1000, () => this.active === 0, 5);
