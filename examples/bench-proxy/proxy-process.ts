@@ -14,13 +14,13 @@ export class ProxyProcess {
     private readonly child: ChildProcess,
   ) {}
 
-  static start(upstreamPort: number, workers: number, nodeFlags: readonly string[] = []): Promise<ProxyProcess> {
+  static start(upstreamPort: number, workers: number, nodeFlags: readonly string[] = [], kind: 'wsgate' | 'node-relay' = 'wsgate'): Promise<ProxyProcess> {
     const file = fileURLToPath(new URL('./proxy-server.js', import.meta.url));
     // As wsgate's launchers start it (its cluster workers inherit the flags).
     const [command, ...args] = onAllCores([process.execPath, '--expose-gc', ...NODE_FLAGS, ...nodeFlags, file]);
     const child = spawn(command!, args, {
       stdio: ['ignore', 2, 2, 'ipc'],
-      env: { ...process.env, UPSTREAM_PORT: String(upstreamPort), PROXY_WORKERS: String(workers) },
+      env: { ...process.env, UPSTREAM_PORT: String(upstreamPort), PROXY_WORKERS: String(workers), PROXY_KIND: kind },
     });
     live.add(child);
     child.once('exit', () => live.delete(child));
@@ -29,7 +29,7 @@ export class ProxyProcess {
       const fail = (why: string) => {
         clearTimeout(timer);
         child.kill('SIGKILL');
-        reject(new Error(`wsgate proxy did not start: ${why}`));
+        reject(new Error(`${kind} proxy did not start: ${why}`));
       };
       child.once('exit', (code) => fail(`exited (${code})`));
       child.on('message', (m: ProxyChildMessage) => {

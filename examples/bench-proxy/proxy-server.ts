@@ -3,9 +3,11 @@
  * primary with `PROXY_WORKERS` workers (default 2) sharing one listener, each a Gateway whose only route is
  * `req.proxy(upstream(...))` — raw tunnels, nothing terminated. The primary tells the parent its port and pids
  * over IPC, runs a full collection in every worker on `{cmd:'gc'}` (so that memory figures are not garbage),
- * and never outlives the parent.
+ * and never outlives the parent. With `PROXY_KIND=node-relay`, the workers are plain TCP relays instead
+ * (`nodeRelayWorker`).
  */
 import cluster, { type Worker } from 'node:cluster';
+import net from 'node:net';
 import { defineRoutes, Gateway, resolveConfig } from '@wsgate/core';
 import { upstream } from '@wsgate/routes';
 import { freePort } from './children.js';
@@ -53,7 +55,8 @@ async function primary(): Promise<void> {
   send({ cmd: 'ready', port, pids: [process.pid, ...workers.map((w) => w.process.pid!)] } satisfies ProxyChildMessage);
 }
 
-async function worker(): Promise<void> {
+/** wsgate: a Gateway whose only route proxies to the upstream. */
+async function wsgateWorker(): Promise<void> {
   const pool = upstream(`ws://127.0.0.1:${env.UPSTREAM_PORT}`);
   const gateway = new Gateway(
     resolveConfig(
@@ -68,6 +71,28 @@ async function worker(): Promise<void> {
   );
   gateway.use(defineRoutes({ 'http:request': (req) => req.proxy(pool), 'routes:close': (reason) => pool.retire(reason) }, 'bench-proxy'));
   await gateway.listen();
+}
+
+/**
+ * The least any node proxy has to do, for reference: a TCP relay (`pipe()` both ways) opened at accept, with
+ * no HTTP parsing, no checks, no headers added. What node's sockets cost alone, whoever's code runs on them.
+ */
+async function nodeRelayWorker(): Promise<void> {
+  const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (client) => {
+    const up = net.connect({ host: '127.0.0.1', port: Number(env.UPSTREAM_PORT), noDelay: true, allowHalfOpen: true });
+    client.pipe(up);
+    up.pipe(client);
+    client.on('error', () => up.destroy());
+    up.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(env.PROXY_PORT), '127.0.0.1', resolve);
+  });
+}
+
+async function worker(): Promise<void> {
+  await (env.PROXY_KIND === 'node-relay' ? nodeRelayWorker() : wsgateWorker());
   process.on('disconnect', () => process.exit(0));
   process.on('message', (m: string) => {
     if (m === 'exit') process.exit(0);

@@ -1,9 +1,10 @@
 /**
  * The proxy benchmark: one `ws` echo upstream (a bare `ws` server in its own process, pinned to core 1), reached
- * three ways in one run — directly (the limit on this machine), through wsgate (a 2-worker node:cluster proxying
- * raw tunnels) and through nginx (`worker_processes auto`, `proxy_pass` with the Upgrade headers). The load
- * generator (this process, core 0) is the terminate-mode benchmark's: raw sockets, prebuilt masked frames,
- * interleaved slices so that noise falls on all three alike. Prints a Markdown table; writes the same as JSON to
+ * four ways in one run — directly (the limit on this machine), through wsgate (a 2-worker node:cluster proxying
+ * raw tunnels), through nginx (`worker_processes auto`, `proxy_pass` with the Upgrade headers) and, for
+ * reference, through a 2-worker node TCP relay with no HTTP at all (what node's sockets cost alone, the floor
+ * under any node proxy). The load generator (this process, core 0) is the terminate-mode benchmark's: raw
+ * sockets, prebuilt masked frames, interleaved slices so that noise falls on all alike. Prints a Markdown table; writes the same as JSON to
  * examples/bench-proxy/last-result.json.
  *
  * Knobs (environment): BENCH_SECONDS (counted seconds per figure and side, default 3), BENCH_IDLE_CONNECTIONS
@@ -34,8 +35,8 @@ const env = process.env;
 const seconds = Number(env.BENCH_SECONDS ?? 3);
 const idleConnections = Number(env.BENCH_IDLE_CONNECTIONS ?? 5000);
 const workers = Number(env.PROXY_WORKERS ?? 2);
-const SIDES: readonly Column[] = ['direct', 'wsgate', 'nginx'];
-const NAMES: Record<Column, string> = { direct: 'direct', wsgate: 'wsgate', nginx: 'nginx' };
+const SIDES: readonly Column[] = ['direct', 'wsgate', 'nginx', 'nodeRelay'];
+const NAMES: Record<Column, string> = { direct: 'direct', wsgate: 'wsgate', nginx: 'nginx', nodeRelay: 'node relay' };
 const CONNECTIONS = 50;
 const SLICE_MS = 500;
 const slicing = { warmupMs: 1000, rampMs: 150, sliceMs: SLICE_MS, slices: Math.max(1, Math.round((seconds * 1000) / SLICE_MS)) };
@@ -79,15 +80,17 @@ async function main(): Promise<void> {
   log(`pinning: ${pinning ? 'load generator on cpu 0, upstream on cpu 1, proxies on both' : 'none'}`);
   const upstream = await ServerProcess.start({ name: 'upstream (bare ws)', entry: './bare-server.js' });
   let proxy: ProxyProcess | undefined;
+  let relay: ProxyProcess | undefined;
   let nginx: Nginx | undefined;
   try {
     const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`] : [];
     proxy = await ProxyProcess.start(upstream.port, workers, profile);
+    relay = await ProxyProcess.start(upstream.port, workers, [], 'node-relay');
     const nginxPort = await freePort();
     nginx = await startNginxProxy(nginxPort, upstream.port);
-    const ports: Record<Column, number> = { direct: upstream.port, wsgate: proxy.port, nginx: nginxPort };
+    const ports: Record<Column, number> = { direct: upstream.port, wsgate: proxy.port, nginx: nginxPort, nodeRelay: relay.port };
     const target = (side: Column): Target => ({ port: ports[side], request: upgradeRequest(ports[side], '/', 'echo') });
-    log(`upstream :${upstream.port}, wsgate :${proxy.port} (${workers} workers), nginx :${nginxPort} (worker_processes auto)`);
+    log(`upstream :${upstream.port}, wsgate :${proxy.port} (${workers} workers), nginx :${nginxPort} (worker_processes auto), node relay :${relay.port} (${workers} workers)`);
 
     log(`resident memory per idle connection (${fmt(idleConnections)} connections)`);
     const memory: Partial<Record<Column, number>> = {};
@@ -152,7 +155,7 @@ async function main(): Promise<void> {
     process.stdout.write(toMarkdown(report) + '\n');
     log(`written to ${resultFile}`);
   } finally {
-    await Promise.all([proxy?.stop(), nginx?.stop(), upstream.stop()]);
+    await Promise.all([proxy?.stop(), relay?.stop(), nginx?.stop(), upstream.stop()]);
   }
 }
 

@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { cell, mark, meets } from '../bench/format.js';
 import type { RunReport } from '../bench/report.js';
 
-export type Column = 'direct' | 'wsgate' | 'nginx';
+/** `nodeRelay`: the least any node proxy does (proxy-server.ts), for what node's sockets cost alone. */
+export type Column = 'direct' | 'wsgate' | 'nginx' | 'nodeRelay';
 
 export interface ProxyFigure {
   readonly key: string;
@@ -34,10 +35,10 @@ export function vsDirect(f: ProxyFigure): number | undefined {
 const verdict = (ratio: number | undefined, target: number) => (ratio === undefined ? '—' : `${ratio.toFixed(2)}${mark(meets(ratio, target, 'higher'))}`);
 
 export function toMarkdown(report: ProxyReport): string {
-  const lines = ['| figure | direct | wsgate | nginx | wsgate vs nginx (≥ 1.00) | wsgate / direct (≥ 0.80) |', '|---|---:|---:|---:|---:|---:|'];
+  const lines = ['| figure | direct | wsgate | nginx | node relay | wsgate vs nginx (≥ 1.00) | wsgate / direct (≥ 0.80) |', '|---|---:|---:|---:|---:|---:|---:|'];
   for (const f of report.figures) {
     const v = f.values;
-    lines.push(`| ${f.label} | ${cell(v.direct, f.decimals)} | ${cell(v.wsgate, f.decimals)} | ${cell(v.nginx, f.decimals)} | ${verdict(vsNginx(f), 1)} | ${verdict(vsDirect(f), 0.8)} |`);
+    lines.push(`| ${f.label} | ${cell(v.direct, f.decimals)} | ${cell(v.wsgate, f.decimals)} | ${cell(v.nginx, f.decimals)} | ${cell(v.nodeRelay, f.decimals)} | ${verdict(vsNginx(f), 1)} | ${verdict(vsDirect(f), 0.8)} |`);
   }
   return lines.join('\n');
 }
