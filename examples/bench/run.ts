@@ -37,7 +37,7 @@ const profileDir = env.BENCH_CPU_PROF;
 
 const CONNECTIONS = 50;
 /** Idle-memory readings per side, after one that is not counted (see below). */
-const MEMORY_ROUNDS = 3;
+const MEMORY_ROUNDS = 5;
 const SLICE_MS = 250;
 const slicing = {
   warmupMs: 1000,
