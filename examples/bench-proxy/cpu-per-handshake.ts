@@ -4,7 +4,7 @@
  * The handshake figure of the proxy bench is two cores divided by the CPU of client + upstream + proxy per
  * handshake; this shows the proxy's share.
  *
- * Run: `tsc -b && node examples/dist/bench-proxy/cpu-per-handshake.js` (about 30 s; SLICES, default 6).
+ * Run: `tsc -b && node examples/dist/bench-proxy/cpu-per-handshake.js` (about 20 s; SLICES, default 6).
  */
 import { upgradeRequest } from '../bench/frames.js';
 import { nextSourceAddress } from '../bench/loopback.js';
@@ -13,7 +13,7 @@ import { killAllServers, pinSelf, ServerProcess } from '../bench/servers.js';
 import { freePort } from './children.js';
 import { killNginxes } from './nginx.js';
 import { startNginxProxy } from './nginx-proxy.js';
-import { cpuMicros } from './process-cpu.js';
+import { cpuMicros } from './process-stats.js';
 import { killProxies, ProxyProcess } from './proxy-process.js';
 
 type Side = 'wsgate' | 'nginx' | 'nodeRelay';

@@ -1,4 +1,4 @@
-/** The parent's handle on the wsgate proxy child (a cluster): started, asked to collect garbage, stopped, always. */
+/** The parent's handle on a proxy child (a cluster of wsgate or node-relay workers): started, asked to collect garbage, stopped, always. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { NODE_FLAGS } from '@wsgate/core';

@@ -4,8 +4,8 @@
  * raw tunnels), through nginx (`worker_processes auto`, `proxy_pass` with the Upgrade headers) and, for
  * reference, through a 2-worker node TCP relay with no HTTP at all (what node's sockets cost alone, the floor
  * under any node proxy). The load generator (this process, core 0) is the terminate-mode benchmark's: raw
- * sockets, prebuilt masked frames, interleaved slices so that noise falls on all alike. Prints a Markdown table; writes the same as JSON to
- * examples/bench-proxy/last-result.json.
+ * sockets, prebuilt masked frames, interleaved slices so that noise falls on all alike. Prints a Markdown
+ * table; writes the same as JSON to examples/bench-proxy/last-result.json.
  *
  * Knobs (environment): BENCH_SECONDS (counted seconds per figure and side, default 3), BENCH_IDLE_CONNECTIONS
  * (default 5000), PROXY_WORKERS (default 2), BENCH_CPU_PROF (a folder for the wsgate workers' CPU profiles).
@@ -27,7 +27,7 @@ import { LARGE_BINARY, SMALL_TEXT, payloadLength } from '../bench/workloads.js';
 import { freePort } from './children.js';
 import { killNginxes, type Nginx } from './nginx.js';
 import { startNginxProxy } from './nginx-proxy.js';
-import { residentBytes } from './process-memory.js';
+import { residentBytes } from './process-stats.js';
 import { killProxies, ProxyProcess } from './proxy-process.js';
 import { toMarkdown, writeJson, type Column, type ProxyFigure } from './table.js';
 

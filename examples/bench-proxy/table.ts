@@ -1,4 +1,4 @@
-/** The proxy benchmark's answer: one row per figure — direct, through wsgate, through nginx — with the two ratios that matter. */
+/** The proxy benchmark's answer: one row per figure (direct, through wsgate, through nginx, through the node relay) with the two ratios that matter. */
 import { writeFileSync } from 'node:fs';
 import { cell, mark, meets } from '../bench/format.js';
 import type { RunReport } from '../bench/report.js';

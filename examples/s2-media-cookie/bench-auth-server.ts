@@ -9,11 +9,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineRoutes, Gateway, resolveConfig } from '@wsgate/core';
+import { allOf } from '@wsgate/routes';
 import { serveChild } from '../bench/server-child.js';
+import { mediaSite, mediaSiteOptions } from '../s2-media-basic/media-site.js';
 import { BENCH_ORIGIN, BENCH_TOKEN } from './bench-auth.js';
 import s2MediaCookie, { mediaCookieRoutes } from './routes.js';
-import { allOf } from '@wsgate/routes';
-import { mediaSite, mediaSiteOptions } from '../s2-media-basic/media-site.js';
 
 const MODES = ['guarded', 'bare', 'direct'] as const;
 const mode = MODES.find((m) => m === process.env.WSGATE_BENCH_AUTH) ?? 'guarded';
