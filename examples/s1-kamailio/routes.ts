@@ -1,5 +1,5 @@
 /**
- * Story S1 (DESIGN.md): Kamailio's WebSocket route with its two optional steps filled in — Origin validation
+ * Story S1 (docs/design.md): Kamailio's WebSocket route with its two optional steps filled in — Origin validation
  * and HTTP digest authentication — as a route script:
  *
  *   event_route[xhttp:request] {

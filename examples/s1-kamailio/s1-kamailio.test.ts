@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createLogger, Gateway, loadRouteScript, readConfigFile, resolveConfig, type LogFields } from '@wsgate/core';
-import { freePort } from '../../packages/routes/src/proxy/test-peers.js';
+import { freePort } from '@wsgate/test-kit';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const logs: LogFields[] = [];

@@ -1,5 +1,5 @@
 /**
- * Story S2 (DESIGN.md): what both S2 variants put in front of the WebRTC media server — the source
+ * Story S2 (docs/design.md): what both S2 variants put in front of the WebRTC media server — the source
  * documents' nginx server block, whose authentication each variant brings (basic auth, or a cookie token):
  *
  *   server {

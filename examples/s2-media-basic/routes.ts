@@ -1,5 +1,5 @@
 /**
- * Story S2 (DESIGN.md), basic-auth variant: the media server's nginx front (./media-site.ts) with the
+ * Story S2 (docs/design.md), basic-auth variant: the media server's nginx front (./media-site.ts) with the
  * source documents' server-wide
  *
  *   auth_basic "Restricted Area";

@@ -1,5 +1,5 @@
 /**
- * Story S2 (DESIGN.md), cookie-token variant: the media server's nginx front (../s2-media-basic/media-site.ts)
+ * Story S2 (docs/design.md), cookie-token variant: the media server's nginx front (../s2-media-basic/media-site.ts)
  * with the source documents' token check in its WebSocket location,
  *
  *   if (!-f /var/lib/nginx/tokens/$cookie_AUTH) { return 403; }

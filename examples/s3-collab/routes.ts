@@ -1,5 +1,5 @@
 /**
- * Story S3 (DESIGN.md): a collaboration server cluster (Openfire with Pade / ofmeet and its video bridges)
+ * Story S3 (docs/design.md): a collaboration server cluster (Openfire with Pade / ofmeet and its video bridges)
  * behind the gateway, in the place of this nginx configuration from its documentation:
  *
  *   upstream openfire { ip_hash; server node1:7443; server node2:7443; server node3:7443; }

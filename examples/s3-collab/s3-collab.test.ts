@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Gateway, loadConfigFile, loadRouteScript, resolveConfig, silentLogger } from '@wsgate/core';
-import { makeCertificates } from '../../packages/routes/src/proxy/test-peers.js';
+import { makeCertificates } from '@wsgate/test-kit';
 import { startCollabNode, type CollabNodeServer } from './collab-node.js';
 import { createCollab, type Collab } from './routes.js';
 

@@ -1,5 +1,5 @@
 /**
- * Story S4 (DESIGN.md): a TLS terminator. wss (and https) on the client port, relayed to a plain ws upstream,
+ * Story S4 (docs/design.md): a TLS terminator. wss (and https) on the client port, relayed to a plain ws upstream,
  * in the place of this nginx server block:
  *
  *   map $http_upgrade $connection_upgrade { default upgrade; '' close; }

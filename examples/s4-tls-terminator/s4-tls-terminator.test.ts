@@ -10,8 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Gateway, loadConfigFile, loadRouteScript, resolveConfig, silentLogger } from '@wsgate/core';
-import { freePort, makeCertificates, startUpstream, type Upstream } from '../../packages/routes/src/proxy/test-peers.js';
-import { Nginx } from '../bench-proxy/nginx.js';
+import { freePort, makeCertificates, Nginx, startUpstream, type Upstream } from '@wsgate/test-kit';
 import { createTerminator, type Terminator } from './routes.js';
 
 type Side = 'wsgate' | 'nginx';

@@ -12,9 +12,9 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fixturePath } from '@wsgate/test-kit';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const fixture = (name: string) => fileURLToPath(new URL(`./test-fixtures/${name}`, import.meta.url));
 
 interface Exit {
   code: number | null;
@@ -97,29 +97,29 @@ describe('wsgate command: start-up failures are one line on stderr and exit code
   });
 
   it('a missing certificate file', async () => {
-    expect(oneLine(await run(['--config', fixture('cli-missing-cert.yaml')]))).toBe(
-      `wsgate: listeners[0].tls.cert: cannot read ${fixture('no-such-cert.pem')} (ENOENT): give the path of a PEM certificate, or remove cert and key to use a self-signed certificate`,
+    expect(oneLine(await run(['--config', fixturePath('cli-missing-cert.yaml')]))).toBe(
+      `wsgate: listeners[0].tls.cert: cannot read ${fixturePath('no-such-cert.pem')} (ENOENT): give the path of a PEM certificate, or remove cert and key to use a self-signed certificate`,
     );
   });
 
   it('an unreadable route script', async () => {
-    const missing = fixture('no-such-script.ts');
+    const missing = fixturePath('no-such-script.ts');
     expect(oneLine(await run(['--listen', '127.0.0.1:0', '--script', missing]))).toBe(
       `wsgate: cannot read route script ${missing} (ENOENT): check script.path in the config, or --script`,
     );
   });
 
   it('a route script that throws or does not parse, with the place in the source', async () => {
-    expect(oneLine(await run(['--listen', '127.0.0.1:0', fixture('test-throws.ts')]))).toBe(
-      `wsgate: route script ${fixture('test-throws.ts')} failed to load: Error: no port in the table at ${fixture('test-throws.ts')}:4:37: fix the script`,
+    expect(oneLine(await run(['--listen', '127.0.0.1:0', fixturePath('test-throws.ts')]))).toBe(
+      `wsgate: route script ${fixturePath('test-throws.ts')} failed to load: Error: no port in the table at ${fixturePath('test-throws.ts')}:4:37: fix the script`,
     );
-    expect(oneLine(await run(['--listen', '127.0.0.1:0', fixture('test-syntax-error.mjs')]))).toContain(
-      `SyntaxError: Unexpected token ';' at ${fixture('test-syntax-error.mjs')}:3:21: fix the script`,
+    expect(oneLine(await run(['--listen', '127.0.0.1:0', fixturePath('test-syntax-error.mjs')]))).toContain(
+      `SyntaxError: Unexpected token ';' at ${fixturePath('test-syntax-error.mjs')}:3:21: fix the script`,
     );
   });
 
   it('an invalid config: every error on the one line', async () => {
-    const file = fixture('cli-invalid.yaml');
+    const file = fixturePath('cli-invalid.yaml');
     expect(oneLine(await run(['--config', file]))).toBe(
       `wsgate: invalid config ${file}: listeners[0].port: must be an integer from 0 to 65535, got "80a"; ` +
         'limits.maxHeaderSzie: unknown field (known: maxHeaderSize, headerTimeout, keepAliveTimeout, maxConnections, maxPayload), did you mean maxHeaderSize?',
@@ -127,7 +127,7 @@ describe('wsgate command: start-up failures are one line on stderr and exit code
   });
 
   it('a config file that cannot be read', async () => {
-    const file = fixture('no-such-config.yaml');
+    const file = fixturePath('no-such-config.yaml');
     expect(oneLine(await run(['-c', file]))).toBe(
       `wsgate: cannot read config file ${file} (ENOENT: no such file or directory): check the path and the file's permissions`,
     );
@@ -153,7 +153,7 @@ describe('wsgate command: running', () => {
   });
 
   it('starts from a config with a script, says where it listens, serves, and exits 0 on SIGTERM', async () => {
-    const { child, listening, exited } = await start(['--config', fixture('cli-ok.yaml')]);
+    const { child, listening, exited } = await start(['--config', fixturePath('cli-ok.yaml')]);
     expect(listening).toEqual([expect.objectContaining({ level: 'info', name: 'plain', url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+$/) })]);
     const port = Number(new URL(listening[0]!.url as string).port);
     const body = await new Promise<string>((resolve, reject) => {
@@ -182,7 +182,7 @@ describe('wsgate command: running', () => {
 
   it('serves wss:// with a self-signed certificate kept in dataDir', async () => {
     const config = path.join(dir, 'tls.yaml');
-    await writeFile(config, `listeners:\n  - { name: secure, port: 0, tls: true }\ndataDir: data\nscript: ${JSON.stringify(fixture('test-routes.ts'))}\n`);
+    await writeFile(config, `listeners:\n  - { name: secure, port: 0, tls: true }\ndataDir: data\nscript: ${JSON.stringify(fixturePath('test-routes.ts'))}\n`);
     const { child, listening, exited } = await start(['-c', config]);
     expect(listening[0]).toMatchObject({ name: 'secure', url: expect.stringMatching(/^wss:\/\/127\.0\.0\.1:\d+$/) });
     const ca = await readFile(path.join(dir, 'data', 'tls', 'self-signed-cert.pem'), 'utf8');
@@ -195,7 +195,7 @@ describe('wsgate command: running', () => {
   });
 
   it('a second signal while closing exits at once with 1', async () => {
-    const { child, output, listening, exited } = await start(['--listen', '127.0.0.1:0', fixture('test-slow.ts')]);
+    const { child, output, listening, exited } = await start(['--listen', '127.0.0.1:0', fixturePath('test-slow.ts')]);
     // A request the script answers only after 10 s keeps the graceful close (grace 5 s) waiting.
     const request = http.get(String(listening[0]!.url).replace('ws:', 'http:'));
     request.on('error', () => {});

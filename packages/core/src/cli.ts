@@ -14,10 +14,10 @@ import { parseArgs } from 'node:util';
 import { applyConfigOverrides, loadConfigFile, resolveConfig, type ConfigOverrides } from './config/load.js';
 import type { GatewayConfig } from './config/types.js';
 import { WsgateError } from './errors.js';
-import { createLogger, type LogLevel } from './logger.js';
-import { CtlError, runCtl } from './ctl.js';
-import { runPrimary } from './cluster.js';
-import { serve } from './serve.js';
+import { createLogger, type LogLevel } from './observe/logger.js';
+import { CtlError, runCtl } from './process/ctl.js';
+import { runPrimary } from './process/cluster.js';
+import { serve } from './process/serve.js';
 
 const USAGE = `Usage: wsgate [options] [SCRIPT]
 

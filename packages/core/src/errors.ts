@@ -1,10 +1,10 @@
+import { type ReplyHeaders } from './vocabulary.js';
 /**
- * The two error channels (DESIGN.md convention 3).
+ * The two error channels (docs/design.md convention 3).
  * - `WsgateError`: misconfiguration or API misuse, raised at start-up with a stable code and a message that
  *   says how to fix it.
  * - `HttpError`: a request failure; the pipeline turns it into a reply with its status and reason.
  */
-import type { ReplyHeaders } from './response-headers.js';
 
 /** Stable codes: tests and operators match on these, never on message text. */
 export type WsgateErrorCode =

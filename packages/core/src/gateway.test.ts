@@ -2,11 +2,11 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { CloseInfo, Connection } from './connection.js';
+import { maskedFrame, rawExchange, sleep, startTestGateway, until, upgradeRequest, type TestGateway } from '@wsgate/test-kit';
+import type { CloseInfo, Connection } from './connections/connection.js';
 import { HttpError } from './errors.js';
 import { resolveConfig } from './config/load.js';
-import { defineRoutes } from './routes.js';
-import { maskedFrame, rawExchange, sleep, startTestGateway, until, upgradeRequest, type TestGateway } from './test-gateway.js';
+import { defineRoutes } from './script/routes.js';
 
 const echoRoutes = defineRoutes(
   {
@@ -148,7 +148,7 @@ describe('terminated WebSockets', () => {
     await once(socket, 'connect');
     let received = Buffer.alloc(0);
     socket.on('data', (c: Buffer) => (received = Buffer.concat([received, c])));
-    socket.write(Buffer.concat([Buffer.from(upgradeRequest(gw.port, ['Sec-WebSocket-Protocol: echo'])), maskedFrame(0x1, 'early bird')]));
+    socket.write(Buffer.concat([Buffer.from(upgradeRequest({ host: `127.0.0.1:${gw.port}`, extra: ['Sec-WebSocket-Protocol: echo'] })), maskedFrame(0x1, 'early bird')]));
     await until(() => received.includes('early bird'), 3000, 'echoed frame');
     const text = received.toString('latin1');
     expect(text).toMatch(/^HTTP\/1\.1 101 /);
@@ -231,7 +231,7 @@ describe('terminated WebSockets', () => {
 describe('handshake errors on real sockets', () => {
   it('answers a bad key with 400 and closes the socket', async () => {
     gw = await startTestGateway(echoRoutes);
-    const { text, closed } = await rawExchange(gw.port, upgradeRequest(gw.port, ['Sec-WebSocket-Key: c2hvcnQ=', 'Sec-WebSocket-Protocol: echo'], ['sec-websocket-key']));
+    const { text, closed } = await rawExchange(gw.port, upgradeRequest({ host: `127.0.0.1:${gw.port}`, extra: ['Sec-WebSocket-Key: c2hvcnQ=', 'Sec-WebSocket-Protocol: echo'], omit: ['sec-websocket-key'] }));
     expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(text).toMatch(/Sec-WebSocket-Key/);
     expect(closed).toBe(true);
@@ -239,13 +239,13 @@ describe('handshake errors on real sockets', () => {
 
   it('answers a missing key with 400', async () => {
     gw = await startTestGateway(echoRoutes);
-    const { text } = await rawExchange(gw.port, upgradeRequest(gw.port, ['Sec-WebSocket-Protocol: echo'], ['sec-websocket-key']));
+    const { text } = await rawExchange(gw.port, upgradeRequest({ host: `127.0.0.1:${gw.port}`, extra: ['Sec-WebSocket-Protocol: echo'], omit: ['sec-websocket-key'] }));
     expect(text).toMatch(/^HTTP\/1\.1 400 /);
   });
 
   it('answers a wrong version with 426 and Sec-WebSocket-Version: 13', async () => {
     gw = await startTestGateway(echoRoutes);
-    const { text, closed } = await rawExchange(gw.port, upgradeRequest(gw.port, ['Sec-WebSocket-Version: 8', 'Sec-WebSocket-Protocol: echo'], ['sec-websocket-version']));
+    const { text, closed } = await rawExchange(gw.port, upgradeRequest({ host: `127.0.0.1:${gw.port}`, extra: ['Sec-WebSocket-Version: 8', 'Sec-WebSocket-Protocol: echo'], omit: ['sec-websocket-version'] }));
     expect(text).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\n/);
     expect(text).toMatch(/\r\nSec-WebSocket-Version: 13\r\n/i);
     expect(closed).toBe(true);
@@ -253,13 +253,13 @@ describe('handshake errors on real sockets', () => {
 
   it('refuses duplicated Sec-WebSocket-Key headers with 400', async () => {
     gw = await startTestGateway(echoRoutes);
-    const { text } = await rawExchange(gw.port, upgradeRequest(gw.port, ['Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==', 'Sec-WebSocket-Protocol: echo']));
+    const { text } = await rawExchange(gw.port, upgradeRequest({ host: `127.0.0.1:${gw.port}`, extra: ['Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==', 'Sec-WebSocket-Protocol: echo'] }));
     expect(text).toMatch(/^HTTP\/1\.1 400 /);
   });
 
   it('refuses an unsupported subprotocol with 400 naming the supported ones', async () => {
     gw = await startTestGateway(echoRoutes);
-    const { text } = await rawExchange(gw.port, upgradeRequest(gw.port, ['Sec-WebSocket-Protocol: chat']));
+    const { text } = await rawExchange(gw.port, upgradeRequest({ host: `127.0.0.1:${gw.port}`, extra: ['Sec-WebSocket-Protocol: chat'] }));
     expect(text).toMatch(/^HTTP\/1\.1 400 /);
     expect(text).toMatch(/Sec-WebSocket-Protocol: echo, sip/i);
   });
@@ -284,7 +284,7 @@ describe('malformed HTTP on real sockets', () => {
   it('answers a half-sent request with 408 once the header timeout passes', async () => {
     gw = await startTestGateway(echoRoutes, { limits: { headerTimeout: 0.3 } });
     const started = Date.now();
-    const { text, closed } = await rawExchange(gw.port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ', 4000);
+    const { text, closed } = await rawExchange(gw.port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ', { timeoutMs: 4000 });
     expect(closed).toBe(true);
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(Date.now() - started).toBeLessThan(2500);
@@ -368,7 +368,7 @@ describe('graceful shutdown', () => {
     gw = await startTestGateway(echoRoutes);
     const socket = net.connect(gw.port, '127.0.0.1');
     await once(socket, 'connect');
-    socket.write(upgradeRequest(gw.port, ['Sec-WebSocket-Protocol: echo']));
+    socket.write(upgradeRequest({ host: `127.0.0.1:${gw.port}`, extra: ['Sec-WebSocket-Protocol: echo'] }));
     await once(socket, 'data');
     socket.on('data', () => {}); // reads the close frame, never answers it
     const started = Date.now();

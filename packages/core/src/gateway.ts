@@ -1,20 +1,21 @@
 import { hostname, networkInterfaces } from 'node:os';
-import { AccessLog } from './access-log.js';
+import { AccessLog } from './observe/access-log.js';
 import type { Server } from 'node:http';
 import type { GatewayConfig, LimitsConfig, ListenerConfig } from './config/types.js';
 import { WsgateError } from './errors.js';
-import { RequestDispatcher } from './dispatch.js';
-import { HostMatcher } from './host-matcher.js';
-import { startListener, type RunningListener } from './listener.js';
-import { createLogger, type Logger } from './logger.js';
-import { GatewayMetrics } from './metrics.js';
-import type { RequestRoute } from './pipeline.js';
-import { RealIpResolver } from './real-ip.js';
-import { ConnectionRegistry } from './registry.js';
-import type { RequestEnv } from './request-context.js';
-import { isRoutes, type Routes } from './routes.js';
-import { resolveTlsCredentials } from './tls/credentials.js';
-import { WebSocketHub, type WebSocketRoutes } from './websockets.js';
+import { RequestDispatcher } from './request/dispatch.js';
+import { HostMatcher } from './request/host-matcher.js';
+import { startListener, type RunningListener } from './ingress/listener.js';
+import { createLogger, type Logger } from './observe/logger.js';
+import { GatewayMetrics } from './observe/metrics.js';
+import { RealIpResolver } from './ingress/real-ip.js';
+import type { ConnectionDirectory } from './connections/directory.js';
+import { ConnectionRegistry } from './connections/registry.js';
+import type { RequestEnv } from './request/request-facts.js';
+import { isRoutes, type Routes } from './script/routes.js';
+import { resolveEventRoutes } from './script/event-routes.js';
+import { resolveTlsCredentials } from './ingress/tls/credentials.js';
+import { WebSocketHub } from './connections/hub.js';
 
 export interface GatewayOptions {
   /** Where the gateway logs; a JSON-lines logger at the config's level by default. */
@@ -42,8 +43,14 @@ export class Gateway {
   readonly logger: Logger;
   /** Counted whether or not they are served (`config.metrics`): embedders may expose `metrics.registry` themselves. */
   readonly metrics: GatewayMetrics;
-  /** The WebSockets this gateway terminated and still holds open. */
-  readonly connections: ConnectionRegistry;
+  /**
+   * The open WebSockets, terminated here or proxied, by id: list, get, close, ping, send, and subscribe to
+   * opens and closes. Typed as the `ConnectionDirectory` seam (methods on a connection may answer through a
+   * promise); today it is this process's `ConnectionRegistry`, which answers at once.
+   */
+  readonly connections: ConnectionDirectory;
+  /** This process's connections: the hub, keepalive, `req.track()`, and the metrics and logs below use it. */
+  private readonly registry: ConnectionRegistry;
   private readonly mounted: Routes<any>[] = [];
   /** Route sets a reload replaced: told of the shutdown too, for what they still hold. */
   private readonly retiredSets = new Set<Routes<any>>();
@@ -58,19 +65,20 @@ export class Gateway {
     options: GatewayOptions = {},
   ) {
     const config = current;
-    this.connections = new ConnectionRegistry((options.workerIndex ?? 0) * WORKER_ID_SPAN);
+    this.registry = new ConnectionRegistry((options.workerIndex ?? 0) * WORKER_ID_SPAN);
+    this.connections = this.registry;
     this.logger = options.logger ?? createLogger({ level: config.log.level });
     this.env = {
       myself: new HostMatcher(ownNames(config, []), []),
       logger: this.logger,
       realIp: config.realIp ? new RealIpResolver(config.realIp) : undefined,
-      connections: this.connections,
+      connections: this.registry,
     };
-    this.metrics = new GatewayMetrics(this.connections);
-    // One place counts and logs every WebSocket's life, terminated or proxied.
-    this.connections.subscribe({
+    this.metrics = new GatewayMetrics(this.registry);
+    // One place counts and logs every WebSocket's life, terminated or proxied: this process's, as its metrics are.
+    this.registry.subscribe({
       opened: (c) => {
-        this.metrics.opened(this.connections.size);
+        this.metrics.opened(this.registry.size);
         if (this.logger.isLevelEnabled('info')) this.logger.info({ conn: c.id, kind: c.kind, client: `${c.remoteAddress}:${c.remotePort}`, protocol: c.protocol, path: c.path }, 'websocket opened');
       },
       closed: (c, info) => {
@@ -80,7 +88,7 @@ export class Gateway {
         this.logger.info({ conn: c.id, kind: c.kind, client: `${c.remoteAddress}:${c.remotePort}`, ...info, seconds, ...c.counts() }, 'websocket closed');
       },
     });
-    this.hub = new WebSocketHub(config, this.logger, this.connections, this.metrics);
+    this.hub = new WebSocketHub(config, this.logger, this.registry, this.metrics);
     this.dispatcher = new RequestDispatcher(this.env as RequestEnv, this.hub, this.metrics);
     if (config.accessLog) this.dispatcher.accessLog = new AccessLog(config.accessLog.path, config.accessLog.format);
   }
@@ -105,15 +113,11 @@ export class Gateway {
     return this;
   }
 
+  /** Every event route of the table (script/event-routes.ts) into one array, for those that fire it. */
   private resolveRoutes(): void {
-    const named = <K extends keyof Routes['handlers']>(key: K) =>
-      this.mounted.flatMap((r) => (r.handlers[key] ? [{ name: r.name, run: r.handlers[key]! }] : []));
-    this.dispatcher.routes = named('http:request') as RequestRoute[];
-    this.hub.setRoutes({
-      open: named('websocket:open'),
-      message: named('websocket:message'),
-      closed: named('websocket:closed'),
-    } as WebSocketRoutes);
+    const resolved = resolveEventRoutes(this.mounted);
+    this.dispatcher.routes = resolved['http:request'];
+    this.hub.setRoutes(resolved);
   }
 
   /** Bind every listener; if one fails, those already bound are closed again and the error says which and why. */
@@ -186,7 +190,7 @@ export class Gateway {
     const oldLog = this.dispatcher.accessLog;
     this.dispatcher.accessLog = config.accessLog ? new AccessLog(config.accessLog.path, config.accessLog.format) : undefined;
     void oldLog?.close();
-    this.logger.info({ listeners: next.length, opened: opened.length, removed: byKey.size, connections: this.connections.size }, 'reloaded');
+    this.logger.info({ listeners: next.length, opened: opened.length, removed: byKey.size, connections: this.registry.size }, 'reloaded');
   }
 
   /** Runs the `routes:close` route of each retired set, at most `grace` seconds; a failure is logged. */
@@ -243,7 +247,7 @@ export class Gateway {
       await Promise.race([all, sleep(Math.min(50, Math.max(1, deadline - Date.now())))]);
     }
     if (!drained) {
-      this.logger.warn({ open: this.connections.size }, 'shutdown grace period over; dropping what is left');
+      this.logger.warn({ open: this.registry.size }, 'shutdown grace period over; dropping what is left');
       this.hub.terminateAll('shutdown');
       for (const l of this.listeners) l.server.closeAllConnections();
       await stopped;

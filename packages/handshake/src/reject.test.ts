@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { rawExchange, startHandshakeServer, upgradeRequest, type HandshakeServer } from '@wsgate/test-kit';
 import { REJECTION_TIMEOUT_MS } from './raw-response.js';
 import { formatRejection, writeRejection } from './reject.js';
-import { handshakeRequest, rawExchange, startGateway, type TestGateway } from './test-server.js';
 import type { HandshakeRejection } from './types.js';
 
 const VERSION_426: HandshakeRejection = {
@@ -46,15 +46,15 @@ describe('formatRejection', () => {
 });
 
 describe('writeRejection on a real socket', () => {
-  let gw: TestGateway | undefined;
+  let gw: HandshakeServer | undefined;
   afterEach(async () => {
     await gw?.close();
     gw = undefined;
   });
 
   it('sends the whole response, then the server closes the connection', async () => {
-    gw = await startGateway();
-    const request = handshakeRequest().replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8');
+    gw = await startHandshakeServer();
+    const request = upgradeRequest({ path: '/ws' }).replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8');
     const result = await rawExchange(gw.port, request);
     expect(result.data.toString()).toBe(formatRejection(VERSION_426));
     expect(result.ended).toBe(true);
@@ -62,16 +62,16 @@ describe('writeRejection on a real socket', () => {
   });
 
   it('sends 405 with Allow for a POST upgrade', async () => {
-    gw = await startGateway();
-    const result = await rawExchange(gw.port, handshakeRequest().replace('GET /ws', 'POST /ws'));
+    gw = await startHandshakeServer();
+    const result = await rawExchange(gw.port, upgradeRequest({ path: '/ws' }).replace('GET /ws', 'POST /ws'));
     expect(result.data.toString()).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
     expect(result.data.toString()).toContain('\r\nAllow: GET\r\n');
     expect(result.ended).toBe(true);
   });
 
   it('closes even when the client keeps sending after its request', async () => {
-    gw = await startGateway();
-    const request = handshakeRequest().replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8');
+    gw = await startHandshakeServer();
+    const request = upgradeRequest({ path: '/ws' }).replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8');
     const result = await rawExchange(gw.port, Buffer.concat([Buffer.from(request), Buffer.alloc(64 * 1024, 1)]));
     expect(result.data.toString()).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\n/);
     await expect.poll(() => gw!.connections()).toBe(0);

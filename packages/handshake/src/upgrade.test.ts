@@ -4,28 +4,28 @@ import { connect, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { formatRejection } from './reject.js';
 import {
-  eventually,
-  handshakeRequest,
   maskedFrame,
   rawExchange,
   readUntilClose,
-  startGateway,
-  type GatewayOptions,
-  type TestGateway,
-} from './test-server.js';
+  startHandshakeServer,
+  until,
+  upgradeRequest,
+  type HandshakeServer,
+  type HandshakeServerOptions,
+} from '@wsgate/test-kit';
+import { formatRejection } from './reject.js';
 import { HandshakeAbortedError, HandshakeRefusedError, Upgrader } from './upgrade.js';
 
-let gateway: TestGateway | undefined;
+let gateway: HandshakeServer | undefined;
 afterEach(async () => {
   vi.restoreAllMocks();
   await gateway?.close();
   gateway = undefined;
 });
 
-async function start(opts: GatewayOptions = {}): Promise<TestGateway> {
-  gateway = await startGateway(opts);
+async function start(opts: HandshakeServerOptions = {}): Promise<HandshakeServer> {
+  gateway = await startHandshakeServer(opts);
   return gateway;
 }
 
@@ -142,7 +142,7 @@ describe('Upgrader with a real ws client', () => {
     }
     client.close(1000);
     await once(client, 'close');
-    await eventually(() => inner._socket.destroyed);
+    await until(() => inner._socket.destroyed, 2000);
     await new Promise((resolve) => setImmediate(resolve));
     expect(inner._socket.writableFinished).toBe(true);
     expect(inner._receiver.writableFinished).toBe(true);
@@ -165,10 +165,10 @@ describe('Upgrader with raw sockets', () => {
     await once(socket, 'connect');
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.write(Buffer.concat([Buffer.from(handshakeRequest()), maskedFrame('early bird')]));
-    await eventually(() => gw.messages.length === 1);
+    socket.write(Buffer.concat([Buffer.from(upgradeRequest({ path: '/ws' })), maskedFrame(0x1, 'early bird')]));
+    await until(() => gw.messages.length === 1, 2000);
     expect(gw.messages).toEqual(['early bird']);
-    await eventually(() => Buffer.concat(chunks).includes('early bird'));
+    await until(() => Buffer.concat(chunks).includes('early bird'), 2000);
     const text = Buffer.concat(chunks).toString('latin1');
     expect(text.startsWith('HTTP/1.1 101 Switching Protocols\r\n')).toBe(true);
     expect(text).toContain('Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n');
@@ -181,9 +181,9 @@ describe('Upgrader with raw sockets', () => {
     await once(socket, 'connect');
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.write(Buffer.concat([Buffer.from(handshakeRequest()), maskedFrame('far too long for eight bytes')]));
+    socket.write(Buffer.concat([Buffer.from(upgradeRequest({ path: '/ws' })), maskedFrame(0x1, 'far too long for eight bytes')]));
     // A close frame, FIN set, 2-byte payload: the status code 1009 (0x03f1).
-    await eventually(() => Buffer.concat(chunks).includes(Buffer.from([0x88, 0x02, 0x03, 0xf1])));
+    await until(() => Buffer.concat(chunks).includes(Buffer.from([0x88, 0x02, 0x03, 0xf1])), 2000);
     expect(gw.messages).toEqual([]);
     socket.destroy();
   });
@@ -192,7 +192,7 @@ describe('Upgrader with raw sockets', () => {
     const gw = await start();
     const socket = connect(gw.port, '127.0.0.1');
     await once(socket, 'connect');
-    socket.write(handshakeRequest().replace('Upgrade: websocket', 'Upgrade: websocket, h2c/1'));
+    socket.write(upgradeRequest({ path: '/ws' }).replace('Upgrade: websocket', 'Upgrade: websocket, h2c/1'));
     const [chunk] = (await once(socket, 'data')) as [Buffer];
     expect(chunk.toString('latin1')).toMatch(/^HTTP\/1\.1 101 /);
     socket.destroy();
@@ -204,7 +204,7 @@ describe('Upgrader with raw sockets', () => {
     // Well-formed, so validateHandshake accepts it; 7 is not a valid window size, so ws refuses it.
     const result = await rawExchange(
       gw.port,
-      handshakeRequest(['Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=7']),
+      upgradeRequest({ path: '/ws', extra: ['Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=7'] }),
     );
     const err = await failure;
     expect(err).toBeInstanceOf(HandshakeRefusedError);
@@ -220,17 +220,17 @@ describe('Upgrader with raw sockets', () => {
     const gw = await start({ before: () => released });
     const socket = connect(gw.port, '127.0.0.1');
     await once(socket, 'connect');
-    socket.write(handshakeRequest());
-    await eventually(async () => (await gw.connections()) === 1);
+    socket.write(upgradeRequest({ path: '/ws' }));
+    await until(async () => (await gw.connections()) === 1, 2000);
     socket.destroy();
     await new Promise((resolve) => setTimeout(resolve, 50));
     // The server is not reading this socket, so it may not know yet: either outcome is fine, provided the
     // socket is released.
     release();
-    await eventually(() => gw.failures.length + gw.sockets.length === 1);
+    await until(() => gw.failures.length + gw.sockets.length === 1, 2000);
     if (gw.failures.length === 1) expect(gw.failures[0]).toBeInstanceOf(HandshakeAbortedError);
-    else await eventually(() => gw.sockets[0]!.readyState === WebSocket.CLOSED);
-    await eventually(async () => (await gw.connections()) === 0);
+    else await until(() => gw.sockets[0]!.readyState === WebSocket.CLOSED, 2000);
+    await until(async () => (await gw.connections()) === 0, 2000);
   });
 
   it('rejects with HandshakeAbortedError and destroys a socket already destroyed', async () => {
@@ -238,10 +238,10 @@ describe('Upgrader with raw sockets', () => {
     const failure = gw.nextFailure();
     const socket = connect(gw.port, '127.0.0.1');
     await once(socket, 'connect');
-    const closed = readUntilClose(socket, handshakeRequest());
+    const closed = readUntilClose(socket, upgradeRequest({ path: '/ws' }));
     expect(await failure).toBeInstanceOf(HandshakeAbortedError);
     expect((await closed).data.length).toBe(0);
-    await eventually(async () => (await gw.connections()) === 0);
+    await until(async () => (await gw.connections()) === 0, 2000);
   });
 
   it('rejects when the client half-closed before the upgrade, destroying the socket', async () => {
@@ -252,12 +252,12 @@ describe('Upgrader with raw sockets', () => {
     const socket = connect(gw.port, '127.0.0.1');
     await once(socket, 'connect');
     const closed = readUntilClose(socket);
-    socket.end(handshakeRequest());
+    socket.end(upgradeRequest({ path: '/ws' }));
     await new Promise((resolve) => setTimeout(resolve, 50));
     release();
     expect(await failure).toBeInstanceOf(HandshakeAbortedError);
     expect((await closed).data.length).toBe(0);
-    await eventually(async () => (await gw.connections()) === 0);
+    await until(async () => (await gw.connections()) === 0, 2000);
   });
 });
 
@@ -300,7 +300,7 @@ describe('Upgrader lifecycle', () => {
     const gw = await start({ upgrader });
     await upgrader.close();
     const failure = gw.nextFailure();
-    const result = await rawExchange(gw.port, handshakeRequest());
+    const result = await rawExchange(gw.port, upgradeRequest({ path: '/ws' }));
     const err = await failure;
     expect(err).toBeInstanceOf(HandshakeRefusedError);
     expect((err as HandshakeRefusedError).rejection.status).toBe(503);

@@ -1,14 +1,14 @@
 /**
  * From a config file (or an object given in code) to the frozen `GatewayConfig`: parse, validate against
  * ./schema.ts, expand shorthands, resolve relative paths against the config's folder, freeze.
- * Everything wrong is reported at once, in one `ConfigError` (DESIGN.md convention 8).
+ * Everything wrong is reported at once, in one `ConfigError` (docs/design.md convention 8).
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { WsgateError } from '../errors.js';
-import type { LogLevel } from '../logger.js';
-import { trustedProxyProblem } from '../real-ip.js';
+import type { LogLevel } from '../observe/logger.js';
+import { trustedProxyProblem } from '../ingress/real-ip.js';
 import type { ConfigIssue } from './issues.js';
 import { firstLine, parseConfigText } from './parse-text.js';
 import { applyConfigSchema } from './schema.js';

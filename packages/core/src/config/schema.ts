@@ -1,5 +1,5 @@
 /**
- * The JSON Schema of the config file and the one function that applies it (DESIGN.md convention 8).
+ * The JSON Schema of the config file and the one function that applies it (docs/design.md convention 8).
  *
  * The file form is the resolved `GatewayConfig` (./types.ts) with defaults left out and two shorthands:
  * `tls: true` (self-signed) and `script: "routes.ts"`. ajv fills the defaults in place; ./load.ts then
@@ -257,7 +257,7 @@ function validator(): ValidateFunction {
   const before = new Set(Object.keys(require.cache));
   const { Ajv2019 } = require('ajv/dist/2019.js') as { Ajv2019: typeof Ajv };
   const ajv = new Ajv2019({
-    allErrors: true, // every error at once (convention 8)
+    allErrors: true, // every error at once (docs/design.md convention 8)
     useDefaults: true,
     verbose: true, // errors carry parentSchema, where `expected` lives, and the offending data
     strict: true,

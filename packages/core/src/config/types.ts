@@ -1,4 +1,4 @@
-import type { LogLevel } from '../logger.js';
+import type { LogLevel } from '../observe/logger.js';
 
 /**
  * The gateway's configuration after validation: defaults filled in, relative paths resolved against the

@@ -1,5 +1,5 @@
-import type { ConnectionEntry } from '../connection-entry.js';
-import type { ConnectionRegistry } from '../registry.js';
+import type { ConnectionEntry } from '../connections/connection-entry.js';
+import type { ConnectionDirectory } from '../connections/directory.js';
 
 /** Which connections to list (all filters optional; they combine). */
 export interface ConnectionFilter {
@@ -51,9 +51,9 @@ export interface GatewayControl {
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
 
-/** Applies a filter to one registry and pages the result (by id). */
-export function pageOf(registry: ConnectionRegistry, filter: ConnectionFilter, now = Date.now()): ConnectionPage {
-  const matches = registry.list((c) => matchesFilter(c, filter, now)).sort((a, b) => a.id - b.id);
+/** Applies a filter to a directory's connections and pages the result (by id). */
+export async function pageOf(directory: ConnectionDirectory, filter: ConnectionFilter, now = Date.now()): Promise<ConnectionPage> {
+  const matches = (await directory.list((c) => matchesFilter(c, filter, now))).toSorted((a, b) => a.id - b.id);
   return paginate(matches.map((c) => c.toJSON() as ConnectionSummary), filter);
 }
 

@@ -1,7 +1,10 @@
 import type { Gateway } from '../gateway.js';
 import { checkCloseCode, pageOf, type ConnectionFilter, type ConnectionPage, type ConnectionSummary, type GatewayControl, type GatewayStatus } from './control.js';
 
-/** The management operations on the gateway of this process. */
+/**
+ * The management operations on the gateway of this process, through its connection directory
+ * (`gateway.connections`): with a directory shared by several gateways, they reach every node's connections.
+ */
 export class LocalControl implements GatewayControl {
   private readonly startedAt = Date.now();
 
@@ -17,7 +20,7 @@ export class LocalControl implements GatewayControl {
   }
 
   async getConnection(id: number): Promise<ConnectionSummary | undefined> {
-    return this.gateway.connections.get(id)?.toJSON() as ConnectionSummary | undefined;
+    return (await this.gateway.connections.get(id))?.toJSON() as ConnectionSummary | undefined;
   }
 
   async closeConnection(id: number, code: number, reason: string): Promise<boolean> {
@@ -27,9 +30,7 @@ export class LocalControl implements GatewayControl {
   }
 
   async pingConnection(id: number): Promise<boolean> {
-    const conn = this.gateway.connections.get(id);
-    conn?.ping();
-    return conn !== undefined;
+    return this.gateway.connections.ping(id);
   }
 
   async setWebSocketsEnabled(enabled: boolean): Promise<void> {

@@ -4,8 +4,8 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { defineRoutes } from '../routes.js';
-import { startTestGateway, until, type TestGateway } from '../test-gateway.js';
+import { startTestGateway, until, type TestGateway } from '@wsgate/test-kit';
+import { defineRoutes } from '../script/routes.js';
 import { LocalControl } from './local-control.js';
 import { startOperations, type Operations } from './operations.js';
 

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { inject } from '@wsgate/core';
-import { rawExchange, upgradeRequest } from '../../../core/src/test-gateway.js';
+import { guardRoutes, rawExchange, testGateways, upgradeRequest } from '@wsgate/test-kit';
 import { host } from './host.js';
-import { guardRoutes, testGateways } from './test-guard.js';
 
 describe('host()', () => {
   const routes = guardRoutes(host({ aliases: ['sip.example.com', 'media.example.com:443'] }));
@@ -37,11 +36,11 @@ describe('host()', () => {
 
     it('answers 403 with the reason to a foreign Host, and logs it', async () => {
       const gw = await startGateway(guardRoutes(host()));
-      const refused = await rawExchange(gw.port, upgradeRequest(gw.port, [], ['host']).replace('\r\n', '\r\nHost: evil.example\r\n'));
+      const refused = await rawExchange(gw.port, upgradeRequest({ omit: ['host'] }).replace('\r\n', '\r\nHost: evil.example\r\n'));
       expect(refused.text).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*\r\n\r\nHost "evil.example" is not this gateway\n$/);
       expect(gw.logs).toContainEqual(expect.objectContaining({ msg: 'request refused', by: 'host', client: expect.stringMatching(/^127\.0\.0\.1:/) }));
-      expect((await rawExchange(gw.port, upgradeRequest(gw.port, [], ['host']))).text).toMatch(/^HTTP\/1\.1 403 [\s\S]*no Host header\n$/);
-      expect((await rawExchange(gw.port, upgradeRequest(gw.port), 300)).text).toMatch(/^HTTP\/1\.1 101 /);
+      expect((await rawExchange(gw.port, upgradeRequest({ omit: ['host'] }))).text).toMatch(/^HTTP\/1\.1 403 [\s\S]*no Host header\n$/);
+      expect((await rawExchange(gw.port, upgradeRequest({ host: `127.0.0.1:${gw.port}` }), { timeoutMs: 300 })).text).toMatch(/^HTTP\/1\.1 101 /);
     });
   });
 });

@@ -3,8 +3,8 @@
  * a name that is not the gateway's is refused (DNS rebinding, and requests that reached the wrong place).
  */
 import { parseHost } from '@wsgate/core';
-import { invalidOption, knownKeys } from '../proxy/option-checks.js';
-import { nothingToClose, shown, type Guard } from './guard.js';
+import { invalidOption, knownKeys } from '../kit/option-checks.js';
+import { nothingToClose, shown, type Guard } from '../kit/guard.js';
 
 export interface HostOptions {
   /**

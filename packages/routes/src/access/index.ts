@@ -1,5 +1,4 @@
 /** Access-control route modules: each a factory returning a `Guard`. */
-export { allOf, whenAdmitted, type Guard } from './guard.js';
 export { origin, type OriginGuard, type OriginOptions } from './origin.js';
 export { parseOrigin, type ParsedOrigin } from './origin-pattern.js';
 export { host, type HostOptions } from './host.js';

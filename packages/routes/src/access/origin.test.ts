@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineRoutes, inject } from '@wsgate/core';
+import { attempt, guardRoutes, testGateways } from '@wsgate/test-kit';
 import { cookieToken } from '../auth/cookie-token.js';
-import { directoryTokens } from '../auth/directory-tokens.js';
-import { allOf } from './guard.js';
+import { directoryTokens } from '../auth/tokens/directory-tokens.js';
+import { allOf } from '../kit/guard.js';
 import { origin } from './origin.js';
 import { compileOriginPattern, parseOrigin } from './origin-pattern.js';
-import { attempt, guardRoutes, testGateways } from './test-guard.js';
 
 describe('parseOrigin', () => {
   it('normalises case and default ports', () => {

@@ -3,8 +3,8 @@
  * WebSocket handshake whatever page opened it, and the same-origin policy does not apply to WebSockets;
  * the `Origin` header is the only thing that tells the gateway's own pages from a foreign one.
  */
-import { invalidOption, knownKeys, oneOf } from '../proxy/option-checks.js';
-import { nothingToClose, shown, type Guard } from './guard.js';
+import { invalidOption, knownKeys, oneOf } from '../kit/option-checks.js';
+import { nothingToClose, shown, type Guard } from '../kit/guard.js';
 import { compileOriginPattern, matchesPattern, originKey, parseOrigin, type OriginPattern } from './origin-pattern.js';
 
 export interface OriginOptions {

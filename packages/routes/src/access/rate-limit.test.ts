@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, type Store } from '@wsgate/core';
-import { until } from '../../../core/src/test-gateway.js';
+import { attempt, guardRoutes, testGateways, until } from '@wsgate/test-kit';
 import { rateLimit } from './rate-limit.js';
-import { attempt, guardRoutes, testGateways } from './test-guard.js';
 
 describe('rateLimit()', () => {
   const startGateway = testGateways();
@@ -79,6 +78,25 @@ describe('rateLimit()', () => {
     const fourth = await attempt(gw.url, from('203.0.113.4'));
     expect(fourth.status).toBe(101);
     for (const s of [b, elsewhere, fourth]) s.ws!.close();
+    await limiter.close();
+  });
+
+  it('counts the WebSockets already open when it is made (a limiter made on reload starts from the truth)', async () => {
+    const gw = await startGateway(guardRoutes({ name: 'anyone', check: () => true, close: async () => {} }), realIp);
+    const a = await attempt(gw.url, from('203.0.113.6'));
+    const b = await attempt(gw.url, from('203.0.113.6'));
+    expect([a.status, b.status]).toEqual([101, 101]);
+    await until(() => gw.gateway.connections.size === 2);
+    const limiter = rateLimit({ connections: { max: 2 }, gateway: gw.gateway });
+    gw.gateway.setRoutes([guardRoutes(limiter)]);
+    const third = await attempt(gw.url, from('203.0.113.6'));
+    expect(third.status).toBe(429);
+    expect(third.body).toBe('2 WebSockets already open from 203.0.113.6 (at most 2)\n');
+    a.ws!.close();
+    await until(() => gw.gateway.connections.size === 1);
+    const fourth = await attempt(gw.url, from('203.0.113.6'));
+    expect(fourth.status).toBe(101);
+    for (const s of [b, fourth]) s.ws!.close();
     await limiter.close();
   });
 

@@ -4,8 +4,8 @@
  * (core's `realIp`), so clients behind a trusted proxy are told apart.
  */
 import { isThenable, MemoryStore, type Gateway, type RequestContext, type Store } from '@wsgate/core';
-import { integer, invalidOption, knownKeys, seconds } from '../proxy/option-checks.js';
-import type { Guard } from './guard.js';
+import { integer, invalidOption, knownKeys, seconds } from '../kit/option-checks.js';
+import type { Guard } from '../kit/guard.js';
 import { WindowCounts } from './window-counts.js';
 
 /** Client addresses counted per window by the in-process count; past it, new ones go uncounted. */
@@ -121,8 +121,9 @@ function handshakeWindow(o: Record<string, unknown>, store: Store | undefined) {
 }
 
 /**
- * Open WebSockets per client IP, terminated and proxied alike, kept from the connection registry's opens and
+ * Open WebSockets per client IP, terminated and proxied alike, kept from the connection directory's opens and
  * closes (a subscription, not mounted routes: a reload that swaps the route sets does not lose the count).
+ * A handshake reads one map entry: the directory is not asked.
  */
 function connectionCount(o: Record<string, unknown>, gateway: Gateway | undefined) {
   if (o.max === undefined) throw invalidOption('rateLimit().connections.max', 'is required: the WebSockets one client IP may hold open, e.g. 20');
@@ -132,19 +133,21 @@ function connectionCount(o: Record<string, unknown>, gateway: Gateway | undefine
     throw invalidOption('rateLimit().gateway', 'connections: { max } counts the gateway\'s connections: pass { gateway } (a route factory receives it)');
   }
   const open = new Map<string, number>();
-  // Connections already open count too: a limiter made on reload starts from the truth.
-  for (const conn of gateway.connections) open.set(conn.remoteAddress, (open.get(conn.remoteAddress) ?? 0) + 1);
-  const unsubscribe = gateway.connections.subscribe({
-    opened(conn) {
-      open.set(conn.remoteAddress, (open.get(conn.remoteAddress) ?? 0) + 1);
+  // Connections already open count too (`current`): a limiter made on reload starts from the truth.
+  const unsubscribe = gateway.connections.subscribe(
+    {
+      opened(conn) {
+        open.set(conn.remoteAddress, (open.get(conn.remoteAddress) ?? 0) + 1);
+      },
+      closed(conn) {
+        const n = open.get(conn.remoteAddress);
+        if (n === undefined) return;
+        if (n <= 1) open.delete(conn.remoteAddress);
+        else open.set(conn.remoteAddress, n - 1);
+      },
     },
-    closed(conn) {
-      const n = open.get(conn.remoteAddress);
-      if (n === undefined) return;
-      if (n <= 1) open.delete(conn.remoteAddress);
-      else open.set(conn.remoteAddress, n - 1);
-    },
-  });
+    { current: true },
+  );
   return {
     over(ip: string): Over | undefined {
       const n = open.get(ip) ?? 0;

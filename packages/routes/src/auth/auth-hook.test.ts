@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { attempt, attributesOf, guardRoutes, testGateways } from '../access/test-guard.js';
+import { attempt, attributesOf, guardRoutes, testGateways } from '@wsgate/test-kit';
 import { authHook, type AuthHookOptions } from './auth-hook.js';
 
 /** The hook: answers as `answer` says for the request's path, and keeps every description it got. */

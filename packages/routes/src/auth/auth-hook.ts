@@ -4,8 +4,8 @@
  */
 import { hostname } from 'node:os';
 import type { RequestContext } from '@wsgate/core';
-import type { Guard } from '../access/guard.js';
-import { boolean, headerName, invalidOption, knownKeys, seconds } from '../proxy/option-checks.js';
+import type { Guard } from '../kit/guard.js';
+import { boolean, headerName, invalidOption, knownKeys, seconds } from '../kit/option-checks.js';
 import { HookClient } from './hook-client.js';
 import { attributeOption } from './options.js';
 

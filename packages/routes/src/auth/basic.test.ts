@@ -2,9 +2,8 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { attempt, attributesOf, guardRoutes, testGateways } from '../access/test-guard.js';
+import { APACHE_HTPASSWD, HASHED_HTPASSWD, attempt, attributesOf, guardRoutes, testGateways } from '@wsgate/test-kit';
 import { basicAuth, parseBasicCredentials } from './basic.js';
-import { APACHE_HTPASSWD, HASHED_HTPASSWD } from './test-credentials.js';
 
 const basic = (user: string, password: string) => ({ headers: { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } });
 

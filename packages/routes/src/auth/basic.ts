@@ -3,13 +3,13 @@
  * `auth_basic_user_file`.
  */
 import { MemoryStore } from '@wsgate/core';
-import { boolean, invalidOption, knownKeys, seconds } from '../proxy/option-checks.js';
-import type { Guard } from '../access/guard.js';
-import { CredentialsFile } from './credentials-file.js';
-import { parseHtpasswd, verifyPassword, type PasswordHash } from './htpasswd.js';
+import { boolean, invalidOption, knownKeys, seconds } from '../kit/option-checks.js';
+import type { Guard } from '../kit/guard.js';
+import { CredentialsFile } from './credentials/credentials-file.js';
+import { parseHtpasswd, verifyPassword, type PasswordHash } from './credentials/htpasswd.js';
 import { authParam } from './auth-params.js';
 import { attributeOption, realmOption } from './options.js';
-import { hmac, randomSecret } from './secure-compare.js';
+import { hmac, randomSecret } from '../kit/secure-compare.js';
 
 export interface BasicAuthOptions {
   /** The htpasswd file: bcrypt (`$2y$`, `$2a$`, `$2b$`), `$apr1$`, `{SHA}` entries. Re-read when it changes. */

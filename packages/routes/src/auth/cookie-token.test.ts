@@ -3,12 +3,11 @@ import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { until } from '../../../core/src/test-gateway.js';
-import { attempt, attributesOf, guardRoutes, testGateways } from '../access/test-guard.js';
+import { attempt, attributesOf, guardRoutes, testGateways, until } from '@wsgate/test-kit';
 import { cookieToken } from './cookie-token.js';
-import { directoryTokens } from './directory-tokens.js';
-import { memoryTokens } from './memory-tokens.js';
-import { signedTokens } from './signed-tokens.js';
+import { directoryTokens } from './tokens/directory-tokens.js';
+import { memoryTokens } from './tokens/memory-tokens.js';
+import { signedTokens } from './tokens/signed-tokens.js';
 
 // Every file-system call the directory store makes goes through these spies.
 vi.mock('node:fs/promises', async (importOriginal) => {

@@ -3,11 +3,11 @@
  * store. Browsers send cookies with a WebSocket handshake, so this is the way to authenticate browser
  * WebSockets; pair it with `origin()`, or any page on the web can open a WebSocket with your users' cookies.
  */
-import { isThenable, type ConnectionRegistry } from '@wsgate/core';
-import type { Guard } from '../access/guard.js';
-import { headerName, integer, invalidOption, knownKeys } from '../proxy/option-checks.js';
+import { isThenable, type ConnectionDirectory, type ConnectionEntry } from '@wsgate/core';
+import type { Guard } from '../kit/guard.js';
+import { headerName, integer, invalidOption, knownKeys } from '../kit/option-checks.js';
 import { attributeOption } from './options.js';
-import type { TokenInfo, TokenStore } from './token-store.js';
+import type { TokenInfo, TokenStore } from './tokens/token-store.js';
 
 export interface CookieTokenOptions {
   /** Where tokens are checked: `directoryTokens()`, `memoryTokens()`, `signedTokens()` or your own. */
@@ -18,8 +18,8 @@ export interface CookieTokenOptions {
   readonly attribute?: string;
   /** The attribute that receives the token's subject, when the store knows one. Default `user`. */
   readonly subjectAttribute?: string;
-  /** The gateway's connections (`gateway.connections`), for `revoke()` to close those a token opened. */
-  readonly connections?: ConnectionRegistry;
+  /** The gateway's connection directory (`gateway.connections`), for `revoke()` to close those a token opened. */
+  readonly connections?: ConnectionDirectory;
 }
 
 export interface CookieTokenGuard extends Guard {
@@ -28,8 +28,11 @@ export interface CookieTokenGuard extends Guard {
    * reason `token revoked` unless given). Resolves with the number of connections closed.
    */
   revoke(token: string, close?: { code?: number; reason?: string }): Promise<number>;
-  /** Closes the WebSockets opened with the token of this id (one revoked elsewhere, e.g. on another node). */
-  closeConnections(id: string, close?: { code?: number; reason?: string }): number;
+  /**
+   * Closes the WebSockets opened with the token of this id (one revoked elsewhere, e.g. on another node) and
+   * answers how many: at once with the in-process directory, through a promise with one that must ask.
+   */
+  closeConnections(id: string, close?: { code?: number; reason?: string }): number | Promise<number>;
 }
 
 /**
@@ -46,18 +49,21 @@ export function cookieToken(options: CookieTokenOptions): CookieTokenGuard {
   const cookie = o.cookie === undefined ? 'AUTH' : headerName('cookieToken().cookie', String(o.cookie));
   const attribute = attributeOption('cookieToken().attribute', o.attribute, 'tokenId');
   const subjectAttribute = attributeOption('cookieToken().subjectAttribute', o.subjectAttribute, 'user');
-  const connections = o.connections as ConnectionRegistry | undefined;
+  const connections = o.connections as ConnectionDirectory | undefined;
   if (connections !== undefined && typeof connections.list !== 'function') {
-    throw invalidOption('cookieToken().connections', 'expected the gateway\'s connection registry: connections: gateway.connections');
+    throw invalidOption('cookieToken().connections', 'expected the gateway\'s connection directory: connections: gateway.connections');
   }
 
-  const closeConnections = (id: string, close: { code?: number; reason?: string } = {}): number => {
+  const closeConnections = (id: string, close: { code?: number; reason?: string } = {}): number | Promise<number> => {
     if (!connections) throw invalidOption('cookieToken().connections', 'closing connections needs connections: gateway.connections');
     const code = integer('cookieToken().revoke() close code', close.code, 1008, 1000, 4999);
     const reason = close.reason ?? 'token revoked';
+    const closeAll = (opened: readonly ConnectionEntry<any>[]): number => {
+      for (const conn of opened) conn.close(code, reason);
+      return opened.length;
+    };
     const opened = connections.list((conn) => conn.get(attribute) === id);
-    for (const conn of opened) conn.close(code, reason);
-    return opened.length;
+    return isThenable(opened) ? opened.then(closeAll) : closeAll(opened);
   };
 
   return {

@@ -5,7 +5,7 @@
  * matter (the nonce count, kept in the store).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { hmac } from './secure-compare.js';
+import { hmac } from '../kit/secure-compare.js';
 
 export type NonceState = 'valid' | 'stale' | 'invalid';
 

@@ -4,10 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '@wsgate/core';
-import type { TestGateway } from '../../../core/src/test-gateway.js';
-import { attempt, attributesOf, guardRoutes, testGateways } from '../access/test-guard.js';
+import { HTDIGEST, attempt, attributesOf, guardRoutes, testGateways, type TestGateway } from '@wsgate/test-kit';
 import { digestAuth, type DigestAuthOptions } from './digest.js';
-import { HTDIGEST } from './test-credentials.js';
 
 // ——— a client, written from RFC 7616 §3.4 independently of the module ———
 

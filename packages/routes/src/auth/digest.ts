@@ -7,16 +7,16 @@
  */
 import { createHash } from 'node:crypto';
 import { MemoryStore, type RequestContext, type Store } from '@wsgate/core';
-import type { Guard } from '../access/guard.js';
-import { invalidOption, knownKeys, seconds } from '../proxy/option-checks.js';
+import type { Guard } from '../kit/guard.js';
+import { invalidOption, knownKeys, seconds } from '../kit/option-checks.js';
 import { authParam, parseAuthParams } from './auth-params.js';
-import { CredentialsFile } from './credentials-file.js';
+import { CredentialsFile } from './credentials/credentials-file.js';
 import { NonceSigner } from './digest-nonce.js';
-import { parseHtdigest, userRealmKey, type DigestAlgorithm, type Ha1s } from './htdigest.js';
+import { parseHtdigest, userRealmKey, type DigestAlgorithm, type Ha1s } from './credentials/htdigest.js';
 import { attributeOption, realmOption, secretOption } from './options.js';
-import { randomSecret, safeEqual } from './secure-compare.js';
+import { randomSecret, safeEqual } from '../kit/secure-compare.js';
 
-export type { DigestAlgorithm } from './htdigest.js';
+export type { DigestAlgorithm } from './credentials/htdigest.js';
 
 /** What a credentials callback knows of a user: the password, or precomputed HA1s (hex) per algorithm. */
 export type DigestSecret = { readonly password: string } | { readonly ha1: Ha1s };

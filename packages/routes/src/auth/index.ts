@@ -1,12 +1,12 @@
-/** Authentication route modules: each a factory returning a `Guard` (see ../access/guard.ts). */
+/** Authentication route modules: each a factory returning a `Guard` (see ../kit/guard.ts). */
 export { basicAuth, parseBasicCredentials, type BasicAuthOptions } from './basic.js';
 export { digestAuth, type DigestAlgorithm, type DigestAuthOptions, type DigestSecret } from './digest.js';
 export { cookieToken, type CookieTokenGuard, type CookieTokenOptions } from './cookie-token.js';
-export { directoryTokens, type DirectoryTokensOptions } from './directory-tokens.js';
-export { memoryTokens, type IssuingTokenStore, type MemoryTokensOptions } from './memory-tokens.js';
-export { signedTokens, type SigningTokenStore, type SignedTokensOptions } from './signed-tokens.js';
-export { OPAQUE_TOKEN, type TokenInfo, type TokenStore } from './token-store.js';
+export { directoryTokens, type DirectoryTokensOptions } from './tokens/directory-tokens.js';
+export { memoryTokens, type IssuingTokenStore, type MemoryTokensOptions } from './tokens/memory-tokens.js';
+export { signedTokens, type SigningTokenStore, type SignedTokensOptions } from './tokens/signed-tokens.js';
+export { OPAQUE_TOKEN, type TokenInfo, type TokenStore } from './tokens/token-store.js';
 export { authHook, describeSession, type AuthHookOptions, type SessionDescription } from './auth-hook.js';
-export { parseHtpasswd, verifyPassword, type HashKind, type PasswordHash } from './htpasswd.js';
-export { parseHtdigest, type Ha1s } from './htdigest.js';
+export { parseHtpasswd, verifyPassword, type HashKind, type PasswordHash } from './credentials/htpasswd.js';
+export { parseHtdigest, type Ha1s } from './credentials/htdigest.js';
 export { parseAuthParams, type AuthParams } from './auth-params.js';

@@ -1,5 +1,5 @@
 /** Options the auth modules share, checked the way every route module checks its options. */
-import { invalidOption } from '../proxy/option-checks.js';
+import { invalidOption } from '../kit/option-checks.js';
 
 /** A realm: printable text (it is sent quoted in challenges). */
 export function realmOption(where: string, value: unknown, fallback = 'wsgate'): string {

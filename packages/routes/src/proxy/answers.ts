@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { textReply, writeReply, type Carrier } from '@wsgate/core';
 import type { ResponseHead } from './response-head.js';
 import { formatHead, relayedResponseHeaders } from './response-headers.js';
-import type { UpstreamFailure } from './upstream-error.js';
+import type { UpstreamFailure } from '../upstream/upstream-error.js';
 
 /** Headers of the upstream's 101 the gateway writes itself: framing and connection belong to each hop. */
 const OWN_101 = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'sec-websocket-accept']);

@@ -1,7 +1,7 @@
 /** Malformed hop-by-hop and handshake headers are the client's 400, with the position, before any upstream is asked. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exchange, startProxyGateway, startUpstream, upgradeRequest, type ProxyGateway, type Upstream } from '@wsgate/test-kit';
 import { upstream, type UpstreamPool } from './pool.js';
-import { exchange, startGateway, startUpstream, upgradeRequest, type ProxyGateway, type Upstream } from './test-peers.js';
 
 let up: Upstream;
 let pool: UpstreamPool;
@@ -9,7 +9,7 @@ let gw: ProxyGateway;
 beforeAll(async () => {
   up = await startUpstream({ protocols: ['sip'] });
   pool = upstream(up.url);
-  gw = await startGateway((req) => req.proxy(req.path === '/messages' ? pool.with({ onMessage: () => undefined }) : pool));
+  gw = await startProxyGateway((req) => req.proxy(req.path === '/messages' ? pool.with({ onMessage: () => undefined }) : pool));
 });
 afterAll(async () => {
   await pool.close();
@@ -24,7 +24,7 @@ describe('client headers the proxy acts on', () => {
     ['/messages', 'Sec-WebSocket-Protocol: sip sip', /Invalid Sec-WebSocket-Protocol header at position 4: unexpected "s", expected ","/],
   ])('%s with %s: 400, and the upstream never hears of it', async (path, header, reason) => {
     const before = up.requests.length;
-    const text = await exchange(gw.port, upgradeRequest(path, [header]));
+    const text = await exchange(gw.port, upgradeRequest({ path, extra: [header] }));
     expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(text).toMatch(reason);
     expect(up.requests.length).toBe(before);
@@ -36,7 +36,7 @@ describe('client headers the proxy acts on', () => {
   });
 
   it('offers that parse are relayed and checked against the 101', async () => {
-    const text = await exchange(gw.port, upgradeRequest('/', ['Sec-WebSocket-Protocol: chat , sip']), 500);
+    const text = await exchange(gw.port, upgradeRequest({ extra: ['Sec-WebSocket-Protocol: chat , sip'] }), { timeoutMs: 500 });
     expect(text).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n[\s\S]*Sec-WebSocket-Protocol: sip\r\n/);
   });
 });

@@ -5,7 +5,7 @@
  * parser's position and reason, before any upstream is asked.
  */
 import { HeaderSyntaxError, parseExtensions, parseSubprotocols, parseTokenList } from '@wsgate/handshake';
-import type { RequestContext } from '@wsgate/core';
+import type { RequestFacts } from '@wsgate/core';
 
 export interface ClientOffer {
   /** Names the client's `Connection` lists besides close, keep-alive and upgrade (lower case): not relayed. */
@@ -26,7 +26,7 @@ const CONNECTION_OWN = new Set(['close', 'keep-alive', 'upgrade']);
  * @param upgrade whether the request came as an upgrade (its raw socket is the carrier)
  * @throws {HeaderSyntaxError} naming the header and the position
  */
-export function readClientOffer(req: RequestContext<any>, upgrade: boolean): ClientOffer {
+export function readClientOffer(req: RequestFacts<any>, upgrade: boolean): ClientOffer {
   let hopByHop: Set<string> | undefined;
   const connection = req.header('connection');
   if (connection) {

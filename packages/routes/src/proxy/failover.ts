@@ -4,11 +4,11 @@
  * then the client gets the failure's 502 or 504.
  */
 import type { Duplex } from 'node:stream';
-import type { Carrier, ForwardResult, RequestContext } from '@wsgate/core';
+import type { Carrier, ForwardResult, ProxiedRequest } from '@wsgate/core';
 import { answerFailure } from './answers.js';
-import { NodePicker, type NodeSource } from './node-picker.js';
-import type { UpstreamNode } from './node.js';
-import type { UpstreamFailure } from './upstream-error.js';
+import { NodePicker, type NodeSource } from '../upstream/node-picker.js';
+import type { UpstreamNode } from '../upstream/node.js';
+import type { UpstreamFailure } from '../upstream/upstream-error.js';
 
 /**
  * The outcome of one try on one node: done, with the status the client got when the relay knows it (101,
@@ -17,7 +17,7 @@ import type { UpstreamFailure } from './upstream-error.js';
 export type Attempt = { done: true; status?: number } | { done: false; failure: UpstreamFailure; err: unknown; retryable: boolean };
 
 /** Resolves with what the client was answered and the upstream failures met on the way, for core's counters. */
-export async function tryNodes(pool: NodeSource, req: RequestContext<any>, carrier: Carrier, attempt: (node: UpstreamNode) => Promise<Attempt>): Promise<ForwardResult | void> {
+export async function tryNodes(pool: NodeSource, req: ProxiedRequest<any>, carrier: Carrier, attempt: (node: UpstreamNode) => Promise<Attempt>): Promise<ForwardResult | void> {
   const picker = new NodePicker(pool, req.clientIp, () => req.log);
   let failure: UpstreamFailure | undefined;
   for (let node = picker.next(); node !== undefined; node = picker.next()) {

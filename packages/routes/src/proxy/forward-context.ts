@@ -1,11 +1,11 @@
 import type http from 'node:http';
 import type { WebSocketServer } from 'ws';
-import type { NodeSource } from './node-picker.js';
-import type { HeaderValue } from './options.js';
-import type { MessageHook } from './relay/message-hook.js';
-import type { LivenessSettings } from './relay/liveness.js';
-import type { TunnelRegistry } from './relay/tunnel-registry.js';
-import type { PoolSettings } from './settings.js';
+import type { NodeSource } from '../upstream/node-picker.js';
+import type { HeaderValue } from '../upstream/options.js';
+import type { MessageHook } from '../upstream/relay/message-hook.js';
+import type { LivenessSettings } from '../upstream/relay/liveness.js';
+import type { TunnelRegistry } from '../upstream/relay/tunnel-registry.js';
+import type { PoolSettings } from '../upstream/settings.js';
 
 /** What the relays use of a pool. */
 export interface PoolResources extends NodeSource {

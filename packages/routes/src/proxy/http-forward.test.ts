@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import http, { type IncomingMessage } from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exchange, freePort, startProxyGateway, startUpstream, until, type ProxyGateway, type Upstream } from '@wsgate/test-kit';
 import { upstream, upstreams, type UpstreamPool } from './pool.js';
-import { freePort, exchange, startGateway, startUpstream, until, type ProxyGateway, type Upstream } from './test-peers.js';
 
 interface Answer {
   status: number;
@@ -44,7 +44,7 @@ describe('headers', () => {
       },
     });
     pool = upstream(up.url.replace('ws:', 'http:'), { headers: { set: { 'X-Gateway': 'wsgate', 'X-Path': (req) => req.path, 'X-Secret': null } } });
-    gw = await startGateway((req) => req.proxy(pool));
+    gw = await startProxyGateway((req) => req.proxy(pool));
   });
   afterAll(async () => {
     await pool.close();
@@ -113,7 +113,7 @@ describe('bodies', () => {
       },
     });
     pool = upstream(up.url.replace('ws:', 'http:'), { maxBodySize: 1000, keepAlive: 8 });
-    gw = await startGateway((req) => req.proxy(pool));
+    gw = await startProxyGateway((req) => req.proxy(pool));
   });
   afterAll(async () => {
     await pool.close();
@@ -180,7 +180,7 @@ describe('failures', () => {
   it('502 when the upstream refuses, with the reason, logged with the upstream and the cause', async () => {
     const port = await freePort();
     const pool = upstream(`http://127.0.0.1:${port}`);
-    const gw = await startGateway((req) => req.proxy(pool));
+    const gw = await startProxyGateway((req) => req.proxy(pool));
     const answer = await request(gw.port, { path: '/' });
     expect(answer.status).toBe(502);
     expect(answer.body).toBe('upstream refused the connection\n');
@@ -191,7 +191,7 @@ describe('failures', () => {
 
   it('502 when the host name does not resolve', async () => {
     const pool = upstream('http://no-such-host.invalid:80');
-    const gw = await startGateway((req) => req.proxy(pool));
+    const gw = await startProxyGateway((req) => req.proxy(pool));
     const answer = await request(gw.port, { path: '/' });
     expect(answer.status).toBe(502);
     expect(answer.body).toMatch(/^upstream host name did not resolve \(E/);
@@ -202,7 +202,7 @@ describe('failures', () => {
   it('504 when the upstream takes longer than timeouts.http to answer', async () => {
     const silent = await startUpstream({ onRequest: () => {} });
     const pool = upstream(silent.url.replace('ws:', 'http:'), { timeouts: { http: 0.3 } });
-    const gw = await startGateway((req) => req.proxy(pool));
+    const gw = await startProxyGateway((req) => req.proxy(pool));
     const answer = await request(gw.port, { path: '/' });
     expect(answer.status).toBe(504);
     expect(answer.body).toBe('upstream timed out\n');
@@ -215,7 +215,7 @@ describe('failures', () => {
     let aborted = false;
     const up = await startUpstream({ onRequest: (req) => req.socket.on('close', () => (aborted = true)) });
     const pool = upstream(up.url.replace('ws:', 'http:'));
-    const gw = await startGateway((req) => req.proxy(pool));
+    const gw = await startProxyGateway((req) => req.proxy(pool));
     const socket = net.connect(gw.port, '127.0.0.1');
     socket.write('GET /wait HTTP/1.1\r\nHost: x\r\n\r\n');
     await until(() => up.requests.length === 1);
@@ -231,7 +231,7 @@ describe('failures', () => {
     const good = await startUpstream({ name: 'good' });
     const port = await freePort();
     const pool = upstreams({ servers: [`http://127.0.0.1:${port}`, good.url.replace('ws:', 'http:')], maxFails: 1, failTimeout: 30 });
-    const gw = await startGateway((req) => req.proxy(pool));
+    const gw = await startProxyGateway((req) => req.proxy(pool));
     for (let i = 0; i < 6; i++) expect((await request(gw.port, { path: '/' })).headers['x-node']).toBe('good');
     expect(gw.logs.filter((l) => l.msg === 'upstream failed')).toHaveLength(1);
     expect(pool.status()[0]!.available).toBe(false);

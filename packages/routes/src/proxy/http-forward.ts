@@ -5,21 +5,21 @@
  * client's has been consumed yet.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { textReply, writeReply, type ForwardResult, type RequestContext } from '@wsgate/core';
-import { readyEvent } from './connect.js';
+import { textReply, writeReply, type ForwardResult, type ProxiedRequest } from '@wsgate/core';
+import { readyEvent } from '../upstream/connect.js';
 import { tryNodes, type Attempt } from './failover.js';
-import type { UpstreamNode } from './node.js';
+import type { UpstreamNode } from '../upstream/node.js';
 import type { ClientOffer } from './client-offer.js';
 import type { ForwardContext } from './forward-context.js';
 import { upstreamRequestHeaders } from './request-headers.js';
 import { relayedResponseHeaders } from './response-headers.js';
 import { isReady, NODE_OPTION } from './upstream-agent.js';
-import { classifyFailure, IdleTimeoutError } from './upstream-error.js';
+import { classifyFailure, IdleTimeoutError } from '../upstream/upstream-error.js';
 
 /** Methods a retry may repeat even after the request went out (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-export async function forwardHttp(fc: ForwardContext, req: RequestContext<any>, message: IncomingMessage, res: ServerResponse, offer: ClientOffer): Promise<ForwardResult | void> {
+export async function forwardHttp(fc: ForwardContext, req: ProxiedRequest<any>, message: IncomingMessage, res: ServerResponse, offer: ClientOffer): Promise<ForwardResult | void> {
   const limit = fc.settings.maxBodySize;
   const declared = Number(message.headers['content-length'] ?? 0);
   if (limit > 0 && declared > limit) {
@@ -30,7 +30,7 @@ export async function forwardHttp(fc: ForwardContext, req: RequestContext<any>, 
   return tryNodes(fc.pool, req, { res }, (node) => attemptHttp(fc, node, req, message, res, offer));
 }
 
-function attemptHttp(fc: ForwardContext, node: UpstreamNode, req: RequestContext<any>, message: IncomingMessage, res: ServerResponse, offer: ClientOffer): Promise<Attempt> {
+function attemptHttp(fc: ForwardContext, node: UpstreamNode, req: ProxiedRequest<any>, message: IncomingMessage, res: ServerResponse, offer: ClientOffer): Promise<Attempt> {
   const s = fc.settings;
   const hasBody = message.headers['transfer-encoding'] !== undefined || Number(message.headers['content-length'] ?? 0) > 0;
   return new Promise((resolve) => {

@@ -7,8 +7,8 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { defineRoutes } from '@wsgate/core';
+import { exchange, sleep, startProxyGateway, startUpstream, until, upgradeRequest, type ProxyGateway, type Upstream } from '@wsgate/test-kit';
 import { upstream, type UpstreamPool } from './pool.js';
-import { exchange, sleep, startGateway, until, startUpstream, upgradeRequest, type ProxyGateway, type Upstream } from './test-peers.js';
 
 let up: Upstream | undefined;
 let gw: ProxyGateway | undefined;
@@ -52,7 +52,7 @@ describe('pool.retire()', () => {
     });
     pool = upstream(up.url, { healthCheck: { path: '/healthz', interval: 0.05 } });
     const hooked = pool.with({ onMessage: () => undefined });
-    gw = await startGateway((req) => req.proxy(req.path === '/m' ? hooked : pool!));
+    gw = await startProxyGateway((req) => req.proxy(req.path === '/m' ? hooked : pool!));
     const raw = await openWs(gw.port);
     const message = new WebSocket(`ws://127.0.0.1:${gw.port}/m`);
     await once(message, 'open');
@@ -76,7 +76,7 @@ describe('pool.retire()', () => {
     up = await startUpstream();
     pool = upstream(up.url);
     const hooked = pool.with({ onMessage: () => undefined });
-    gw = await startGateway((req) => req.proxy(req.path === '/m' ? hooked : pool!));
+    gw = await startProxyGateway((req) => req.proxy(req.path === '/m' ? hooked : pool!));
     const raw = await openRaw(gw.port);
     const message = new WebSocket(`ws://127.0.0.1:${gw.port}/m`);
     await once(message, 'open');
@@ -101,7 +101,7 @@ describe('routes:close through a gateway', () => {
     const first = upstream(up.url);
     const second = upstream(up.url);
     const routes = (p: UpstreamPool, name: string) => defineRoutes({ 'http:request': (req) => req.proxy(p), 'routes:close': (reason) => p.retire(reason) }, name);
-    gw = await startGateway((req) => req.proxy(first));
+    gw = await startProxyGateway((req) => req.proxy(first));
     gw.gateway.setRoutes([routes(first, 'first')]);
     const before = await openWs(gw.port);
 

@@ -2,9 +2,9 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { exchange, startProxyGateway, startUpstream, until, upgradeRequest, type ProxyGateway, type Upstream } from '@wsgate/test-kit';
 import { upstream, type UpstreamPool } from './pool.js';
-import type { ProxiedMessage } from './relay/message-hook.js';
-import { exchange, startGateway, startUpstream, until, upgradeRequest, type ProxyGateway, type Upstream } from './test-peers.js';
+import type { ProxiedMessage } from '../upstream/relay/message-hook.js';
 
 let up: Upstream;
 let pool: UpstreamPool;
@@ -26,7 +26,7 @@ beforeAll(async () => {
       return undefined;
     },
   });
-  gw = await startGateway((req) => req.proxy(hooked));
+  gw = await startProxyGateway((req) => req.proxy(hooked));
 });
 afterAll(async () => {
   await pool.close();
@@ -85,7 +85,7 @@ describe('message mode', () => {
   });
 
   it('refuses a request that is not a version-13 WebSocket handshake', async () => {
-    const text = await exchange(gw.port, upgradeRequest('/', [], '127.0.0.1').replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8'));
+    const text = await exchange(gw.port, upgradeRequest({ host: '127.0.0.1' }).replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8'));
     expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(text).toContain('Sec-WebSocket-Version: 13\r\n');
   });
@@ -93,7 +93,7 @@ describe('message mode', () => {
   it('relays the upstream refusal', async () => {
     const refusing = await startUpstream({ refuse: () => 'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="x"\r\nContent-Length: 0\r\n\r\n' });
     const p = upstream(refusing.url);
-    const g = await startGateway((req) => req.proxy(p.with({ onMessage: () => undefined })));
+    const g = await startProxyGateway((req) => req.proxy(p.with({ onMessage: () => undefined })));
     const text = await exchange(g.port, upgradeRequest());
     expect(text).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n/);
     expect(text).toContain('WWW-Authenticate: Basic realm="x"\r\n');
@@ -115,7 +115,7 @@ describe('message mode backpressure', () => {
     });
     const p = upstream(producer.url);
     const clientSides: import('node:net').Socket[] = [];
-    const g = await startGateway((req) => {
+    const g = await startProxyGateway((req) => {
       clientSides.push(req.raw.socket as import('node:net').Socket);
       return req.proxy(p.with({ onMessage: () => undefined }));
     });

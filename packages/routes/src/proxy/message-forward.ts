@@ -7,19 +7,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
-import { textReply, writeReply, type ForwardResult, type ProxiedConnection, type RequestContext } from '@wsgate/core';
+import { textReply, writeReply, type ForwardResult, type ProxiedRequest } from '@wsgate/core';
 import { endOnceOnClose } from '@wsgate/handshake';
 import { relayRefusal } from './answers.js';
 import type { ClientOffer } from './client-offer.js';
-import { openUpstreamSocket } from './connect.js';
+import { openUpstreamSocket } from '../upstream/connect.js';
 import { holdClient, releaseClient, tryNodes, type Attempt } from './failover.js';
 import type { ForwardContext } from './forward-context.js';
-import type { UpstreamNode } from './node.js';
-import { MessageBridge } from './relay/message-bridge.js';
-import { listenerOf } from './relay/tunnel-registry.js';
-import type { MessageHook } from './relay/message-hook.js';
+import type { UpstreamNode } from '../upstream/node.js';
+import { MessageBridge } from '../upstream/relay/message-bridge.js';
+import { listenerOf } from '../upstream/relay/tunnel-registry.js';
+import type { MessageHook } from '../upstream/relay/message-hook.js';
 import { upstreamRequestHeaders } from './request-headers.js';
-import { BadUpstreamAnswerError, classifyFailure, IdleTimeoutError } from './upstream-error.js';
+import { BadUpstreamAnswerError, classifyFailure, IdleTimeoutError } from '../upstream/upstream-error.js';
 import { isValidKey } from './websocket-key.js';
 
 /** Chosen upstream subprotocol, read by the message server's `handleProtocols`. */
@@ -32,7 +32,7 @@ const WS_OWN = new Set(['connection', 'upgrade', 'sec-websocket-key', 'sec-webso
 interface Exchange {
   readonly fc: ForwardContext;
   readonly hook: MessageHook;
-  readonly req: RequestContext<any>;
+  readonly req: ProxiedRequest<any>;
   readonly message: IncomingMessage;
   readonly client: Duplex;
   readonly head: Buffer;
@@ -44,7 +44,7 @@ interface Exchange {
 export async function forwardMessages(
   fc: ForwardContext,
   hook: MessageHook,
-  req: RequestContext<any>,
+  req: ProxiedRequest<any>,
   message: IncomingMessage,
   client: Duplex,
   head: Buffer,
@@ -130,13 +130,11 @@ function bridge(x: Exchange, node: UpstreamNode, upstream: WebSocket): void {
   const registry = fc.pool.tunnels;
   node.active++;
   const info = { clientIp: req.clientIp, clientPort: req.clientPort, url: x.url, upstream: node.name, protocol: upstream.protocol, attributes: req.attributes };
-  let tracked: ProxiedConnection | undefined;
   const b = new MessageBridge(upstream, x.hook, info, fc.pool.liveness, {
     closed(t, cause) {
       node.active--;
-      registry.delete(t);
       if (cause !== undefined) req.log.info({ upstream: node.address.label, cause }, 'tunnel closed');
-      tracked?.ended(t.endInfo);
+      registry.delete(t);
     },
     hookFailed(err) {
       req.log.error({ upstream: node.address.label, err }, 'onMessage threw; closing the tunnel with 1011');
@@ -154,14 +152,12 @@ function bridge(x: Exchange, node: UpstreamNode, upstream: WebSocket): void {
     endOnceOnClose(ws);
     b.attachClient(ws);
     // The 101 is out: the tunnel is listed with the gateway's connections.
-    const entry = req.track({
+    registry.track(b, req, {
       protocol: ws.protocol,
       close: (code, reason) => b.close(code, reason),
       terminate: () => b.terminate(),
       ping: () => b.pingClient(),
     });
-    b.meter = entry;
-    tracked = entry;
     // Paused since the request arrived; ws only listens, so reading starts here.
     client.resume();
   });

@@ -5,20 +5,20 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { WebSocketServer } from 'ws';
-import { textReply, writeReply, type Carrier, type ForwardResult, type ProxyTarget, type RequestContext } from '@wsgate/core';
-import type { SelectionContext } from './balance/balancer.js';
+import { textReply, writeReply, type Carrier, type ForwardResult, type ProxyTarget, type ProxiedRequest } from '@wsgate/core';
+import type { SelectionContext } from '../upstream/balance/balancer.js';
 import { HeaderSyntaxError, readClientOffer, type ClientOffer } from './client-offer.js';
 import type { ForwardContext, PoolResources } from './forward-context.js';
-import { HealthChecker } from './health-check.js';
-import type { RetireReason } from './lifecycle.js';
+import { HealthChecker } from '../upstream/health-check.js';
+import type { RetireReason } from '../upstream/lifecycle.js';
 import { forwardHttp } from './http-forward.js';
 import { forwardMessages, kChosenProtocol } from './message-forward.js';
-import { UpstreamNode } from './node.js';
-import { invalidOption, knownKeys } from './option-checks.js';
-import type { ForwardOptions, UpstreamsOptions } from './options.js';
-import type { LivenessSettings } from './relay/liveness.js';
-import { TunnelRegistry } from './relay/tunnel-registry.js';
-import { resolvePoolSettings, resolveSetHeaders, type PoolSettings } from './settings.js';
+import { UpstreamNode } from '../upstream/node.js';
+import { invalidOption, knownKeys } from '../kit/option-checks.js';
+import type { ForwardOptions, UpstreamsOptions } from '../upstream/options.js';
+import type { LivenessSettings } from '../upstream/relay/liveness.js';
+import { TunnelRegistry } from '../upstream/relay/tunnel-registry.js';
+import { resolvePoolSettings, resolveSetHeaders, type PoolSettings } from '../upstream/settings.js';
 import { UpstreamAgent } from './upstream-agent.js';
 import { forwardUpgrade } from './upgrade-forward.js';
 
@@ -92,7 +92,7 @@ export class UpstreamPool implements UpstreamTarget, PoolResources {
     return this.retired === 'shutdown';
   }
 
-  forward(req: RequestContext<any>, message: IncomingMessage, carrier: Carrier): Promise<ForwardResult | void> {
+  forward(req: ProxiedRequest<any>, message: IncomingMessage, carrier: Carrier): Promise<ForwardResult | void> {
     return forwardWith(this.plain, req, message, carrier);
   }
 
@@ -161,7 +161,7 @@ export class UpstreamPool implements UpstreamTarget, PoolResources {
 
 const SHUTTING_DOWN = textReply(503, 'Service Unavailable', 'The gateway is shutting down', true, { 'Retry-After': '5' });
 
-function forwardWith(fc: ForwardContext, req: RequestContext<any>, message: IncomingMessage, carrier: Carrier): Promise<ForwardResult | void> {
+function forwardWith(fc: ForwardContext, req: ProxiedRequest<any>, message: IncomingMessage, carrier: Carrier): Promise<ForwardResult | void> {
   let offer: ClientOffer;
   try {
     offer = readClientOffer(req, carrier.socket !== undefined);

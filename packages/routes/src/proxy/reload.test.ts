@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { freePort, startUpstream, until, type Upstream } from './test-peers.js';
-import { freeUdpPort, udpClient, udpNode, type UdpNode } from './test-udp.js';
+import { freePort, freeUdpPort, startUpstream, udpClient, udpNode, until, type UdpNode, type Upstream } from '@wsgate/test-kit';
 
 const dist = (pkg: string, file: string) => fileURLToPath(new URL(`../../../${pkg}/dist/${file}`, import.meta.url));
 const cli = dist('core', 'cli.js');

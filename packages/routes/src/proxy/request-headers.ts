@@ -4,11 +4,11 @@
  * `Connection: upgrade` only when the client asked for an upgrade (nginx's `map $http_upgrade
  * $connection_upgrade`), `keep-alive` for a pool that keeps connections, `close` otherwise.
  */
-import type { RequestContext } from '@wsgate/core';
+import type { ProxiedRequest } from '@wsgate/core';
 import type { ClientOffer } from './client-offer.js';
-import type { UpstreamNode } from './node.js';
-import type { HeaderValue } from './options.js';
-import type { HeaderSettings } from './settings.js';
+import type { UpstreamNode } from '../upstream/node.js';
+import type { HeaderValue } from '../upstream/options.js';
+import type { HeaderSettings } from '../upstream/settings.js';
 
 /** Never relayed as received: they describe one hop (RFC 9110 §7.6.1), or this proxy's own business. */
 const HOP_BY_HOP = new Set([
@@ -41,7 +41,7 @@ export interface RequestHeadOptions {
 }
 
 /** The header list for the upstream request, flat (`[name, value, name, value, …]`, as node's `rawHeaders`). */
-export function upstreamRequestHeaders(req: RequestContext<any>, o: RequestHeadOptions): string[] {
+export function upstreamRequestHeaders(req: ProxiedRequest<any>, o: RequestHeadOptions): string[] {
   const s = o.settings;
   const raw = req.raw.rawHeaders;
   const dropped = o.offer.hopByHop;
@@ -71,13 +71,13 @@ export function upstreamRequestHeaders(req: RequestContext<any>, o: RequestHeadO
   return out;
 }
 
-function hostValue(req: RequestContext<any>, s: HeaderSettings, node: UpstreamNode): string {
+function hostValue(req: ProxiedRequest<any>, s: HeaderSettings, node: UpstreamNode): string {
   if (s.host === 'upstream') return node.address.hostHeader;
   if (s.host === 'client') return req.host ?? node.address.hostHeader;
   return s.host.fixed;
 }
 
-function addSet(out: string[], req: RequestContext<any>, set: readonly (readonly [string, string, HeaderValue])[]): void {
+function addSet(out: string[], req: ProxiedRequest<any>, set: readonly (readonly [string, string, HeaderValue])[]): void {
   for (const [, name, value] of set) {
     const v = typeof value === 'function' ? value(req) : value;
     if (v === null || v === undefined) continue;

@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { CloseInfo, ConnectionEntry } from '@wsgate/core';
-import type { Guard } from '../access/guard.js';
+import { startProxyGateway, startUpstream, until, type ProxyGateway, type Upstream } from '@wsgate/test-kit';
+import type { Guard } from '../kit/guard.js';
 import { rateLimit } from '../access/rate-limit.js';
 import { upstream, type UpstreamPool } from './pool.js';
-import { startGateway, startUpstream, until, type ProxyGateway, type Upstream } from './test-peers.js';
 
 let up: Upstream;
 let raw: UpstreamPool;
@@ -21,7 +21,7 @@ beforeAll(async () => {
   // Pings on: the raw tunnel follows frame boundaries, so it can close with a close frame.
   pinged = upstream(up.url, { ping: { interval: 60 } });
   parsed = raw.with({ onMessage: () => undefined });
-  gw = await startGateway((req) => {
+  gw = await startProxyGateway((req) => {
     req.set('user', 'carol');
     return req.proxy(req.path.startsWith('/messages') ? parsed : req.path.startsWith('/pinged') ? pinged : raw);
   });
@@ -94,6 +94,22 @@ describe.each([
     await until(() => gw.gateway.connections.size === 0 && up.sockets.size === 0, 2000, 'both sides gone');
     expect(ends.at(-1)!.info).toEqual(path === '/raw' ? { code: 1006, reason: '', by: 'local' } : { code: 4001, reason: 'revoked', by: 'local' });
   });
+
+  it('is found by id for ping(id) (message mode pings the client) and refuses send(id)', async () => {
+    const ws = await open(path);
+    await until(() => gw.gateway.connections.size === 1, 2000, 'tunnel listed');
+    const { id } = only();
+    const pings: unknown[] = [];
+    ws.on('ping', (data) => void pings.push(data));
+    expect(gw.gateway.connections.ping(id)).toBe(true);
+    // A raw tunnel without frame boundaries cannot inject a ping: found, not pinged.
+    if (path === '/messages') await until(() => pings.length === 1, 2000, 'ping at the client');
+    expect(gw.gateway.connections.send(id, 'not into a tunnel')).toBe(false);
+    expect(gw.gateway.connections.ping(id + 1000)).toBe(false);
+    ws.close();
+    await until(() => gw.gateway.connections.size === 0, 2000, 'entry removed');
+    if (path === '/raw') expect(pings).toEqual([]);
+  });
 });
 
 describe('a raw tunnel that follows frame boundaries (pings on)', () => {
@@ -128,7 +144,7 @@ describe('rateLimit({ connections }) and proxied WebSockets', () => {
     const pool = upstream(up.url);
     const target = path === '/messages' ? pool.with({ onMessage: () => undefined }) : pool;
     let limiter: Guard | undefined;
-    const g = await startGateway(async (req) => {
+    const g = await startProxyGateway(async (req) => {
       if (!(await limiter!.check(req))) return;
       return req.proxy(target);
     });
@@ -152,6 +168,32 @@ describe('rateLimit({ connections }) and proxied WebSockets', () => {
       await until(() => g.gateway.connections.size === 0, 2000, 'all gone');
     } finally {
       await limiter.close();
+      await pool.close();
+      await g.close();
+    }
+  });
+});
+
+describe('one registration per tunnel', () => {
+  it.each(['/raw', '/messages'])("the pool's shutdown ends its tunnels and takes each out of the directory once (%s)", async (path) => {
+    const pool = upstream(up.url);
+    const target = path === '/messages' ? pool.with({ onMessage: () => undefined }) : pool;
+    const g = await startProxyGateway((req) => req.proxy(target));
+    const closedIds: number[] = [];
+    g.gateway.connections.subscribe({ closed: (c) => void closedIds.push(c.id) });
+    try {
+      const clients = await Promise.all([1, 2].map(() => new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${g.port}${path}`);
+        ws.once('open', () => resolve(ws));
+        ws.once('error', reject);
+      })));
+      await until(() => g.gateway.connections.size === 2 && pool.openTunnels === 2, 2000, 'both tunnels in the pool and the directory');
+      const ids = (await g.gateway.connections.list()).map((c) => c.id);
+      await Promise.all([pool.retire('shutdown'), ...clients.map((ws) => once(ws, 'close'))]);
+      await until(() => g.gateway.connections.size === 0, 2000, 'entries removed');
+      expect(pool.openTunnels).toBe(0);
+      expect(closedIds.toSorted()).toEqual(ids.toSorted());
+    } finally {
       await pool.close();
       await g.close();
     }

@@ -6,8 +6,8 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_ACCEPT, exchange, startProxyGateway, until, upgradeRequest, type ProxyGateway } from '@wsgate/test-kit';
 import { upstream, type UpstreamPool } from './pool.js';
-import { CLIENT_ACCEPT, exchange, startGateway, until, upgradeRequest, type ProxyGateway } from './test-peers.js';
 import { acceptKey } from '@wsgate/handshake';
 
 describe('refusals read off the socket', () => {
@@ -20,7 +20,7 @@ describe('refusals read off the socket', () => {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const p = upstream(`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
-    const g = await startGateway((req) => req.proxy(p));
+    const g = await startProxyGateway((req) => req.proxy(p));
     try {
       const t0 = Date.now();
       const text = await exchange(g.port, upgradeRequest());
@@ -52,7 +52,7 @@ describe('refusals read off the socket', () => {
     mute.listen(0, '127.0.0.1');
     await once(mute, 'listening');
     const p = upstream(`ws://127.0.0.1:${(mute.address() as net.AddressInfo).port}`, { timeouts: { http: 0.3 } });
-    const g = await startGateway((req) => req.proxy(p));
+    const g = await startProxyGateway((req) => req.proxy(p));
     try {
       const t0 = Date.now();
       const text = await exchange(g.port, upgradeRequest());
@@ -94,7 +94,7 @@ describe('a 101 that is not a real handshake', () => {
     fake.listen(0, '127.0.0.1');
     await once(fake, 'listening');
     p = upstream(`ws://127.0.0.1:${(fake.address() as net.AddressInfo).port}`);
-    g = await startGateway((req) => req.proxy(p));
+    g = await startProxyGateway((req) => req.proxy(p));
   });
   afterAll(async () => {
     await p.close();
@@ -122,7 +122,7 @@ describe('a 101 that is not a real handshake', () => {
 
   it('is refused when it picks a subprotocol the client did not offer', async () => {
     answer = (key) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\nSec-WebSocket-Protocol: admin\r\n\r\n`;
-    const text = await exchange(g.port, upgradeRequest('/', ['Sec-WebSocket-Protocol: sip']));
+    const text = await exchange(g.port, upgradeRequest({ extra: ['Sec-WebSocket-Protocol: sip'] }));
     expect(text).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
     expect(text).toContain('did not offer');
   });

@@ -3,8 +3,17 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import {
+  CLIENT_ACCEPT,
+  exchange,
+  startProxyGateway,
+  startUpstream,
+  until,
+  upgradeRequest,
+  type ProxyGateway,
+  type Upstream,
+} from '@wsgate/test-kit';
 import { upstream, upstreams, type UpstreamPool } from './pool.js';
-import { CLIENT_ACCEPT, exchange, startGateway, startUpstream, until, upgradeRequest, type ProxyGateway, type Upstream } from './test-peers.js';
 import { acceptKey } from '@wsgate/handshake';
 
 let up: Upstream;
@@ -14,7 +23,7 @@ let gw: ProxyGateway;
 beforeAll(async () => {
   up = await startUpstream({ name: 'a', protocols: ['sip', 'chat'] });
   pool = upstream(up.url);
-  gw = await startGateway((req) => req.proxy(pool));
+  gw = await startProxyGateway((req) => req.proxy(pool));
 });
 afterAll(async () => {
   await pool.close();
@@ -50,9 +59,9 @@ describe('raw tunnel', () => {
   it('sends the upstream its own key, the client the accept for the client key, and relays extensions', async () => {
     const deflating = await startUpstream({ name: 'z', perMessageDeflate: true });
     const p = upstream(deflating.url);
-    const g = await startGateway((req) => req.proxy(p));
+    const g = await startProxyGateway((req) => req.proxy(p));
     try {
-      const text = await exchange(g.port, upgradeRequest('/x', ['Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits']), 500);
+      const text = await exchange(g.port, upgradeRequest({ path: '/x', extra: ['Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits'] }), { timeoutMs: 500 });
       expect(text).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
       expect(text).toContain(`Sec-WebSocket-Accept: ${CLIENT_ACCEPT}\r\n`);
       expect(text).toMatch(/Sec-WebSocket-Extensions: permessage-deflate/);
@@ -78,7 +87,7 @@ describe('raw tunnel', () => {
   it("relays the upstream's refusal with its status and body", async () => {
     const refusing = await startUpstream({ name: 'r', refuse: () => 'HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 7\r\nX-Why: token\r\n\r\nno way\n' });
     const p = upstream(refusing.url);
-    const g = await startGateway((req) => req.proxy(p));
+    const g = await startProxyGateway((req) => req.proxy(p));
     try {
       const err = await open(`ws://127.0.0.1:${g.port}/`).catch((e: { status: number; headers: Record<string, string> }) => e);
       expect(err).toMatchObject({ status: 403, headers: { 'x-why': 'token' } });
@@ -115,7 +124,7 @@ describe('closing', () => {
     echoRaw.listen(0, '127.0.0.1');
     await once(echoRaw, 'listening');
     const p = upstream(`ws://127.0.0.1:${(echoRaw.address() as net.AddressInfo).port}`);
-    const g = await startGateway((req) => req.proxy(p), config);
+    const g = await startProxyGateway((req) => req.proxy(p), config);
     try {
       const socket = net.connect({ port: g.port, host: '127.0.0.1', allowHalfOpen: true });
       let got = '';
@@ -138,7 +147,7 @@ describe('closing', () => {
   it('closes the client promptly when the upstream dies mid-tunnel', async () => {
     const dying = await startUpstream({ name: 'd' });
     const p = upstream(dying.url);
-    const g = await startGateway((req) => req.proxy(p));
+    const g = await startProxyGateway((req) => req.proxy(p));
     try {
       const ws = await open(`ws://127.0.0.1:${g.port}/`);
       await until(() => dying.sockets.size === 1);
@@ -165,7 +174,7 @@ describe('closing', () => {
 
   it('gateway.close() ends open tunnels when the listener stops (raw: FIN; message mode: 1001)', async () => {
     const p = upstream(up.url);
-    const g = await startGateway((req) => req.proxy(req.path === '/messages' ? p.with({ onMessage: () => undefined }) : p));
+    const g = await startProxyGateway((req) => req.proxy(req.path === '/messages' ? p.with({ onMessage: () => undefined }) : p));
     const raw = await open(`ws://127.0.0.1:${g.port}/`);
     const parsed = await open(`ws://127.0.0.1:${g.port}/messages`);
     const closed = Promise.all([once(raw, 'close'), once(parsed, 'close')]);
@@ -179,7 +188,7 @@ describe('closing', () => {
 
   it('pool.close() ends open tunnels', async () => {
     const p = upstream(up.url);
-    const g = await startGateway((req) => req.proxy(p));
+    const g = await startProxyGateway((req) => req.proxy(p));
     const ws = await open(`ws://127.0.0.1:${g.port}/`);
     const closed = once(ws, 'close');
     await p.close();
@@ -199,7 +208,7 @@ describe('balancing upgrades', () => {
     const deadPort = (dead.address() as net.AddressInfo).port;
     dead.close();
     const p = upstreams({ servers: [`ws://127.0.0.1:${deadPort}`, b.url] });
-    const g = await startGateway((req) => req.proxy(p));
+    const g = await startProxyGateway((req) => req.proxy(p));
     try {
       for (let i = 0; i < 3; i++) {
         const ws = await open(`ws://127.0.0.1:${g.port}/`);

@@ -14,27 +14,27 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { textReply, writeReply, type ForwardResult, type ProxiedConnection, type RequestContext } from '@wsgate/core';
+import { textReply, writeReply, type ForwardResult, type ProxiedRequest } from '@wsgate/core';
 import { acceptKey } from '@wsgate/handshake';
 import { switchHead } from './answers.js';
 import { switchProblem } from './check-switch.js';
 import type { ClientOffer } from './client-offer.js';
-import { openUpstreamSocket, readyEvent } from './connect.js';
+import { openUpstreamSocket, readyEvent } from '../upstream/connect.js';
 import { DeadlineSweep, type Pending } from './deadline-sweep.js';
 import { holdClient, releaseClient, tryNodes, type Attempt } from './failover.js';
 import type { ForwardContext } from './forward-context.js';
-import type { UpstreamNode } from './node.js';
+import type { UpstreamNode } from '../upstream/node.js';
 import { relayRawRefusal } from './raw-refusal.js';
-import { RawTunnel } from './relay/raw-tunnel.js';
+import { RawTunnel } from '../upstream/relay/raw-tunnel.js';
 import { upstreamRequestHeaders } from './request-headers.js';
 import { ResponseHeadReader, type ResponseHead } from './response-head.js';
-import { BadUpstreamAnswerError, classifyFailure, ConnectTimeoutError, IdleTimeoutError } from './upstream-error.js';
+import { BadUpstreamAnswerError, classifyFailure, ConnectTimeoutError, IdleTimeoutError } from '../upstream/upstream-error.js';
 import { isValidKey, newKey } from './websocket-key.js';
 
 /** One upgrade request on its way through raw mode. */
 interface Exchange {
   readonly fc: ForwardContext;
-  readonly req: RequestContext<any>;
+  readonly req: ProxiedRequest<any>;
   readonly message: IncomingMessage;
   readonly client: Duplex;
   readonly head: Buffer;
@@ -43,7 +43,7 @@ interface Exchange {
   readonly key: string | undefined;
 }
 
-export async function forwardUpgrade(fc: ForwardContext, req: RequestContext<any>, message: IncomingMessage, client: Duplex, head: Buffer, offer: ClientOffer): Promise<ForwardResult | void> {
+export async function forwardUpgrade(fc: ForwardContext, req: ProxiedRequest<any>, message: IncomingMessage, client: Duplex, head: Buffer, offer: ClientOffer): Promise<ForwardResult | void> {
   const websocket = req.isWebSocketUpgrade;
   // The upstream gets a key of the gateway's: the client's own must be good enough to compute its accept value.
   if (websocket && !isValidKey(message.headers['sec-websocket-key'])) {
@@ -193,24 +193,21 @@ function answered(x: Exchange, node: UpstreamNode, socket: Socket, head: Respons
   x.client.write(switchHead(head, x.key === undefined ? undefined : acceptKey(x.message.headers['sec-websocket-key']!)));
   const registry = x.fc.pool.tunnels;
   node.active++;
-  let entry: ProxiedConnection | undefined;
   const tunnel = new RawTunnel(x.client, socket, x.fc.pool.liveness, {
     closed(t, cause) {
       node.active--;
-      registry.delete(t);
       if (cause !== undefined) x.req.log.info({ upstream: node.address.label, cause }, 'tunnel closed');
-      entry?.ended(t.endInfo);
+      registry.delete(t);
     },
   });
   registry.add(tunnel);
   // A WebSocket tunnel is listed with the gateway's connections (other upgrades are not WebSockets).
   if (x.key !== undefined) {
-    entry = x.req.track({
+    registry.track(tunnel, x.req, {
       protocol: head.headers['sec-websocket-protocol'] ?? '',
       close: (code, reason) => tunnel.close(code, reason),
       terminate: () => tunnel.terminate(),
     });
-    tunnel.meter = entry;
   }
   tunnel.start(x.head, rest);
 }

@@ -5,8 +5,8 @@
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { openUpstreamSocket, readyEvent, type ConnectSettings } from './connect.js';
-import type { UpstreamNode } from './node.js';
+import { openUpstreamSocket, readyEvent, type ConnectSettings } from '../upstream/connect.js';
+import type { UpstreamNode } from '../upstream/node.js';
 
 /** The request option that carries the node to the agent. */
 export const NODE_OPTION = 'wsgateNode';

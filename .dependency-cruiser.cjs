@@ -1,0 +1,63 @@
+/**
+ * The import rules `npm test` checks (dependency-cruiser): no circle between modules, type-only imports
+ * included; packages depend one way, bench → examples → routes → core → handshake; a package reaches
+ * another only through that package's index; test helpers stay out of shipped code.
+ */
+const pkg = (name) => `^packages/${name}/`;
+const order = ['handshake', 'core', 'routes'];
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'Import circles hide the data flow; move the shared part into a leaf (core: vocabulary.ts).',
+      from: {},
+      to: { circular: true },
+    },
+    // Each library package may import only those below it.
+    ...order.map((name, i) => ({
+      name: `${name}-depends-downwards`,
+      severity: 'error',
+      comment: `${name} may import only ${order.slice(0, i).join(', ') || 'no other package of ours'}.`,
+      from: { path: pkg(name) },
+      to: { path: `^(packages/(${order.slice(i + 1).concat(['bench']).join('|')})/|examples/)` },
+    })),
+    {
+      name: 'examples-not-bench',
+      severity: 'error',
+      from: { path: '^examples/' },
+      to: { path: `${pkg('bench')}` },
+    },
+    {
+      name: 'shipped-code-not-test-kit',
+      severity: 'error',
+      comment: 'The test kit is for tests; shipped code must not need it.',
+      from: { path: '^(packages/(handshake|core|routes)|examples)/', pathNot: '\\.test\\.ts$' },
+      to: { path: pkg('test-kit') },
+    },
+    {
+      name: 'other-packages-through-their-index',
+      severity: 'error',
+      comment: 'Import another package by its name (its index), not a file inside it.',
+      from: { path: '^(packages/[^/]+|examples)/' },
+      to: {
+        path: '^(packages/[^/]+|examples)/',
+        pathNot: [
+          '^(packages/[^/]+|examples)/(src/|dist/)?index\\.(ts|js|d\\.ts)$',
+          // the same package: $1 is the importing package's folder
+          '^$1/',
+        ],
+      },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(dist|node_modules)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    combinedDependencies: false,
+    preserveSymlinks: false,
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['types', 'import', 'default'], mainFields: ['types', 'main'] },
+  },
+};

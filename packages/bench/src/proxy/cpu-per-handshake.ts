@@ -1,0 +1,73 @@
+/**
+ * CPU per proxied handshake, side by side: wsgate (2 workers), nginx (`worker_processes auto`) and the node
+ * relay (2 workers of `pipe()`, no HTTP: the least any node proxy does), each with the upstream's own CPU.
+ * The handshake figure of the proxy bench is two cores divided by the CPU of client + upstream + proxy per
+ * handshake; this shows the proxy's share.
+ *
+ * Run: `tsc -b && node packages/bench/dist/proxy/cpu-per-handshake.js` (about 20 s; SLICES, default 6).
+ */
+import { upgradeRequest } from '../gateway/frames.js';
+import { nextSourceAddress } from '../gateway/loopback.js';
+import { HandshakeLoad } from '../gateway/phases/handshakes.js';
+import { killAllServers, pinSelf, ServerProcess } from '../gateway/servers.js';
+import { freePort } from '@wsgate/test-kit';
+import { killNginxes } from '@wsgate/test-kit';
+import { startNginxProxy } from './nginx-proxy.js';
+import { cpuMicros } from './process-stats.js';
+import { killProxies, ProxyProcess } from './proxy-process.js';
+
+type Side = 'wsgate' | 'nginx' | 'nodeRelay';
+
+async function main(): Promise<void> {
+  pinSelf(0);
+  const upstream = await ServerProcess.start({ name: 'upstream (bare ws)', entry: './bare-server.js' });
+  const wsgate = await ProxyProcess.start(upstream.port, 2);
+  const relay = await ProxyProcess.start(upstream.port, 2, [], 'node-relay');
+  const nginxPort = await freePort();
+  const nginx = await startNginxProxy(nginxPort, upstream.port);
+  try {
+    const sides: Record<Side, { port: number; pids: readonly number[] }> = {
+      wsgate: { port: wsgate.port, pids: wsgate.pids },
+      nginx: { port: nginxPort, pids: nginx.pids },
+      nodeRelay: { port: relay.port, pids: relay.pids },
+    };
+    const names = Object.keys(sides) as Side[];
+    const loads = Object.fromEntries(
+      names.map((side) => {
+        const port = sides[side].port;
+        return [side, new HandshakeLoad({ port, request: upgradeRequest(port, '/', 'echo') }, nextSourceAddress(), { clients: 50, maxCount: 10_000_000 })];
+      }),
+    ) as Record<Side, HandshakeLoad>;
+    for (const side of names) await loads[side].run(1000, 0);
+    const totals = Object.fromEntries(names.map((side) => [side, { handshakes: 0, seconds: 0, proxy: 0, upstream: 0 }])) as Record<Side, { handshakes: number; seconds: number; proxy: number; upstream: number }>;
+    for (let slice = 0; slice < Number(process.env.SLICES ?? 6); slice++) {
+      for (const side of names) {
+        const proxy0 = cpuMicros(sides[side].pids);
+        const upstream0 = cpuMicros([upstream.pid]);
+        const counted = await loads[side].run(150, 700);
+        const t = totals[side];
+        t.proxy += cpuMicros(sides[side].pids) - proxy0;
+        t.upstream += cpuMicros([upstream.pid]) - upstream0;
+        t.handshakes += counted.count;
+        t.seconds += counted.seconds;
+      }
+    }
+    for (const side of names) {
+      const t = totals[side];
+      const errors = loads[side].errors > 0 ? `, ${loads[side].errors} failed (${loads[side].firstError})` : '';
+      console.log(
+        `${side.padEnd(10)} ${Math.round(t.handshakes / t.seconds)} handshakes/s; CPU per handshake: proxy ${Math.round(t.proxy / t.handshakes)} µs, upstream ${Math.round(t.upstream / t.handshakes)} µs${errors}`,
+      );
+    }
+  } finally {
+    await Promise.all([wsgate.stop(), relay.stop(), nginx.stop(), upstream.stop()]);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  killAllServers();
+  killProxies();
+  killNginxes();
+  process.exitCode = 1;
+});

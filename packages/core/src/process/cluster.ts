@@ -1,0 +1,98 @@
+/**
+ * The cluster primary (`workers: N | auto`): forks the workers, which share the listeners through
+ * node:cluster; serves metrics gathered from all of them and the management API over all of them; replaces
+ * a worker that dies; reloads and stops them all.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import { formatHostPort } from '../config/load.js';
+import { WsgateError } from '../errors.js';
+import { withNodeFlags } from './node-flags.js';
+import { ClusterControl } from '../management/cluster-control.js';
+import { startOperations } from '../management/operations.js';
+import { announceOperations, type ServeOptions } from './serve.js';
+
+/** A worker that dies within this long of its start counts as a crash loop: wait longer before the next. */
+const QUICK_DEATH_MS = 10_000;
+
+export async function runPrimary({ config, loadConfig, logger, announce }: ServeOptions, count: number): Promise<() => Promise<void>> {
+  // Ready workers, by number: what the management API asks. Every forked process, ready or not: what stop() ends.
+  const workers = new Map<number, Worker>();
+  const forked = new Set<Worker>();
+  let stopping = false;
+  let started = false;
+  let quickDeaths = 0;
+
+  // Workers run under wsgate's V8 settings whatever node flags started the primary (node-flags.ts says why).
+  cluster.setupPrimary({ execArgv: withNodeFlags(process.execArgv) });
+  const fork = (index: number): Promise<void> => {
+    const worker = cluster.fork({ WSGATE_WORKER_INDEX: String(index) });
+    const bornAt = Date.now();
+    forked.add(worker);
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: { wsgate?: string; addresses?: Array<{ name: string; host: string; port: number; tls: boolean }> }) => {
+        if (m?.wsgate !== 'ready') return;
+        workers.set(index, worker);
+        if (index === 1 && !started) {
+          for (const a of m.addresses ?? []) announce.info({ name: a.name, url: `${a.tls ? 'wss' : 'ws'}://${formatHostPort(a.host, a.port)}`, workers: count }, 'listening');
+        }
+        resolve();
+      });
+      worker.once('exit', (code) => reject(new WsgateError('WSGATE_LISTEN', `worker ${index} exited with ${code} while starting (its error is above)`)));
+    });
+    worker.on('exit', (code, signal) => {
+      forked.delete(worker);
+      if (workers.get(index) === worker) workers.delete(index);
+      if (stopping) return;
+      quickDeaths = Date.now() - bornAt < QUICK_DEATH_MS ? quickDeaths + 1 : 0;
+      const delay = Math.min(30_000, 100 * 2 ** quickDeaths);
+      logger.error({ worker: index, pid: worker.process.pid, code, signal, restartInMs: delay }, 'worker died; starting a new one');
+      setTimeout(() => {
+        if (!stopping) fork(index).catch((err: unknown) => logger.error({ worker: index, err }, 'replacement worker failed to start'));
+      }, delay).unref();
+    });
+    return ready;
+  };
+
+  try {
+    await Promise.all(Array.from({ length: count }, (_, i) => fork(i + 1)));
+    started = true;
+  } catch (err) {
+    stopping = true;
+    for (const w of forked) w.process.kill('SIGKILL');
+    throw err;
+  }
+
+  // Validate first, in the primary: an invalid config is refused before any worker is asked.
+  const control: ClusterControl = new ClusterControl(
+    () => workers,
+    async () => {
+      await loadConfig();
+      await control.all('reload');
+    },
+  );
+  const aggregator = new AggregatorRegistry();
+  const operations = await startOperations(config, control, async () => ({
+    contentType: aggregator.contentType,
+    text: await aggregator.clusterMetrics(),
+  }));
+  announceOperations(announce, config, operations);
+  process.on('SIGHUP', () =>
+    control.reload().then(
+      () => announce.info({ signal: 'SIGHUP', workers: workers.size }, 'reloaded'),
+      (err: unknown) => logger.error({ err }, 'reload refused; the running config stays'),
+    ),
+  );
+
+  return async () => {
+    stopping = true;
+    const exits = [...forked].map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))));
+    for (const w of forked) w.process.kill('SIGTERM');
+    // Each worker drains within its grace period; one that hangs past it is killed.
+    const deadline = setTimeout(() => {
+      for (const w of forked) w.process.kill('SIGKILL');
+    }, (config.shutdown.grace + 5) * 1000);
+    await Promise.all([...exits, operations.close()]);
+    clearTimeout(deadline);
+  };
+}

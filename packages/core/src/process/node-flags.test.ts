@@ -1,0 +1,38 @@
+/**
+ * wsgate's launchers start node with NODE_FLAGS: the `wsgate` command through its first line, `npm start`,
+ * and cluster workers through withNodeFlags.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { NODE_FLAGS, withNodeFlags } from './node-flags.js';
+
+const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const rootPackage = fileURLToPath(new URL('../../../../package.json', import.meta.url));
+
+describe('NODE_FLAGS', () => {
+  it('is what the wsgate command starts node with, and that first line runs', async () => {
+    const shebang = readFileSync(cli, 'utf8').split('\n', 1)[0]!;
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`);
+    // What the kernel does with that line, spelled out: node must accept the flags and start the command.
+    const [command, ...args] = shebang.slice(2).split(' ');
+    const { stdout } = await promisify(execFile)(command!, [...args, cli, '--version'], {
+      env: { ...process.env, PATH: `${process.execPath.replace(/\/[^/]+$/, '')}:${process.env.PATH ?? ''}` },
+    });
+    expect(stdout.trim()).toMatch(/^wsgate \d+\.\d+\.\d+$/);
+  });
+
+  it('is what npm start runs the sample gateway with', () => {
+    const start = (JSON.parse(readFileSync(rootPackage, 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+    expect(start).toContain(`node ${NODE_FLAGS.join(' ')} packages/core/dist/cli.js`);
+  });
+
+  it('adds the flags to a worker command line, leaving a flag the operator set alone', () => {
+    expect(withNodeFlags([])).toEqual([...NODE_FLAGS]);
+    expect(withNodeFlags(['--cpu-prof'])).toEqual(['--cpu-prof', ...NODE_FLAGS]);
+    expect(withNodeFlags(['--initial-old-space-size=256'])).toEqual(['--initial-old-space-size=256']);
+    expect(withNodeFlags(['--initial_old_space_size=256'])).toEqual(['--initial_old_space_size=256']);
+  });
+});

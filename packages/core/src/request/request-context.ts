@@ -1,0 +1,118 @@
+import { STATUS_CODES } from 'node:http';
+import type { HandshakeOptions } from '@wsgate/handshake';
+import type { ConnectionEntry } from '../connections/connection-entry.js';
+import { ProxiedConnection, type TunnelControls } from '../connections/proxied-connection.js';
+import { WsgateError } from '../errors.js';
+import type { Attributes, ReplyHeaders } from '../vocabulary.js';
+import { NEXT, type Action, type ProxyAction, type ProxyTarget, type ReplyAction } from './actions.js';
+import { RequestFacts } from './request-facts.js';
+import { checkReplyHeaders } from './response-headers.js';
+
+/**
+ * One HTTP request on its way through the route pipeline (docs/design.md convention 6): its facts, and the
+ * actions that end it.
+ */
+export class RequestContext<A extends Attributes = Attributes> extends RequestFacts<A> {
+  /** The action the current route took, if any. */
+  private taken: Action | undefined;
+  private closeAfterReply = false;
+
+  /** Close the connection after the reply (Kamailio's `set_reply_close()`). */
+  setReplyClose(): void {
+    this.closeAfterReply = true;
+  }
+  get replyClose(): boolean {
+    return this.closeAfterReply;
+  }
+
+  /**
+   * Answer with an HTTP response (Kamailio's `xhttp_reply()`). A header given as an array is sent as one
+   * line per value.
+   * @throws {WsgateError} `WSGATE_API_MISUSE` for a status outside 200–599, or a reason or header value
+   *   holding CR or LF.
+   */
+  reply(status: number, reason: string, contentType = '', body: string | Buffer = '', headers: ReplyHeaders = {}): ReplyAction {
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new WsgateError('WSGATE_API_MISUSE', `req.reply(): status must be an integer from 200 to 599, got ${status}`);
+    }
+    if (/[\r\n]/.test(reason)) throw new WsgateError('WSGATE_API_MISUSE', 'req.reply(): reason must not contain CR or LF');
+    checkReplyHeaders('req.reply()', headers);
+    return this.take({ kind: 'reply', status, reason, contentType, body, headers });
+  }
+
+  /**
+   * Refuse access: a reply with the standard reason phrase and `reason` as its plain-text body, logged with
+   * the client's real IP and counted by `by` (the module that refused: `origin`, `basic`, `rate-limit`…).
+   * A header given as an array is sent as one line per value (digest's SHA-256 and MD5 challenges).
+   * @throws {WsgateError} `WSGATE_API_MISUSE` for a status outside 400–599 or a header value holding CR or LF.
+   */
+  refuse(status: number, by: string, reason: string, headers: ReplyHeaders = {}): ReplyAction {
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new WsgateError('WSGATE_API_MISUSE', `req.refuse(): status must be an integer from 400 to 599, got ${status}`);
+    }
+    checkReplyHeaders('req.refuse()', headers);
+    return this.take({
+      kind: 'reply',
+      status,
+      reason: STATUS_CODES[status] ?? 'Error',
+      contentType: 'text/plain; charset=utf-8',
+      body: `${reason}\n`,
+      headers,
+      refusal: { by, reason },
+    });
+  }
+
+  /** Upgrade to a WebSocket terminated here (Kamailio's `ws_handle_handshake()`); a bad handshake gets its precise error. */
+  handshake(options: HandshakeOptions = {}): Action {
+    return this.take({ kind: 'handshake', options });
+  }
+
+  /** Relay the request, WebSocket or plain HTTP, to an upstream (nginx's `proxy_pass`). */
+  proxy(target: ProxyTarget): ProxyAction {
+    return this.take({ kind: 'proxy', target });
+  }
+
+  /**
+   * For proxy targets: list the tunnel this request opened in the gateway's registry, so that it is listed
+   * (`wsgate ctl list`), closed by id, revoked with the token that opened it and counted per client. Report
+   * its traffic with `record()` and its end with `ended()`.
+   */
+  track(controls: TunnelControls): ProxiedConnection<A> {
+    const registry = this.env.connections;
+    const entry = new ProxiedConnection<A>(
+      registry.nextId(),
+      controls,
+      { listener: this.listener, remoteAddress: this.clientIp, remotePort: this.clientPort, path: this.path, origin: this.origin, attributes: this.attributes },
+      registry,
+    );
+    registry.add(entry as unknown as ConnectionEntry<any>);
+    return entry;
+  }
+
+  /** Leave the request to the next mounted handler; after the last, `404 Not found`. */
+  next(): Action {
+    return this.take(NEXT);
+  }
+
+  private take<T extends Action>(action: T): T {
+    if (this.taken) {
+      throw new WsgateError(
+        'WSGATE_ACTION_TWICE',
+        `req.${verb(action)}() called after req.${verb(this.taken)}(): a route ends a request with one action`,
+      );
+    }
+    this.taken = action;
+    return action;
+  }
+
+  /** @internal The pipeline reads and clears the action between mounted handlers. */
+  takeAction(): Action | undefined {
+    const action = this.taken;
+    this.taken = undefined;
+    return action;
+  }
+
+}
+function verb(action: Action): string {
+  return action.kind;
+}

@@ -1,3 +1,0 @@
-import { defineRoutes } from '../routes.js';
-
-export const routes = defineRoutes({});

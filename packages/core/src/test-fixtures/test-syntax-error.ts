@@ -1,4 +1,0 @@
-import { defineRoutes } from '../routes.js';
-
-const broken: number = ;
-export default defineRoutes({});

@@ -1,0 +1,2 @@
+/** What every route module is built from: the guard contract and its combinators. */
+export { allOf, whenAdmitted, type Guard } from './guard.js';
