@@ -24,6 +24,14 @@ module.exports = {
       to: { path: `^(packages/(${order.slice(i + 1).concat(['bench']).join('|')})/|examples/)` },
     })),
     {
+      name: 'resolvable',
+      severity: 'error',
+      comment: 'An import that resolves to nothing: a typo, or a package not declared in package.json.',
+      // A fixture that imports a missing package on purpose (the script loader's error for it is tested).
+      from: { pathNot: '^packages/test-kit/fixtures/scripts/test-missing-import\\.ts$' },
+      to: { couldNotResolve: true },
+    },
+    {
       name: 'examples-not-bench',
       severity: 'error',
       from: { path: '^examples/' },
@@ -55,7 +63,7 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '(^|/)(dist|node_modules)/' },
     tsPreCompilationDeps: true,
-    tsConfig: { fileName: 'tsconfig.json' },
+    tsConfig: { fileName: 'tsconfig.imports.json' },
     combinedDependencies: false,
     preserveSymlinks: false,
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['types', 'import', 'default'], mainFields: ['types', 'main'] },

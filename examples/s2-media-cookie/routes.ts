@@ -10,11 +10,12 @@
  *
  * Options (`script.options`):
  * - `upstream` (the media server, `wss://host:port`), `hook` (the REST hook's URL), `maxBodySize` (bytes);
- *   without `upstream`, WebSockets end here and are echoed: how ./bench-auth.ts measures the checks alone;
+ *   without `upstream`, WebSockets end here and are echoed: how packages/bench/src/auth/bench-auth.ts measures
+ *   the checks alone;
  * - `tokens`: the token directory (default `./tokens`, relative to this folder);
  * - `origins`: the allowed page origins (required), e.g. `[https://media.example.com]`;
  * - `handshakesPerSecond` (default 20) and `connectionsPerIp` (default 50; it counts the WebSockets ended
- *   here, not yet those relayed to the media server).
+ *   here and those relayed to the media server alike).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
