@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# What the tests meet as real peers, from Debian's packages: nginx (the proxy and TLS stories side by side),
+# openssl (test certificates), chromium (the browser stories). Installs the missing ones when this user may
+# (root with apt-get); otherwise stops at once, naming them. `npm test` runs it first, and so does CI.
+set -euo pipefail
+needed=(/usr/sbin/nginx:nginx /usr/bin/openssl:openssl /usr/bin/chromium:chromium)
+missing=()
+for entry in "${needed[@]}"; do
+  [ -x "${entry%%:*}" ] || missing+=("${entry#*:}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "test-deps: installing ${missing[*]} (Debian packages the tests run against)" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  exit 0
+fi
+echo "test-deps: the tests need these Debian packages: ${missing[*]}" >&2
+echo "test-deps: install them (as root: apt-get install ${missing[*]}) and run the tests again" >&2
+exit 1
