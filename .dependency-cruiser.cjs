@@ -61,7 +61,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(dist|node_modules)/' },
+    // templates/: the project `wsgate init` writes, which imports the published packages as any user's does.
+    exclude: { path: '(^|/)(dist|node_modules)/|^packages/core/templates/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.imports.json' },
     combinedDependencies: false,

@@ -1,6 +1,6 @@
 /**
- * Every ```ts block in README.md and docs/*.md is a complete module that must type-check against the
- * packages as built: the docs cannot drift from the code.
+ * Every ```ts block in README.md, docs/*.md and the public packages' READMEs is a complete module that must
+ * type-check against the packages as built: the docs cannot drift from the code.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const documents = [
   'README.md',
+  // What the registry shows for each public package.
+  ...['handshake', 'core', 'routes'].map((name) => `packages/${name}/README.md`),
   ...(readdirSync(join(root, 'docs'), { recursive: true }) as string[]).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
 ];
 

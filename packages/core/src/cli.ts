@@ -6,6 +6,7 @@
  *
  * Output contract: logs are JSON lines on stdout (one `listening` line per listener once started); a
  * start-up failure is exactly one line on stderr, `wsgate: <what is wrong>: <how to fix>`, and exit code 1.
+ * Once serving, an error nobody caught is a log line and the process goes on (process/stray-errors.ts).
  */
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
@@ -15,7 +16,9 @@ import { applyConfigOverrides, loadConfigFile, resolveConfig, type ConfigOverrid
 import type { GatewayConfig } from './config/types.js';
 import { WsgateError } from './errors.js';
 import { createLogger, type LogLevel } from './observe/logger.js';
+import { runCheck } from './process/check.js';
 import { CtlError, runCtl } from './process/ctl.js';
+import { runInit } from './process/init.js';
 import { runPrimary } from './process/cluster.js';
 import { serve } from './process/serve.js';
 
@@ -29,13 +32,18 @@ Options:
   -l, --listen HOST:PORT  listen there instead of on the config's listeners; repeatable; IPv6 as [::1]:8080
       --log-level LEVEL   debug, info, warn, error or silent; replaces the config's log.level
   -w, --workers N|auto    worker processes sharing the listeners; replaces the config's workers
+  -t, --test              check instead of starting: config, the files it names, the route script, its
+                          types (when its project has TypeScript); opens no port; exit 0 or 1
   -h, --help              show this help and exit
   -v, --version           show the version and exit
 
 Logs are JSON lines on stdout. A start-up failure is one line on stderr and exit code 1.
+Once serving, an error a route script leaves uncaught is logged and the gateway goes on.
 SIGTERM or SIGINT closes gracefully (shutdown.grace seconds, then exit 0); a second signal exits at once (1).
 SIGHUP reloads config, route script and certificates; open WebSockets stay; an invalid config is refused.
 
+       wsgate check [options] [SCRIPT]   the same as wsgate -t [options] [SCRIPT]
+       wsgate init [DIR]                 make a gateway project in DIR: package.json, routes.ts and its test, wsgate.yaml
        wsgate ctl [--help] COMMAND ...   drive a running gateway through its management API
 `;
 
@@ -48,6 +56,8 @@ class UsageError extends Error {}
 
 interface CommandLine {
   help: boolean;
+  /** `-t`: check, do not start. */
+  test: boolean;
   version: boolean;
   configFile?: string;
   overrides: ConfigOverrides;
@@ -66,6 +76,7 @@ function parseCommandLine(argv: string[]): CommandLine {
         listen: { type: 'string', short: 'l', multiple: true },
         'log-level': { type: 'string' },
         workers: { type: 'string', short: 'w' },
+        test: { type: 'boolean', short: 't' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -89,6 +100,7 @@ function parseCommandLine(argv: string[]): CommandLine {
   }
   return {
     help: values.help ?? false,
+    test: values.test ?? false,
     version: values.version ?? false,
     ...(values.config !== undefined ? { configFile: values.config } : {}),
     overrides: {
@@ -143,6 +155,14 @@ function fail(error: unknown): never {
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'ctl') return void process.stdout.write(`${await runCtl(argv.slice(1))}\n`);
+  if (argv[0] === 'init') process.exit(await runInit(argv.slice(1)));
+  // Parsed before the signal handlers below, so that a check (which takes a start's flags) stops on Ctrl-C.
+  const checking = argv[0] === 'check';
+  const command = parseCommandLine(checking ? argv.slice(1) : argv);
+  if (command.help) return void process.stdout.write(USAGE);
+  if (command.version) return void process.stdout.write(`wsgate ${version()}\n`);
+  if (checking || command.test) process.exit(await runCheck(await loadConfig(command), command.configFile));
+
   // Installed first, so that a signal during start-up waits for it and then closes what was started.
   let stopSignal: NodeJS.Signals | undefined;
   let stop: ((signal: NodeJS.Signals) => void) | undefined;
@@ -156,10 +176,6 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-
-  const command = parseCommandLine(argv);
-  if (command.help) return void process.stdout.write(USAGE);
-  if (command.version) return void process.stdout.write(`wsgate ${version()}\n`);
 
   const config = await loadConfig(command);
   const write = (line: string) => void process.stdout.write(line);

@@ -34,3 +34,4 @@ export { freeUdpPort, udpClient, udpNode, type UdpClient, type UdpNode } from '.
 export { fixturePath } from './fixtures.js';
 export { onAllCores, stopChild } from './children.js';
 export { killNginxes, Nginx, NGINX, type NginxOptions } from './nginx.js';
+export { startWsgate, type StartWsgateOptions, type WsgateProcess } from './wsgate-process.js';

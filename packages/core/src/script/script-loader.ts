@@ -4,12 +4,14 @@
  * in it, and what to do (docs/design.md convention 3).
  */
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ScriptConfig } from '../config/types.js';
 import { WsgateError } from '../errors.js';
 import type { Gateway } from '../gateway.js';
+import { useGatewayPackages } from './gateway-packages.js';
 import { defineRoutes, isRoutes, type Routes } from './routes.js';
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
@@ -25,6 +27,34 @@ const EXPECTED = 'export default defineRoutes({...}) (or a list of them, mounted
  *   export that is not routes.
  */
 export async function loadRouteScript(script: ScriptConfig, gateway: Gateway): Promise<Routes<any>[]> {
+  const { file, extension, exported } = await importRouteScript(script);
+
+  let routes: unknown = exported;
+  if (typeof exported === 'function' && !isRoutes(exported)) {
+    try {
+      routes = await (exported as (context: object) => unknown)({ gateway, options: script.options });
+    } catch (error) {
+      throw await loadFailure(file, extension, 'failed in its factory', error);
+    }
+    if (!isRouteSets(routes)) {
+      throw new WsgateError(
+        'WSGATE_SCRIPT_INVALID',
+        `route script ${file}: its factory returned ${kindOf(routes)}: make it return defineRoutes({...}) or a list of them`,
+      );
+    }
+  }
+  if (!isRouteSets(routes)) throw notRoutes(file, exported);
+  // Logs say which mounted routes threw: the file name says more than defineRoutes' default "routes".
+  const named = (r: Routes<any>) => (r.name === 'routes' ? defineRoutes(r.handlers, path.basename(file)) : r);
+  return Array.isArray(routes) ? routes.map(named) : [named(routes as Routes<any>)];
+}
+
+/**
+ * The first half of {@link loadRouteScript}: imports the script and checks its default export, but does not
+ * call a factory (`wsgate check`, which opens no port: a factory may bind one, as `streamRelay().listen()`).
+ * @throws {WsgateError} as loadRouteScript does, but for what only the factory can tell.
+ */
+export async function importRouteScript(script: ScriptConfig): Promise<{ file: string; extension: string; exported: unknown; factory: boolean }> {
   const file = path.resolve(script.path);
   await checkReadable(file);
   const extension = path.extname(file).toLowerCase();
@@ -45,28 +75,14 @@ export async function loadRouteScript(script: ScriptConfig, gateway: Gateway): P
   let exported = module.default;
   // A CommonJS script compiled from `export default` arrives wrapped once more.
   if (isWrappedDefault(exported)) exported = exported.default;
+  const factory = typeof exported === 'function' && !isRoutes(exported);
+  if (!factory && !isRouteSets(exported)) throw notRoutes(file, exported);
+  return { file, extension, exported, factory };
+}
 
-  let routes: unknown = exported;
-  if (typeof exported === 'function' && !isRoutes(exported)) {
-    try {
-      routes = await (exported as (context: object) => unknown)({ gateway, options: script.options });
-    } catch (error) {
-      throw await loadFailure(file, extension, 'failed in its factory', error);
-    }
-    if (!isRouteSets(routes)) {
-      throw new WsgateError(
-        'WSGATE_SCRIPT_INVALID',
-        `route script ${file}: its factory returned ${kindOf(routes)}: make it return defineRoutes({...}) or a list of them`,
-      );
-    }
-  }
-  if (!isRouteSets(routes)) {
-    const what = exported === undefined ? 'has no default export' : `exports ${kindOf(exported)} as default`;
-    throw new WsgateError('WSGATE_SCRIPT_INVALID', `route script ${file} ${what}: write ${EXPECTED}`);
-  }
-  // Logs say which mounted routes threw: the file name says more than defineRoutes' default "routes".
-  const named = (r: Routes<any>) => (r.name === 'routes' ? defineRoutes(r.handlers, path.basename(file)) : r);
-  return Array.isArray(routes) ? routes.map(named) : [named(routes as Routes<any>)];
+function notRoutes(file: string, exported: unknown): WsgateError {
+  const what = exported === undefined ? 'has no default export' : `exports ${kindOf(exported)} as default`;
+  return new WsgateError('WSGATE_SCRIPT_INVALID', `route script ${file} ${what}: write ${EXPECTED}`);
 }
 
 /** One route set, or a non-empty list of them mounted in order (a Kamailio route, then XCAP after it). */
@@ -96,10 +112,16 @@ async function importScript(file: string, extension: string): Promise<{ default?
   const url = pathToFileURL(file).href;
   if (TYPESCRIPT.has(extension)) {
     // Loaded only when a TypeScript script is, and scoped: tsx's hooks apply to this import, not process-wide.
-    // Each tsImport() has a namespace of its own, so its module cache starts empty: a reload sees new code.
-    const { tsImport } = await import('tsx/esm/api');
-    return (await tsImport(url, import.meta.url)) as { default?: unknown };
+    // Each load has a namespace of its own, so its module cache starts empty: a reload sees new code. This is
+    // tsx's tsImport() with the gateway's package hooks put around tsx's (gateway-packages.ts).
+    const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+    const namespace = randomUUID();
+    cjs.register({ namespace });
+    const scoped = esm.register({ namespace });
+    useGatewayPackages();
+    return (await scoped.import(url, import.meta.url)) as { default?: unknown };
   }
+  if (loads === 0) useGatewayPackages();
   loads += 1;
   return (await import(loads === 1 ? url : `${url}?reload=${loads}`)) as { default?: unknown };
 }
@@ -108,7 +130,9 @@ async function importScript(file: string, extension: string): Promise<{ default?
 async function loadFailure(file: string, extension: string, what: string, error: unknown): Promise<WsgateError> {
   const { summary, location } = await describeFailure(file, extension, error);
   const at = location ? ` at ${location}` : '';
-  if ((error as NodeJS.ErrnoException)?.code === 'ERR_MODULE_NOT_FOUND') {
+  // ERR_MODULE_NOT_FOUND from import, MODULE_NOT_FOUND from require() (tsx's CommonJS).
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
     return new WsgateError('WSGATE_SCRIPT_INVALID', `route script ${file} ${what}: ${summary}: install the package or fix the import`, { cause: error });
   }
   return new WsgateError('WSGATE_SCRIPT_INVALID', `route script ${file} ${what}: ${summary}${at}: fix the script`, { cause: error });
