@@ -36,7 +36,7 @@ export function createTerminator(options: { upstream: string; logger?: Logger })
     logger: options.logger,
   });
   return {
-    // routes:close: a reload keeps open tunnels; a shutdown ends them with a FIN at once.
+    // routes:close: a reload keeps open tunnels; a shutdown ends them at once with 1001 Going Away.
     routes: defineRoutes({ 'http:request': (req) => req.proxy(pool), 'routes:close': (reason) => pool.retire(reason) }, 's4-tls-terminator'),
     pool,
   };

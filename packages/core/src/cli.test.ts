@@ -122,7 +122,7 @@ describe('wsgate command: start-up failures are one line on stderr and exit code
     const file = fixturePath('cli-invalid.yaml');
     expect(oneLine(await run(['--config', file]))).toBe(
       `wsgate: invalid config ${file}: listeners[0].port: must be an integer from 0 to 65535, got "80a"; ` +
-        'limits.maxHeaderSzie: unknown field (known: maxHeaderSize, headerTimeout, keepAliveTimeout, maxConnections, maxPayload), did you mean maxHeaderSize?',
+        'limits.maxHeaderSzie: unknown field (known: maxHeaderSize, headerTimeout, tlsHandshakeTimeout, keepAliveTimeout, maxConnections, maxPayload, sendQueue, routeTimeout), did you mean maxHeaderSize?',
     );
   });
 

@@ -15,6 +15,7 @@ import type { RequestEnv } from './request/request-facts.js';
 import { isRoutes, type Routes } from './script/routes.js';
 import { resolveEventRoutes } from './script/event-routes.js';
 import { resolveTlsCredentials } from './ingress/tls/credentials.js';
+import { setTlsHandshakeTimeout, tlsHandshakeTimeoutMs } from './ingress/tls/handshake-limit.js';
 import { WebSocketHub } from './connections/hub.js';
 
 export interface GatewayOptions {
@@ -90,6 +91,7 @@ export class Gateway {
     });
     this.hub = new WebSocketHub(config, this.logger, this.registry, this.metrics);
     this.dispatcher = new RequestDispatcher(this.env as RequestEnv, this.hub, this.metrics);
+    this.dispatcher.routeTimeoutMs = Math.round(config.limits.routeTimeout * 1000);
     if (config.accessLog) this.dispatcher.accessLog = new AccessLog(config.accessLog.path, config.accessLog.format);
   }
 
@@ -187,6 +189,7 @@ export class Gateway {
     this.hub.reconfigure(config);
     this.env.realIp = config.realIp ? new RealIpResolver(config.realIp) : undefined;
     this.env.myself = new HostMatcher(ownNames(config, next.map((l) => l.host)), next.map((l) => l.info.port));
+    this.dispatcher.routeTimeoutMs = Math.round(config.limits.routeTimeout * 1000);
     const oldLog = this.dispatcher.accessLog;
     this.dispatcher.accessLog = config.accessLog ? new AccessLog(config.accessLog.path, config.accessLog.format) : undefined;
     void oldLog?.close();
@@ -242,7 +245,13 @@ export class Gateway {
     await this.retire([...this.mounted, ...this.retiredSets], 'shutdown', grace);
     const deadline = Date.now() + grace * 1000;
     let drained = false;
-    const all = stopped.then(() => (drained = true));
+    // The listeners wait for client sockets only: a proxied WebSocket's upstream side may still be closing.
+    const emptied = new Promise<void>((resolve) => {
+      const check = () => void (this.registry.size === 0 && (unsubscribe(), resolve()));
+      const unsubscribe = this.registry.subscribe({ closed: check });
+      check();
+    });
+    const all = Promise.all([stopped, emptied]).then(() => (drained = true));
     while (!drained && Date.now() < deadline) {
       await Promise.race([all, sleep(Math.min(50, Math.max(1, deadline - Date.now())))]);
     }
@@ -270,6 +279,7 @@ function applyLimits(server: Server, limits: LimitsConfig): void {
   server.keepAliveTimeout = Math.round(limits.keepAliveTimeout * 1000);
   server.maxConnections = limits.maxConnections;
   (server as Server & { maxHeaderSize: number }).maxHeaderSize = limits.maxHeaderSize;
+  setTlsHandshakeTimeout(server, tlsHandshakeTimeoutMs(limits));
 }
 
 /** The names `isMyself()` accepts: configured ones, the per-host certificates' (SNI), the machine's, and the listeners' addresses. */

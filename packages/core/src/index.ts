@@ -2,6 +2,7 @@ export { Gateway, type GatewayOptions, type ListenerAddress } from './gateway.js
 export { defineRoutes, isRoutes, type RouteHandlers, type RouteResult, type Routes } from './script/routes.js';
 export { RequestContext } from './request/request-context.js';
 export { RequestFacts, hasToken, type RequestHead } from './request/request-facts.js';
+export { parseRequestTarget, TargetSyntaxError, type RequestTarget } from './request/request-target.js';
 export type { Action, ForwardResult, HandshakeAction, NextAction, ProxyAction, ProxiedRequest, ProxyTarget, Refusal, ReplyAction } from './request/actions.js';
 export { textReply, writeReply, type Carrier, type Reply } from './request/replies.js';
 export { Connection, type CloseInfo } from './connections/connection.js';
@@ -13,7 +14,7 @@ export { HostMatcher, parseHost, type HostPort } from './request/host-matcher.js
 export { inject, type InjectRequest, type InjectResult } from './request/inject.js';
 export { HttpError, WsgateError, type WsgateErrorCode } from './errors.js';
 export { createLogger, silentLogger, type JsonLoggerOptions, type LogFields, type LogLevel, type Logger } from './observe/logger.js';
-export type { CertificateFiles, GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, ScriptConfig, TlsConfig } from './config/types.js';
+export type { CertificateFiles, GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, ScriptConfig, SendQueueConfig, TlsConfig } from './config/types.js';
 export { ConfigError, loadConfigFile, readConfigFile, resolveConfig, type ConfigIssue } from './config/load.js';
 export { loadRouteScript } from './script/script-loader.js';
 export type { RouteFactory } from './script/route-factory.js';

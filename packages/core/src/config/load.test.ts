@@ -23,7 +23,16 @@ describe('resolveConfig', () => {
       listeners: [{ name: '127.0.0.1:8080', host: '127.0.0.1', port: 8080 }],
       names: [],
       dataDir: '/srv/gw/.wsgate',
-      limits: { maxHeaderSize: 16384, headerTimeout: 10, keepAliveTimeout: 5, maxConnections: 10000, maxPayload: 1048576 },
+      limits: {
+        maxHeaderSize: 16384,
+        headerTimeout: 10,
+        tlsHandshakeTimeout: 10,
+        keepAliveTimeout: 5,
+        maxConnections: 10000,
+        maxPayload: 1048576,
+        sendQueue: { pause: 1048576, close: 16777216, timeout: 30 },
+        routeTimeout: 5,
+      },
       keepalive: { mechanism: 'ping', interval: 30, timeout: 10 },
       shutdown: { grace: 5 },
       log: { level: 'info' },
@@ -103,7 +112,7 @@ describe('resolveConfig', () => {
     expect(at('listeners[1].port')).toBe('must be an integer from 0 to 65535, got 70000');
     expect(at('listeners[1].host')).toMatch(/^must be a host name or IP address .*, got "a b"$/);
     expect(at('limits.maxHeaderSzie')).toBe(
-      'unknown field (known: maxHeaderSize, headerTimeout, keepAliveTimeout, maxConnections, maxPayload), did you mean maxHeaderSize?',
+      'unknown field (known: maxHeaderSize, headerTimeout, tlsHandshakeTimeout, keepAliveTimeout, maxConnections, maxPayload, sendQueue, routeTimeout), did you mean maxHeaderSize?',
     );
     expect(at('limits.headerTimeout')).toBe('must be a number of seconds, more than 0 and at most 2147483, got -1');
     expect(at('limits.maxPayload')).toBe('must be a whole number of bytes, at least 1, got 0');
@@ -133,6 +142,17 @@ describe('resolveConfig', () => {
     [{ listeners: [{ port: 1 }], limits: { headerTimeout: Infinity } }, 'limits.headerTimeout', expect.stringContaining('got Infinity')],
     [{ listeners: [{ port: 1 }], limits: { maxConnections: '10' } }, 'limits.maxConnections', 'must be a whole number, at least 1, got "10"'],
     [{ listeners: [{ port: 1 }], limits: { keepAliveTimeout: 3e6 } }, 'limits.keepAliveTimeout', expect.stringContaining('at most 2147483')],
+    [{ listeners: [{ port: 1 }], limits: { routeTimeout: 0 } }, 'limits.routeTimeout', 'must be a number of seconds, more than 0 and at most 2147483, got 0'],
+    [{ listeners: [{ port: 1 }], limits: { tlsHandshakeTimeout: 0 } }, 'limits.tlsHandshakeTimeout', 'must be a number of seconds, more than 0 and at most 2147483, got 0'],
+    [{ listeners: [{ port: 1 }], limits: { tlsHandshakeTimeout: '10s' } }, 'limits.tlsHandshakeTimeout', 'must be a number of seconds, more than 0 and at most 2147483, got "10s"'],
+    [{ listeners: [{ port: 1 }], limits: { sendQueue: { pause: 0 } } }, 'limits.sendQueue.pause', 'must be a whole number of bytes, at least 1, got 0'],
+    [{ listeners: [{ port: 1 }], limits: { sendQueue: { timeout: 0 } } }, 'limits.sendQueue.timeout', expect.stringContaining('more than 0')],
+    [{ listeners: [{ port: 1 }], limits: { sendQueue: { pasue: 1 } } }, 'limits.sendQueue.pasue', 'unknown field (known: pause, close, timeout), did you mean pause?'],
+    [
+      { listeners: [{ port: 1 }], limits: { sendQueue: { close: 65536 } } },
+      'limits.sendQueue.close',
+      'must be more than limits.sendQueue.pause (1048576), got 65536: raise close or lower pause',
+    ],
     [[1, 2], 'config', 'must be an object with at least a "listeners" list, got [1,2]'],
     [null, 'config', 'must be an object with at least a "listeners" list, got null'],
     [{ listeners: [{ port: 1, 'weird key': 1 }] }, 'listeners[0]["weird key"]', expect.stringContaining('unknown field')],
@@ -229,7 +249,7 @@ describe('loadConfigFile', () => {
     expect(error.file).toBe(p);
     expect(error.message).toBe(
       `invalid config ${p}: listeners[0].port: must be an integer from 0 to 65535, got "80a"; ` +
-        'limits.maxHeaderSzie: unknown field (known: maxHeaderSize, headerTimeout, keepAliveTimeout, maxConnections, maxPayload), did you mean maxHeaderSize?',
+        'limits.maxHeaderSzie: unknown field (known: maxHeaderSize, headerTimeout, tlsHandshakeTimeout, keepAliveTimeout, maxConnections, maxPayload, sendQueue, routeTimeout), did you mean maxHeaderSize?',
     );
   });
 

@@ -58,6 +58,7 @@ export function resolveConfig(input: unknown, baseDir: string): GatewayConfig {
     ...findSniIssues(data),
     ...findBadTrustedProxies(data),
     ...findManagementTokenIssue(data),
+    ...findSendQueueIssue(data),
   ];
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze(toGatewayConfig(data as FileConfig, path.resolve(baseDir)));
@@ -223,6 +224,14 @@ function findManagementTokenIssue(data: unknown): ConfigIssue[] {
     return [{ path: 'management', message: 'give either token or tokenFile (exactly one): the bearer token that protects the API' }];
   }
   return [];
+}
+
+/** `limits.sendQueue.close` must be above `pause`: at or under it, the gateway would close before it ever paused. */
+function findSendQueueIssue(data: unknown): ConfigIssue[] {
+  if (!isPlainObject(data) || !isPlainObject(data.limits) || !isPlainObject(data.limits.sendQueue)) return [];
+  const { pause, close } = data.limits.sendQueue;
+  if (!Number.isInteger(pause) || !Number.isInteger(close) || (close as number) > (pause as number)) return [];
+  return [{ path: 'limits.sendQueue.close', message: `must be more than limits.sendQueue.pause (${pause}), got ${close}: raise close or lower pause` }];
 }
 
 /** `realIp.trustedProxies` entries must be addresses or CIDRs; the schema only knows they are strings. */

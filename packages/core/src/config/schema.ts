@@ -150,9 +150,22 @@ export const configSchema = {
       properties: {
         maxHeaderSize: bytes(16384),
         headerTimeout: seconds(10),
+        // A real handshake takes a few round trips (well under 1 s, a few s on a bad mobile link); 10 s bounds
+        // a flood of silent sockets as the header timeout does, where node's own default would be 120 s.
+        tlsHandshakeTimeout: seconds(10),
         keepAliveTimeout: seconds(5),
         maxConnections: count(10000),
         maxPayload: bytes(1048576),
+        // That `close` is above `pause` is checked by ./load.ts (JSON Schema cannot compare two fields).
+        sendQueue: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          expected: 'an object such as { pause: 1048576, close: 16777216, timeout: 30 }',
+          properties: { pause: bytes(1048576), close: bytes(16777216), timeout: seconds(30) },
+        },
+        // No 0 for "none": every limit is bounded; a route that needs long can be given up to MAX_SECONDS.
+        routeTimeout: seconds(5),
       },
     },
     keepalive: {

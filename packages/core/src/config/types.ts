@@ -92,12 +92,38 @@ export interface LimitsConfig {
   readonly maxHeaderSize: number;
   /** Seconds a client has to send a whole request head; then 408 and close. Default 10. */
   readonly headerTimeout: number;
+  /**
+   * Seconds a client has to finish the TLS handshake on a TLS listener, counted from the accept; then the
+   * connection is dropped (no HTTP answer: its TLS never started). The header timeout starts after it. Default 10.
+   */
+  readonly tlsHandshakeTimeout: number;
   /** Seconds an idle HTTP keep-alive connection is kept. Default 5. */
   readonly keepAliveTimeout: number;
   /** Open TCP connections per listener; more are refused. Default 10000. */
   readonly maxConnections: number;
   /** Largest WebSocket message in bytes; larger closes with 1009. Default 1 MiB. */
   readonly maxPayload: number;
+  /** What the gateway may owe one terminated WebSocket: bytes queued for the client and not yet written. */
+  readonly sendQueue: SendQueueConfig;
+  /**
+   * Seconds an async `http:request` route has to settle; then the client gets 503 and what the route does
+   * later is dropped. Default 5.
+   */
+  readonly routeTimeout: number;
+}
+
+/**
+ * The `limits.sendQueue` section (Kamailio's `tcp_conn_wq_max` and `tcp_send_timeout`). Over `pause` the
+ * gateway stops reading from the client until the queue drains; past `close`, or over `pause` for `timeout`
+ * seconds, it closes the connection (1008).
+ */
+export interface SendQueueConfig {
+  /** Bytes queued above which the client is no longer read from. Default 1 MiB. */
+  readonly pause: number;
+  /** Bytes queued above which the connection is closed at once; more than `pause`. Default 16 MiB. */
+  readonly close: number;
+  /** Seconds a connection may stay over `pause` before it is closed. Default 30. */
+  readonly timeout: number;
 }
 
 export interface KeepaliveConfig {

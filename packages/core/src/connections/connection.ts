@@ -7,6 +7,15 @@ import { type Attributes } from '../vocabulary.js';
 export type { CloseInfo, ConnectionOrigin } from './connection-entry.js';
 
 /**
+ * @internal What caps a connection's send queue (`SendQueue`, ./send-queue.ts). The hub's WebSocket class
+ * carries it on its prototype (`sendQueue`): nothing per connection.
+ */
+export interface SendLimit {
+  readonly pause: number;
+  overPause(conn: Connection<any>, queued: number): false;
+}
+
+/**
  * A WebSocket terminated by this gateway (Kamailio's `ws` connection): an id for the registry, the
  * negotiated subprotocol, the facts of the request that opened it, and the means to talk to the peer.
  */
@@ -87,11 +96,16 @@ export class Connection<A extends Attributes = Attributes> extends FromRequest<A
     return this.ws.bufferedAmount;
   }
 
-  /** Send a message: a string goes as text, a Buffer as binary unless `binary: false`. */
-  send(data: string | Buffer, options?: { binary?: boolean }, callback?: (err?: Error) => void): void {
+  /**
+   * Send a message: a string goes as text, a Buffer as binary unless `binary: false`. Answers true when it is
+   * queued and the connection owes its client no more than `limits.sendQueue.pause`; false when the connection
+   * is not open (nothing sent), or is over that mark (queued; the gateway has stopped reading from the client:
+   * hold off, and go on from `callback` or later), or past `limits.sendQueue.close` (closed with 1008).
+   */
+  send(data: string | Buffer, options?: { binary?: boolean }, callback?: (err?: Error) => void): boolean {
     if (this.ws.readyState !== 1) {
       callback?.(new Error(`connection ${this.id} is not open`));
-      return;
+      return false;
     }
     const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     this.messagesOut++;
@@ -100,6 +114,10 @@ export class Connection<A extends Attributes = Attributes> extends FromRequest<A
     this.traffic.bytesOut += bytes;
     this.lastActivityAt = Date.now();
     this.ws.send(data, options ?? {}, callback);
+    // One compare per message; the limit does the rest, for a connection over it only.
+    const queued = this.ws.bufferedAmount;
+    const limit = (this.ws as { sendQueue?: SendLimit }).sendQueue;
+    return limit === undefined || queued <= limit.pause || limit.overPause(this, queued);
   }
 
   /** Start the closing handshake (1000 by default). */

@@ -61,7 +61,8 @@ export interface ConnectionDirectory {
    * Sends a message to a connection terminated here: a string as text, a Buffer as binary unless
    * `binary: false`. Answers true once the message is queued on the connection (not a delivery receipt);
    * false when there is no such id, the connection is a proxied tunnel (the gateway does not write into it),
-   * or it is no longer open. May be a promise.
+   * or it is no longer open, and false too when the message was queued but the connection is now over its
+   * send limit (`limits.sendQueue`, as `Connection.send()` answers: hold off). May be a promise.
    */
   send(id: number, data: string | Buffer, options?: { readonly binary?: boolean }): boolean | Promise<boolean>;
 

@@ -5,11 +5,12 @@ import { HandshakeRefusedError, Upgrader, type HandshakeAcceptance, type Handsha
 import type { GatewayConfig } from '../config/types.js';
 import { Connection, type CloseInfo } from './connection.js';
 import { Keepalive } from './keepalive.js';
+import { SendQueue } from './send-queue.js';
 import type { Logger } from '../observe/logger.js';
 import type { GatewayMetrics } from '../observe/metrics.js';
 import type { ConnectionRegistry } from './registry.js';
 import type { RequestFacts } from '../request/request-facts.js';
-import { resolveEventRoutes, type EventRoutesFiredBy, type ResolvedRoutes } from '../script/event-routes.js';
+import { resolveEventRoutes, type EventRoutesFiredBy, type ResolvedRoutes, type WebSocketRouteResult } from '../script/event-routes.js';
 import { isThenable } from '../vocabulary.js';
 
 /**
@@ -42,6 +43,8 @@ export class WebSocketHub {
   // Always a resolveEventRoutes() result: one object shape, so reading a list stays a monomorphic property load.
   private routes: WebSocketRoutes = resolveEventRoutes([]);
   private readonly webSocketClass: typeof WebSocket;
+  /** What each connection may be owed (`limits.sendQueue`). */
+  private readonly sendQueue: SendQueue;
 
   constructor(
     config: GatewayConfig,
@@ -50,7 +53,8 @@ export class WebSocketHub {
     private readonly metrics: GatewayMetrics,
   ) {
     this.keepalive = new Keepalive(this.registry, config.keepalive);
-    this.webSocketClass = hubWebSocket(this);
+    this.sendQueue = new SendQueue(config.limits.sendQueue, logger, metrics);
+    this.webSocketClass = hubWebSocket(this, this.sendQueue);
     this.upgrader = new Upgrader({ maxPayload: config.limits.maxPayload, WebSocket: this.webSocketClass });
   }
 
@@ -76,8 +80,9 @@ export class WebSocketHub {
     this.keepalive.start();
   }
 
-  /** A reload: new keepalive and message-size settings apply from now on; open connections stay. */
+  /** A reload: new keepalive and message-size settings apply from now on, send queue limits at once; open connections stay. */
   reconfigure(config: GatewayConfig): void {
+    this.sendQueue.configure(config.limits.sendQueue);
     this.keepalive.stop();
     this.keepalive = new Keepalive(this.registry, config.keepalive);
     if (this.started) this.keepalive.start();
@@ -131,6 +136,7 @@ export class WebSocketHub {
 
   stop(): void {
     this.keepalive.stop();
+    this.sendQueue.stop();
     this.upgrader.close();
   }
 
@@ -153,13 +159,17 @@ export class WebSocketHub {
 
   /** @internal */
   closed(conn: Connection<any>, code: number, reason: Buffer): void {
-    const info: CloseInfo = { code, reason: reason.length > 0 ? reason.toString() : conn.localReason, by: conn.closedBy };
+    const info: CloseInfo = {
+      code: this.sendQueue.ended(conn, code),
+      reason: reason.length > 0 ? reason.toString() : conn.localReason,
+      by: conn.closedBy,
+    };
     this.registry.remove(conn, info);
     for (const route of this.routes['websocket:closed']) this.guard(route.name, conn, () => route.run(conn, info));
   }
 
   /** A route's exception is logged and the connection goes on: one script's bug must not take the gateway down. */
-  private guard(route: string, conn: Connection<any>, run: () => void | Promise<void>): void {
+  private guard(route: string, conn: Connection<any>, run: () => WebSocketRouteResult): void {
     try {
       const result = run();
       if (isThenable(result)) result.then(undefined, (err: unknown) => this.routeThrew(route, conn, err));
@@ -178,8 +188,8 @@ export class WebSocketHub {
  * connection (four of them cost about 90 B a connection), then the listeners a script added, as before.
  * An `'error'` nobody else listens to is the hub's alone, not thrown.
  */
-function hubWebSocket(hub: WebSocketHub): typeof WebSocket {
-  return class extends WebSocket implements HubWebSocket {
+function hubWebSocket(hub: WebSocketHub, sendQueue: SendQueue): typeof WebSocket {
+  const HubSocket = class extends WebSocket implements HubWebSocket {
     connection: Connection<any> | undefined = undefined;
 
     // Two arguments at most for ws's events; no rest parameter, so no array per message.
@@ -205,4 +215,7 @@ function hubWebSocket(hub: WebSocketHub): typeof WebSocket {
       return arguments.length === 1 ? super.emit(event) : arguments.length === 2 ? super.emit(event, a) : super.emit(event, a, b);
     }
   };
+  // Read by Connection.send(); on the prototype, so that it costs the connections nothing.
+  Object.defineProperty(HubSocket.prototype, 'sendQueue', { value: sendQueue });
+  return HubSocket;
 }

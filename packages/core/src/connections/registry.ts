@@ -81,8 +81,7 @@ export class ConnectionRegistry implements ConnectionDirectory, ConnectionRegist
     if (entry?.kind !== 'terminated') return false;
     const conn = entry as Connection<any>;
     if (conn.state !== 'open') return false;
-    conn.send(data, options);
-    return true;
+    return conn.send(data, options);
   }
   [Symbol.iterator](): IterableIterator<ConnectionEntry<any>> {
     return this.byId.values();

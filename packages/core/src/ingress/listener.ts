@@ -8,6 +8,7 @@ import { WsgateError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { readProxyPreface } from './proxy-protocol.js';
 import type { ListenerCredentials } from './tls/credentials.js';
+import { dropFailedHandshakes, tlsHandshakeTimeoutMs } from './tls/handshake-limit.js';
 import { createSniTable, SniSelector } from './tls/sni.js';
 import { upgradeFront } from './upgrade-front.js';
 import { type ListenerInfo } from '../vocabulary.js';
@@ -35,7 +36,8 @@ export interface RunningListener {
 /**
  * Binds one listener with the gateway's limits: request-head size (431) and time (408), keep-alive idle time,
  * connection count. Malformed requests get their precise status from `clientError` here, before any route.
- * With `credentials` it is HTTPS, its certificate chosen per handshake by SNI among `credentials.sni`.
+ * With `credentials` it is HTTPS, its certificate chosen per handshake by SNI among `credentials.sni`, the
+ * handshake bounded by `tlsHandshakeTimeout` and a failed one dropped without an answer (tls/handshake-limit.ts).
  */
 export async function startListener(
   index: number,
@@ -61,7 +63,7 @@ export async function startListener(
   // Installed even without tls.sni: a reload may add per-host certificates to a listener it keeps.
   const sni = credentials ? new SniSelector(createSniTable(credentials.sni)) : undefined;
   const server = credentials
-    ? https.createServer({ ...options, cert: credentials.cert, key: credentials.key, SNICallback: sni!.callback, handshakeTimeout: headerTimeoutMs })
+    ? https.createServer({ ...options, cert: credentials.cert, key: credentials.key, SNICallback: sni!.callback, handshakeTimeout: tlsHandshakeTimeoutMs(limits) })
     : http.createServer(options);
   limitConnections(server, config, limits, logger);
 
@@ -69,7 +71,7 @@ export async function startListener(
   server.on('request', (req: IncomingMessage, res: ServerResponse) => handlers.onRequest(info, req, res));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handlers.onUpgrade(info, req, socket, head));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, limits));
-  if (credentials) server.on('tlsClientError', (err: Error) => logger.debug({ listener: config.name, err }, 'TLS handshake failed'));
+  if (credentials) dropFailedHandshakes(server as https.Server, (err) => logger.debug({ listener: config.name, err }, 'TLS handshake failed'));
 
   // A plain TCP server accepts in the HTTP server's place: with the PROXY protocol, to read the preface first;
   // on other plain listeners, to take upgrade requests that arrive whole past node's HTTP machinery.

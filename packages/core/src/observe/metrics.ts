@@ -36,6 +36,7 @@ export class GatewayMetrics {
   // Counted on every request or close: plain numbers here, copied into prom-client when scraped.
   private readonly requestCounts = new Map<string, Map<string, Map<number, { n: number }>>>();
   private readonly closeCounts = { local: new Map<number, number>(), remote: new Map<number, number>() };
+  private readonly sendQueueCloses = { close: 0, timeout: 0 };
   private readonly handshakeCounts = { success: 0, failure: 0 };
   private readonly latencyOf: Record<Answered['kind'], HistogramSeries>;
   private readonly handshakeFailures: Counter<'reason'>;
@@ -88,6 +89,17 @@ export class GatewayMetrics {
         for (const by of ['local', 'remote'] as const) {
           for (const [code, n] of self.closeCounts[by]) this.inc({ by, code: String(code) }, n);
         }
+      },
+    });
+    new Counter({
+      name: 'wsgate_websocket_send_queue_closes_total',
+      help: 'WebSockets closed (1008) for what they were owed: past limits.sendQueue.close, or over its pause mark for its timeout',
+      labelNames: ['limit'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ limit: 'close' }, self.sendQueueCloses.close);
+        this.inc({ limit: 'timeout' }, self.sendQueueCloses.timeout);
       },
     });
     const frames = (dir: 'received' | 'sent', key: 'framesIn' | 'framesOut') =>
@@ -162,6 +174,11 @@ export class GatewayMetrics {
   closed(by: 'local' | 'remote', code: number): void {
     const counts = this.closeCounts[by];
     counts.set(code, (counts.get(code) ?? 0) + 1);
+  }
+
+  /** A connection closed for its send queue (also counted by closed(), as 1008). */
+  sendQueueClosed(limit: 'close' | 'timeout'): void {
+    this.sendQueueCloses[limit]++;
   }
 
   answered(a: Answered): void {

@@ -11,6 +11,7 @@ import { withNodeFlags } from './node-flags.js';
 import { ClusterControl } from '../management/cluster-control.js';
 import { startOperations } from '../management/operations.js';
 import { announceOperations, type ServeOptions } from './serve.js';
+import { keepServingThroughStrayErrors } from './stray-errors.js';
 
 /** A worker that dies within this long of its start counts as a crash loop: wait longer before the next. */
 const QUICK_DEATH_MS = 10_000;
@@ -77,6 +78,9 @@ export async function runPrimary({ config, loadConfig, logger, announce }: Serve
     text: await aggregator.clusterMetrics(),
   }));
   announceOperations(announce, config, operations);
+  // The primary runs no script, but a stray error here would take every worker down with it. Each worker
+  // installs its own (serve.ts), with the metric.
+  keepServingThroughStrayErrors({ logger });
   process.on('SIGHUP', () =>
     control.reload().then(
       () => announce.info({ signal: 'SIGHUP', workers: workers.size }, 'reloaded'),

@@ -12,6 +12,7 @@ import { serveControl } from '../management/cluster-control.js';
 import { LocalControl } from '../management/local-control.js';
 import { startOperations } from '../management/operations.js';
 import { loadRouteScript } from '../script/script-loader.js';
+import { keepServingThroughStrayErrors } from './stray-errors.js';
 
 export interface ServeOptions {
   readonly config: GatewayConfig;
@@ -43,6 +44,8 @@ export async function serve({ config, loadConfig, logger, announce }: ServeOptio
     }
   };
   const control = new LocalControl(gateway, reload);
+  // From here on an error nobody caught is logged and counted, not the end of the process (before: exit 1).
+  keepServingThroughStrayErrors({ logger: log, scriptPath: () => gateway.config.script?.path, registry: gateway.metrics.registry });
 
   if (workerIndex !== undefined) {
     // Constructing one is what makes prom-client answer the primary's metric requests in this worker.

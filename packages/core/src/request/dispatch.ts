@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
-import { validateHandshake, type HandshakeOptions } from '@wsgate/handshake';
+import { validateHandshake, type HandshakeDecision, type HandshakeOptions } from '@wsgate/handshake';
 import type { AccessLog } from '../observe/access-log.js';
 import type { ProxyTarget } from './actions.js';
 import { HttpError } from '../errors.js';
@@ -35,6 +35,8 @@ export class RequestDispatcher {
   /** Set on shutdown and by the management API: new WebSockets are refused with 503, open ones stay. */
   refuseWebSockets = false;
   accessLog: AccessLog | undefined;
+  /** `limits.routeTimeout` in ms: how long an async route may take to decide (set by the gateway, and on reload). */
+  routeTimeoutMs = 5000;
 
   constructor(
     private readonly env: RequestEnv,
@@ -59,10 +61,36 @@ export class RequestDispatcher {
     if (isThenable(outcome)) {
       // Node's HTTP server let go of an upgraded socket: while async routes run, its errors are ours to take.
       carrier.socket?.on('error', destroyOnError);
-      void outcome.then((o) => this.commit(started, req, raw, carrier, o));
+      this.whenDecided(started, req, raw, carrier, outcome);
     } else {
       this.commit(started, req, raw, carrier, outcome);
     }
+  }
+
+  /**
+   * An async route has `routeTimeoutMs` to decide. The timer is armed only here, so sync routes never pay for
+   * one; past it the client gets 503 (the gateway itself could not decide in time; 504 is kept for upstreams
+   * that time out) and the late outcome is dropped, whatever it is.
+   */
+  private whenDecided(started: number, req: RequestContext, raw: IncomingMessage, carrier: Carrier, outcome: Promise<Outcome>): void {
+    const ms = this.routeTimeoutMs;
+    // Unref'd: a request the shutdown already dropped must not hold the process until its deadline.
+    const timer = setTimeout(() => this.expire(started, req, carrier, ms), ms).unref();
+    void outcome.then((o) => {
+      if (req.expired) return;
+      clearTimeout(timer);
+      this.commit(started, req, raw, carrier, o);
+    });
+  }
+
+  private expire(started: number, req: RequestContext, carrier: Carrier, ms: number): void {
+    req.expired = true;
+    const route = req.awaiting ?? '-';
+    const seconds = ms / 1000;
+    req.log.error({ route, routeTimeout: seconds, method: req.method, url: req.url }, 'route did not finish within limits.routeTimeout; answered 503');
+    const reply = textReply(503, 'Service Unavailable', `The route did not answer within ${seconds} s`, true);
+    writeReply(carrier, reply);
+    this.ended(started, req, { route, kind: 'reply', reply }, { status: 503, bytes: Buffer.byteLength(reply.body) });
   }
 
   /** Carries the outcome out; a proxy ends later, everything else now (sync routes: on the request's own tick). */
@@ -71,7 +99,7 @@ export class RequestDispatcher {
       writeReply(carrier, outcome.reply);
       this.ended(started, req, outcome, { status: outcome.reply.status, bytes: Buffer.byteLength(outcome.reply.body) });
     } else if (outcome.kind === 'handshake') {
-      this.ended(started, req, outcome, this.handshake(req, raw, carrier, outcome.options));
+      this.ended(started, req, outcome, this.handshake(req, raw, carrier, outcome.options, outcome.route));
     } else {
       void this.proxy(req, raw, carrier, outcome.target).then((ended) => this.ended(started, req, outcome, ended));
     }
@@ -91,13 +119,23 @@ export class RequestDispatcher {
     this.accessLog?.write({ req, status: ended.status, bytes: ended.bytes, seconds, route: outcome.route });
   }
 
-  private handshake(req: RequestContext, raw: IncomingMessage, carrier: Carrier, options: HandshakeOptions): Ended {
+  private handshake(req: RequestContext, raw: IncomingMessage, carrier: Carrier, options: HandshakeOptions, route: string): Ended {
     if (this.refuseWebSockets) {
       const reply = textReply(503, 'Service Unavailable', 'The gateway is not accepting WebSockets now', true, { 'Retry-After': '5' });
       writeReply(carrier, reply);
       return { status: 503, bytes: Buffer.byteLength(reply.body), handshakeFailure: 'disabled' };
     }
-    const decision = validateHandshake(raw, options);
+    let decision: HandshakeDecision;
+    try {
+      decision = validateHandshake(raw, options);
+    } catch (err) {
+      // Options the handshake refuses are the route's bug, not the client's: 500 and a line naming the route
+      // (docs/design.md convention 3), as for a route that throws.
+      req.log.error({ route, err, method: req.method, url: req.url }, 'invalid handshake options from the route; answered 500');
+      const reply = textReply(500, 'Internal Server Error', 'Internal Server Error', true);
+      writeReply(carrier, reply);
+      return { status: 500, bytes: Buffer.byteLength(reply.body), handshakeFailure: 'options' };
+    }
     if (!decision.ok) {
       req.log.info({ status: decision.status, reason: decision.reason }, 'handshake refused');
       const reply = textReply(decision.status, STATUS_CODES[decision.status] ?? 'Error', decision.reason, true, { ...decision.headers });
@@ -157,9 +195,13 @@ export type Outcome = { readonly route: string } & (
  * Synchronous when the routes are (see runPipeline).
  */
 export function decide(req: RequestContext<any>, routes: readonly RequestRoute[], plainHttp: boolean): Outcome | Promise<Outcome> {
-  if (plainHttp && req.httpVersion === '1.1' && !req.host) {
+  // The header itself: an absolute-form target's host does not stand in for it here (RFC 9112 §3.2).
+  if (plainHttp && req.httpVersion === '1.1' && !req.headers.host) {
     return { route: '-', kind: 'reply', reply: textReply(400, 'Bad Request', 'HTTP/1.1 requests must carry a Host header', true) };
   }
+  // Routes match, and proxies send, the normalised path: a target that has none is refused before either.
+  const problem = req.targetProblem;
+  if (problem !== undefined) return { route: '-', kind: 'reply', reply: textReply(400, 'Bad Request', problem, true) };
   let taken: Taken | undefined | Promise<Taken | undefined>;
   try {
     taken = runPipeline(req, routes);
@@ -181,6 +223,11 @@ function failed(req: RequestContext<any>, err: unknown): Outcome {
   if (cause instanceof HttpError) {
     const status = cause.status;
     return { route, kind: 'reply', reply: textReply(status, STATUS_CODES[status] ?? 'Error', cause.reason, req.replyClose, { ...cause.headers }) };
+  }
+  if (req.expired) {
+    // The dispatcher already answered 503 and drops this outcome; the bug is still worth its line.
+    req.log.error({ route, err: cause, method: req.method, url: req.url }, 'route threw after its deadline; the client had its 503');
+    return { route, kind: 'reply', reply: textReply(500, 'Internal Server Error', 'Internal Server Error', true) };
   }
   req.log.error({ route, err: cause, method: req.method, url: req.url }, 'route threw; answered 500');
   return { route, kind: 'reply', reply: textReply(500, 'Internal Server Error', 'Internal Server Error', true) };

@@ -42,8 +42,10 @@ export function runPipeline(req: RequestContext<any>, routes: readonly RequestRo
       throw new RouteFailure(route.name, err);
     }
     if (isThenable(result)) {
+      req.awaiting = route.name;
       return result.then(
-        (settled) => taken(req, route, settled) ?? runPipeline(req, routes, i + 1),
+        // Past its deadline the request is answered: a late route's action is dropped, and no later route runs.
+        (settled) => (req.expired ? undefined : (taken(req, route, settled) ?? runPipeline(req, routes, i + 1))),
         (err: unknown) => {
           throw new RouteFailure(route.name, err);
         },

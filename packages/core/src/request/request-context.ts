@@ -16,6 +16,13 @@ export class RequestContext<A extends Attributes = Attributes> extends RequestFa
   /** The action the current route took, if any. */
   private taken: Action | undefined;
   private closeAfterReply = false;
+  /** @internal Set by the pipeline: the route whose promise it waits for, which a deadline names. */
+  awaiting: string | undefined = undefined;
+  /**
+   * @internal Set by the dispatcher when the route deadline passed and the client had its 503: the pipeline
+   * runs no further route, and whatever action the late route takes is dropped.
+   */
+  expired = false;
 
   /** Close the connection after the reply (Kamailio's `set_reply_close()`). */
   setReplyClose(): void {

@@ -5,6 +5,7 @@ import { clientAddressOf, type RealIpResolver } from '../ingress/real-ip.js';
 import type { Logger } from '../observe/logger.js';
 import type { Attributes, ClientAddress, ListenerInfo } from '../vocabulary.js';
 import type { HostMatcher } from './host-matcher.js';
+import { parseRequestTarget, TargetSyntaxError, type RequestTarget } from './request-target.js';
 
 /** What a request context reads from a request: node's IncomingMessage fits, and so does `inject()`'s. */
 export interface RequestHead {
@@ -36,6 +37,9 @@ export interface RequestEnv {
 /** What a request without cookies, or without attributes yet, reads: one shared empty object. */
 const EMPTY: Readonly<Record<string, never>> = Object.freeze({});
 
+/** What a refused request target reads as: routes never see it, the dispatcher answers 400 first. */
+const REFUSED: RequestTarget = Object.freeze({ authority: undefined, path: '/', search: '', originForm: '/' });
+
 /**
  * What a request says and what the gateway knows of it (docs/design.md convention 6): read-only accessors,
  * computed on first use, and the typed attribute bag that the connection inherits. Routes get it as a
@@ -43,8 +47,9 @@ const EMPTY: Readonly<Record<string, never>> = Object.freeze({});
  */
 export class RequestFacts<A extends Attributes = Attributes> {
   private attrs: Partial<A> | undefined;
-  private parsedUrl: URL | undefined;
-  private pathOnly: string | undefined;
+  private parsedTarget: RequestTarget | undefined;
+  private targetRefusal: string | undefined;
+  private searchParams: URLSearchParams | undefined;
   private cookieJar: Readonly<Record<string, string | undefined>> | undefined;
   private boundLog: Logger | undefined;
   private client: ClientAddress | undefined;
@@ -96,19 +101,44 @@ export class RequestFacts<A extends Attributes = Attributes> {
   get url(): string {
     return this.raw.url ?? '/';
   }
-  /** The path of the request target, without the query (dot segments resolved, as a URL would). */
+  /**
+   * The path of the request target, without the query, normalised as nginx does before matching locations:
+   * `//` merged, `.` and `..` resolved, unreserved characters decoded (`/%61` → `/a`), every other escape kept,
+   * in upper case (`%2F` stays `%2F`: never a separator). A proxy sends this path upstream.
+   */
   get path(): string {
-    return (this.pathOnly ??= this.plainPath() ?? this.urlObject.pathname);
+    return this.parsed.path;
   }
-  /** The common plain path needs no URL parse (a measurable share of a handshake's cost). */
-  private plainPath(): string | undefined {
-    const url = this.url;
-    const query = url.indexOf('?');
-    const path = query < 0 ? url : url.slice(0, query);
-    return path.charCodeAt(0) === 47 && !/[.%\\#]/.test(path) ? path : undefined;
+  /** The query with its `?`, as received (`?room=1`); empty when there is none. */
+  get search(): string {
+    return this.parsed.search;
+  }
+  /** `path` and `search`: the request target in origin-form, as a proxy sends it upstream (`/a/b?x=1`). */
+  get target(): string {
+    return this.parsed.originForm;
   }
   get query(): URLSearchParams {
-    return this.urlObject.searchParams;
+    return (this.searchParams ??= new URLSearchParams(this.parsed.search));
+  }
+  /**
+   * Why the request target is refused (a bad percent-escape, `..` above the root, a fragment…), or undefined.
+   * The gateway answers such a request 400 with this reason before any route runs.
+   */
+  get targetProblem(): string | undefined {
+    return this.parsed === REFUSED ? this.targetRefusal : undefined;
+  }
+  /** The request target parsed once (request/request-target.ts); a plain path costs one regex test. */
+  private get parsed(): RequestTarget {
+    if (this.parsedTarget === undefined) {
+      try {
+        this.parsedTarget = parseRequestTarget(this.url, this.method);
+      } catch (err) {
+        if (!(err instanceof TargetSyntaxError)) throw err;
+        this.targetRefusal = err.message;
+        this.parsedTarget = REFUSED;
+      }
+    }
+    return this.parsedTarget;
   }
   /** `1.1` for HTTP/1.1. */
   get httpVersion(): string {
@@ -136,8 +166,12 @@ export class RequestFacts<A extends Attributes = Attributes> {
     return out;
   }
 
+  /**
+   * The host the request is for: the `Host` header, or an absolute-form target's authority (`GET
+   * http://a.example/x`), which the server must use instead of the header (RFC 9112 §3.2.2).
+   */
   get host(): string | undefined {
-    return this.raw.headers.host || undefined;
+    return (this.url.charCodeAt(0) === 47 ? undefined : this.parsed.authority) ?? (this.raw.headers.host || undefined);
   }
   get origin(): string | undefined {
     return this.header('origin');
@@ -194,24 +228,6 @@ export class RequestFacts<A extends Attributes = Attributes> {
       client: `${this.clientIp}:${this.clientPort}`,
     });
     return this.boundLog;
-  }
-
-  private get urlObject(): URL {
-    this.parsedUrl ??= parseTarget(this.url);
-    return this.parsedUrl;
-  }
-}
-
-/**
- * The request target as a URL. Origin-form (`/a//b?q`) goes under a fixed base, by concatenation so that
- * `//x` stays a path: only path and query matter here, and the Host header must not build URLs.
- */
-function parseTarget(target: string): URL {
-  const base = 'http://wsgate.invalid';
-  try {
-    return target.startsWith('/') ? new URL(base + target) : new URL(target);
-  } catch {
-    return new URL(`${base}/`);
   }
 }
 

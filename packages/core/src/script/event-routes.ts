@@ -12,16 +12,22 @@ import type { Attributes } from '../vocabulary.js';
 /** What an `http:request` route may return: an action, or nothing (fall through to the next handler). */
 export type RouteResult = Action | void | undefined;
 
+/**
+ * What a `websocket:*` route may return: nothing, or a promise (its rejection is logged). A boolean is
+ * `conn.send()`'s answer, so that `(conn, data) => conn.send(data)` is a route; it is ignored.
+ */
+export type WebSocketRouteResult = void | boolean | Promise<void>;
+
 /** Each event route's handler; `RouteHandlers` makes every one optional. */
 export interface EventRouteSignatures<A extends Attributes = Attributes> {
   /** Every HTTP request, upgrade or not. End it with `req.reply()`, `req.handshake()` or `req.next()`. */
   'http:request': (req: RequestContext<A>) => RouteResult | Promise<RouteResult>;
   /** A WebSocket this gateway terminated is open. */
-  'websocket:open': (conn: Connection<A>) => void | Promise<void>;
+  'websocket:open': (conn: Connection<A>) => WebSocketRouteResult;
   /** A whole message (text stays text: `isBinary` false). */
-  'websocket:message': (conn: Connection<A>, data: Buffer, isBinary: boolean) => void | Promise<void>;
+  'websocket:message': (conn: Connection<A>, data: Buffer, isBinary: boolean) => WebSocketRouteResult;
   /** The connection is gone; `info` says with which code and which side closed it. */
-  'websocket:closed': (conn: Connection<A>, info: CloseInfo) => void | Promise<void>;
+  'websocket:closed': (conn: Connection<A>, info: CloseInfo) => WebSocketRouteResult;
   /**
    * This route set is being retired: `shutdown` (the gateway closes within `grace` seconds: end what you
    * hold, e.g. tunnels with 1001) or `reload` (a new route set has taken over: stop timers, hand over ports,

@@ -50,6 +50,18 @@ export function knownKeys(where: string, value: unknown, keys: readonly string[]
   return value as Record<string, unknown>;
 }
 
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Names that are RFC 9110 tokens (protocols, methods…), lower-cased; an empty list when absent. */
+export function tokenList(where: string, value: unknown, example: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalidOption(where, `expected an array of names, e.g. ${example}, got ${JSON.stringify(value)}`);
+  return value.map((name: unknown, i) => {
+    if (typeof name !== 'string' || !TOKEN.test(name)) throw invalidOption(`${where}[${i}]`, `expected a name of letters, digits and !#$%&'*+-.^_\`|~, got ${JSON.stringify(name)}`);
+    return name.toLowerCase();
+  });
+}
+
 /** A header name (RFC 9110 token). */
 export function headerName(where: string, name: string): string {
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw invalidOption(where, `${JSON.stringify(name)} is not a valid header name`);

@@ -10,7 +10,10 @@ import type { RequestFacts } from '@wsgate/core';
 export interface ClientOffer {
   /** Names the client's `Connection` lists besides close, keep-alive and upgrade (lower case): not relayed. */
   readonly hopByHop: ReadonlySet<string> | undefined;
-  /** The first protocol of `Upgrade`, lower case ('' when there is none): the one a 101 must switch to. */
+  /**
+   * The protocol a 101 must switch to, lower case, without its version: `websocket` when `Upgrade` lists it (the
+   * request is proxied as the WebSocket upgrade it is), else the first one ('' when there is none).
+   */
   readonly upgrade: string;
   /** The client's `Upgrade` value as received, relayed upstream. */
   readonly upgradeValue: string | undefined;
@@ -37,12 +40,12 @@ export function readClientOffer(req: RequestFacts<any>, upgrade: boolean): Clien
   }
   if (!upgrade) return { hopByHop, upgrade: '', upgradeValue: undefined, protocols: NONE, extensions: undefined };
   const upgradeValue = req.header('upgrade');
-  const first = upgradeValue ? parseTokenList(upgradeValue, 'Upgrade', { product: true })[0] : undefined;
+  const asked = upgradeValue ? parseTokenList(upgradeValue, 'Upgrade', { product: true }).map((p) => p.split('/')[0]!.toLowerCase()) : NONE;
   const offered = req.header('sec-websocket-protocol');
   const ext = req.header('sec-websocket-extensions');
   return {
     hopByHop,
-    upgrade: first === undefined ? '' : first.split('/')[0]!.toLowerCase(),
+    upgrade: asked.includes('websocket') ? 'websocket' : (asked[0] ?? ''),
     upgradeValue,
     protocols: offered ? parseSubprotocols(offered) : NONE,
     extensions: ext ? new Set(parseExtensions(ext).map((e) => e.name.toLowerCase())) : undefined,

@@ -23,7 +23,7 @@ export interface PoolResources extends NodeSource {
 export interface ForwardContext {
   readonly pool: PoolResources;
   readonly settings: PoolSettings;
-  /** The request target sent upstream; the client's when undefined. */
+  /** The request target sent upstream; when undefined, the client's in origin-form with its normalised path (`req.target`). */
   readonly url: string | undefined;
   readonly setHeaders: readonly (readonly [string, string, HeaderValue])[] | undefined;
   readonly onMessage: MessageHook | undefined;

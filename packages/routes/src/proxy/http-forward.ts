@@ -12,6 +12,7 @@ import type { UpstreamNode } from '../upstream/node.js';
 import type { ClientOffer } from './client-offer.js';
 import type { ForwardContext } from './forward-context.js';
 import { upstreamRequestHeaders } from './request-headers.js';
+import { MAX_HEAD, parserRefusal } from './response-head.js';
 import { relayedResponseHeaders } from './response-headers.js';
 import { isReady, NODE_OPTION } from './upstream-agent.js';
 import { classifyFailure, IdleTimeoutError } from '../upstream/upstream-error.js';
@@ -41,10 +42,11 @@ function attemptHttp(fc: ForwardContext, node: UpstreamNode, req: ProxiedRequest
       port: a.port,
       socketPath: a.socketPath,
       method: req.method,
-      path: fc.url ?? req.url,
+      path: fc.url ?? req.target,
       headers: upstreamRequestHeaders(req, { settings: s.headers, node, offer, extra: fc.setHeaders, keepAlive: s.keepAlive > 0 }),
       setHost: false,
       timeout: s.httpIdleMs,
+      maxHeaderSize: MAX_HEAD,
       [NODE_OPTION]: node,
     } as http.RequestOptions);
     let connected = false;
@@ -94,7 +96,7 @@ function attemptHttp(fc: ForwardContext, node: UpstreamNode, req: ProxiedRequest
         settle({ done: true });
         return;
       }
-      const failure = classifyFailure(err, connected);
+      const failure = classifyFailure(parserRefusal(err) ?? err, connected);
       const retryable = !bodyStarted && (failure.connectFailure || ((upReq.reusedSocket ?? false) && IDEMPOTENT.has(req.method)));
       settle({ done: false, failure, err, retryable });
     });

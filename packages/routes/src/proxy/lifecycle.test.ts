@@ -1,13 +1,14 @@
 /**
  * `pool.retire()` as core's `routes:close` drives it: a reload leaves open tunnels relaying and only stops
- * timers; a shutdown ends tunnels at once (FIN in raw mode, 1001 in message mode) and refuses new ones.
+ * timers; a shutdown ends tunnels at once (1001 Going Away both ways, in raw mode as in message mode) and
+ * refuses new ones.
  */
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { defineRoutes } from '@wsgate/core';
-import { exchange, sleep, startProxyGateway, startUpstream, until, upgradeRequest, type ProxyGateway, type Upstream } from '@wsgate/test-kit';
+import { exchange, maskedFrame, sleep, startProxyGateway, startUpstream, until, upgradeRequest, type ProxyGateway, type Upstream } from '@wsgate/test-kit';
 import { upstream, type UpstreamPool } from './pool.js';
 
 let up: Upstream | undefined;
@@ -72,7 +73,7 @@ describe('pool.retire()', () => {
     for (const ws of [raw, message, late]) ws.close();
   });
 
-  it("'shutdown' ends raw tunnels with a FIN and message tunnels with 1001 at once, and refuses new upgrades with 503", async () => {
+  it("'shutdown' ends raw and message tunnels with 1001 at once, and refuses new upgrades with 503", async () => {
     up = await startUpstream();
     pool = upstream(up.url);
     const hooked = pool.with({ onMessage: () => undefined });
@@ -80,7 +81,11 @@ describe('pool.retire()', () => {
     const raw = await openRaw(gw.port);
     const message = new WebSocket(`ws://127.0.0.1:${gw.port}/m`);
     await once(message, 'open');
-    // The raw client answers the FIN with its own, as a WebSocket client does once the TCP stream ends.
+    // The raw client answers the close frame with its own, as a WebSocket client does, and then the FIN.
+    const rawClose = new Promise<Buffer>((resolve) => raw.once('data', (frame: Buffer) => {
+      raw.write(maskedFrame(0x8, frame.subarray(2, 4)));
+      resolve(frame);
+    }));
     raw.once('end', () => raw.end());
     const rawEnded = once(raw, 'end');
     const messageClosed = once(message, 'close');
@@ -88,6 +93,7 @@ describe('pool.retire()', () => {
     await pool.retire('shutdown');
     expect(Date.now() - t0).toBeLessThan(500);
     await rawEnded;
+    expect(await rawClose).toEqual(Buffer.from([0x88, 0x0c, 0x03, 0xe9, ...Buffer.from('Going Away')]));
     expect((await messageClosed)[0]).toBe(1001);
     expect(pool.openTunnels).toBe(0);
     expect(await exchange(gw.port, upgradeRequest())).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n[\s\S]*The gateway is shutting down\n$/);
@@ -114,8 +120,8 @@ describe('routes:close through a gateway', () => {
     const oldClosed = once(before, 'close');
     const t0 = Date.now();
     const closing = gw.gateway.close({ grace: 5 });
-    // The raw tunnel passes the FIN on: the ws client sees its TCP end.
-    await closed;
+    // The raw tunnel sends 1001 both ways; the ws client answers it and sees its TCP end.
+    expect((await closed)[0]).toBe(1001);
     expect(Date.now() - t0).toBeLessThan(300);
     expect(second.shuttingDown).toBe(true);
     // The pool the reload retired is not told about the shutdown; the listener fallback ends its tunnel.

@@ -1,5 +1,6 @@
 /** Message mode (`onMessage`): both sides parsed by `ws`, every message seen, passed, dropped or rewritten. */
 import { once } from 'node:events';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { exchange, startProxyGateway, startUpstream, until, upgradeRequest, type ProxyGateway, type Upstream } from '@wsgate/test-kit';
@@ -139,6 +140,65 @@ describe('message mode backpressure', () => {
       await p.close();
       await g.close();
       await producer.close();
+    }
+  });
+});
+
+describe('message mode, an upstream that accepts and never answers', () => {
+  let mute: net.Server;
+  const held = new Set<net.Socket>();
+  beforeAll(async () => {
+    // Reads (and drops) the request, so that it sees the gateway's FIN; answers nothing.
+    mute = net.createServer((socket) => {
+      held.add(socket);
+      socket.resume();
+      socket.on('close', () => held.delete(socket));
+      socket.on('error', () => {});
+    });
+    mute.listen(0, '127.0.0.1');
+    await once(mute, 'listening');
+  });
+  afterAll(() => {
+    for (const s of held) s.destroy();
+    mute.close();
+  });
+  const muteUrl = () => `ws://127.0.0.1:${(mute.address() as net.AddressInfo).port}`;
+
+  it('answers 504 after timeouts.http, as raw mode does, and lets the upstream connection go', async () => {
+    const p = upstream(muteUrl(), { timeouts: { http: 0.3 } });
+    const g = await startProxyGateway((req) => req.proxy(p.with({ onMessage: () => undefined })));
+    try {
+      const t0 = Date.now();
+      const text = await exchange(g.port, upgradeRequest());
+      const ms = Date.now() - t0;
+      expect(text).toMatch(/^HTTP\/1\.1 504 Gateway Timeout\r\n[\s\S]*upstream timed out\n$/);
+      expect(ms).toBeGreaterThanOrEqual(280);
+      expect(ms).toBeLessThan(1000);
+      await until(() => held.size === 0, 1000, 'the upstream connection closed');
+      expect(g.logs.some((l) => l.msg === 'upstream failed' && l.status === 504 && l.reason === 'upstream timed out')).toBe(true);
+    } finally {
+      await p.close();
+      await g.close();
+    }
+  });
+
+  it('releases the upstream connection at once when the client leaves before the answer', async () => {
+    const p = upstream(muteUrl(), { timeouts: { http: 30 } });
+    const g = await startProxyGateway((req) => req.proxy(p.with({ onMessage: () => undefined })));
+    try {
+      const client = net.connect(g.port, '127.0.0.1');
+      await once(client, 'connect');
+      client.write(upgradeRequest());
+      await until(() => held.size === 1, 1000, 'the upstream connected');
+      const t0 = Date.now();
+      client.end();
+      await until(() => held.size === 0, 1000, 'the upstream connection closed');
+      expect(Date.now() - t0).toBeLessThan(500);
+      await until(() => p.status()[0]!.active === 0);
+      client.destroy();
+    } finally {
+      await p.close();
+      await g.close();
     }
   });
 });

@@ -11,7 +11,7 @@ import { textReply, writeReply, type ForwardResult, type ProxiedRequest } from '
 import { endOnceOnClose } from '@wsgate/handshake';
 import { relayRefusal } from './answers.js';
 import type { ClientOffer } from './client-offer.js';
-import { openUpstreamSocket } from '../upstream/connect.js';
+import { openUpstreamSocket, readyEvent } from '../upstream/connect.js';
 import { holdClient, releaseClient, tryNodes, type Attempt } from './failover.js';
 import type { ForwardContext } from './forward-context.js';
 import type { UpstreamNode } from '../upstream/node.js';
@@ -19,6 +19,7 @@ import { MessageBridge } from '../upstream/relay/message-bridge.js';
 import { listenerOf } from '../upstream/relay/tunnel-registry.js';
 import type { MessageHook } from '../upstream/relay/message-hook.js';
 import { upstreamRequestHeaders } from './request-headers.js';
+import { MAX_HEAD, parserRefusal } from './response-head.js';
 import { BadUpstreamAnswerError, classifyFailure, IdleTimeoutError } from '../upstream/upstream-error.js';
 import { isValidKey } from './websocket-key.js';
 
@@ -55,7 +56,7 @@ export async function forwardMessages(
     return { status: 400 };
   }
   holdClient(client);
-  const x: Exchange = { fc, hook, req, message, client, head, url: fc.url ?? req.url, offer };
+  const x: Exchange = { fc, hook, req, message, client, head, url: fc.url ?? req.target, offer };
   return tryNodes(fc.pool, req, { socket: client, head }, (node) => attempt(x, node));
 }
 
@@ -73,41 +74,65 @@ function upstreamHeaders(x: Exchange, node: UpstreamNode): Record<string, string
 }
 
 function attempt(x: Exchange, node: UpstreamNode): Promise<Attempt> {
+  // Gone already (while the route ran, or between two tries): no upstream is asked.
+  if (x.client.readableEnded || x.client.destroyed) {
+    x.client.destroy();
+    return Promise.resolve({ done: true, status: 499 });
+  }
   const s = x.fc.settings;
   const offered = x.offer.protocols as string[];
   return new Promise((resolve) => {
     let connected = false;
     let settled = false;
+    let answerDeadline: NodeJS.Timeout | undefined;
     const upstream = new WebSocket(`ws://${node.address.hostHeader}${x.url}`, offered, {
+      // Bounded by the connect timeout; then the answer's deadline runs, as in raw mode (nginx
+      // `proxy_read_timeout`). Not ws's handshakeTimeout: it needs the factory to set the socket's idle timeout,
+      // which every byte of a trickled head would reset.
       createConnection: () => {
         const socket = openUpstreamSocket(node, s);
-        socket.once('connect', () => (connected = true));
+        socket.once(readyEvent(socket), () => {
+          connected = true;
+          answerDeadline = setTimeout(onSilent, s.httpIdleMs);
+        });
         return socket;
       },
       headers: upstreamHeaders(x, node),
       perMessageDeflate: false,
       maxPayload: s.maxMessageSize,
+      maxHeaderSize: MAX_HEAD,
       followRedirects: false,
-      handshakeTimeout: s.httpIdleMs,
     });
     const settle = (result: Attempt) => {
       if (settled) return;
       settled = true;
+      clearTimeout(answerDeadline);
       x.client.removeListener('close', onClientGone);
+      x.client.removeListener('end', onClientGone);
       resolve(result);
     };
+    const fail = (err: Error) => {
+      const failure = classifyFailure(err, connected);
+      settle({ done: false, failure, err, retryable: failure.connectFailure });
+    };
+    const onSilent = () => {
+      fail(new IdleTimeoutError(s.httpIdleMs));
+      upstream.terminate();
+    };
+    // The client left: a reset closes its socket; a FIN ends it (read although the socket is paused, as nothing
+    // else is buffered: a WebSocket client sends nothing before the 101). Either way the upstream goes now.
     const onClientGone = () => {
       upstream.terminate();
+      x.client.destroy();
       settle({ done: true, status: 499 });
     };
     x.client.once('close', onClientGone);
+    x.client.once('end', onClientGone);
     upstream.on('error', (err) => {
       if (settled) return;
-      // ws reports everything as an Error with a message: its timeout and its checks of the 101 are told apart here.
-      const timeout = /timed out/.test(err.message) && connected;
+      // ws reports everything as an Error with a message: its checks of the 101 are told apart here.
       const bad = /^Invalid|^Server sent|^Unexpected server response/.test(err.message);
-      const failure = classifyFailure(timeout ? new IdleTimeoutError(s.httpIdleMs) : bad ? new BadUpstreamAnswerError(err.message) : err, connected);
-      settle({ done: false, failure, err, retryable: failure.connectFailure });
+      fail(bad ? new BadUpstreamAnswerError(err.message) : (parserRefusal(err) ?? err));
     });
     upstream.on('unexpected-response', (upReq, res: IncomingMessage) => {
       node.recordSuccess();

@@ -21,6 +21,7 @@ import { TunnelRegistry } from '../upstream/relay/tunnel-registry.js';
 import { resolvePoolSettings, resolveSetHeaders, type PoolSettings } from '../upstream/settings.js';
 import { UpstreamAgent } from './upstream-agent.js';
 import { forwardUpgrade } from './upgrade-forward.js';
+import { upgradeRefusal } from './upgrade-policy.js';
 
 /** A proxy target that can be varied per request (`locations()` rewrites through it). */
 export interface UpstreamTarget extends ProxyTarget {
@@ -133,9 +134,10 @@ export class UpstreamPool implements UpstreamTarget, PoolResources {
    *
    * - `'reload'` (a new route set has taken over): health checks stop and idle kept connections close; open
    *   tunnels and requests in flight carry on, idle timeouts and pings included.
-   * - `'shutdown'` (the gateway is closing): every tunnel ends now — 1001 Going Away in message mode, a FIN
-   *   both ways in raw mode — and new upgrades get 503. Resolves when the tunnels are gone; a peer that does
-   *   not answer is cut after 2 s. Plain requests in flight may finish within the gateway's grace period.
+   * - `'shutdown'` (the gateway is closing): every tunnel ends now — 1001 Going Away both ways, in raw mode
+   *   at a frame boundary of each direction — and new upgrades get 503. Resolves when the tunnels are gone;
+   *   a peer that does not answer is cut after 2 s. Plain requests in flight may finish within the gateway's
+   *   grace period.
    *
    * Safe to call again: `'shutdown'` after `'reload'` ends what the reload left open.
    */
@@ -172,6 +174,12 @@ function forwardWith(fc: ForwardContext, req: ProxiedRequest<any>, message: Inco
     return Promise.resolve({ status: 400 });
   }
   if (carrier.res) return forwardHttp(fc, req, message, carrier.res, offer);
+  const refusal = upgradeRefusal(req, offer, fc.settings.upgrades);
+  if (refusal !== undefined) {
+    req.log.info({ upgrade: offer.upgrade, status: refusal.status }, 'upgrade refused');
+    writeReply(carrier, refusal);
+    return Promise.resolve({ status: refusal.status });
+  }
   // A tunnel opened now would hold the gateway's shutdown for its whole grace period.
   if (fc.pool.shuttingDown) {
     writeReply(carrier, SHUTTING_DOWN);

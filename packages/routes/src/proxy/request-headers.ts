@@ -73,6 +73,7 @@ export function upstreamRequestHeaders(req: ProxiedRequest<any>, o: RequestHeadO
 
 function hostValue(req: ProxiedRequest<any>, s: HeaderSettings, node: UpstreamNode): string {
   if (s.host === 'upstream') return node.address.hostHeader;
+  // The host the routes chose by: the Host header, or an absolute-form target's authority (RFC 9112 §3.2.2).
   if (s.host === 'client') return req.host ?? node.address.hostHeader;
   return s.host.fixed;
 }

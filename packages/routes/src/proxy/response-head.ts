@@ -4,6 +4,7 @@
  * anything that is not a well-formed HTTP/1.x head is an error, and the head is bounded in size. One pass:
  * each name is lower-cased once, here, for the checks and for what is relayed.
  */
+import { BadUpstreamAnswerError } from '../upstream/upstream-error.js';
 
 export interface ResponseHead {
   readonly status: number;
@@ -16,8 +17,10 @@ export interface ResponseHead {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** Longest head accepted from an upstream. */
+/** Longest head accepted from an upstream, CRLFs included (the gateway's own default `limits.maxHeaderSize`). */
 export const MAX_HEAD = 16 * 1024;
+
+const TOO_LONG = `response head longer than ${MAX_HEAD} bytes`;
 
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: ([^\r\n]*))?$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -32,14 +35,25 @@ export class ResponseHeadReader {
   push(chunk: Buffer): { head: ResponseHead; rest: Buffer } | undefined {
     const all = this.buffered ? Buffer.concat([this.buffered, chunk]) : chunk;
     const end = all.indexOf('\r\n\r\n');
+    // Without the blank line yet, the head is at least one byte longer than what came: bounded either way.
+    if (end < 0 ? all.length > MAX_HEAD : end + 4 > MAX_HEAD) throw new Error(TOO_LONG);
     if (end < 0) {
-      if (all.length > MAX_HEAD) throw new Error(`response head longer than ${MAX_HEAD} bytes`);
       this.buffered = all;
       return undefined;
     }
     this.buffered = undefined;
     return { head: parseHead(all.toString('latin1', 0, end)), rest: all.subarray(end + 4) };
   }
+}
+
+/**
+ * Node's HTTP parser refusing an upstream's answer (message mode and plain HTTP read it with node's client,
+ * bounded by `maxHeaderSize: MAX_HEAD`): the same bad answer as the reader's, or undefined for other errors.
+ */
+export function parserRefusal(err: unknown): BadUpstreamAnswerError | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string' || !code.startsWith('HPE_')) return undefined;
+  return new BadUpstreamAnswerError(code === 'HPE_HEADER_OVERFLOW' ? TOO_LONG : `unparsable response (${code})`);
 }
 
 function parseHead(text: string): ResponseHead {

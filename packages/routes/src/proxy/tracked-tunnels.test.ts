@@ -89,10 +89,10 @@ describe.each([
     const closed = once(ws, 'close');
     expect(gw.gateway.connections.close(only().id, 4001, 'revoked')).toBe(true);
     const [code, reason] = await closed;
-    // Message mode closes with the code; raw mode without frame boundaries can only end both sockets (FIN).
-    expect([code, String(reason)]).toEqual(path === '/raw' ? [1006, ''] : [4001, 'revoked']);
+    // Both modes close with the code: raw mode follows the frame boundaries of every WebSocket tunnel.
+    expect([code, String(reason)]).toEqual([4001, 'revoked']);
     await until(() => gw.gateway.connections.size === 0 && up.sockets.size === 0, 2000, 'both sides gone');
-    expect(ends.at(-1)!.info).toEqual(path === '/raw' ? { code: 1006, reason: '', by: 'local' } : { code: 4001, reason: 'revoked', by: 'local' });
+    expect(ends.at(-1)!.info).toEqual({ code: 4001, reason: 'revoked', by: 'local' });
   });
 
   it('is found by id for ping(id) (message mode pings the client) and refuses send(id)', async () => {

@@ -66,6 +66,37 @@ describe('refusals read off the socket', () => {
     }
   });
 
+  it('lets the upstream connection go within a second when the client leaves (FIN) before the answer', async () => {
+    const held = new Set<net.Socket>();
+    const mute = net.createServer((socket) => {
+      held.add(socket);
+      socket.resume(); // reads, so that it sees the gateway's FIN
+      socket.on('close', () => held.delete(socket));
+      socket.on('error', () => {});
+    });
+    mute.listen(0, '127.0.0.1');
+    await once(mute, 'listening');
+    const p = upstream(`ws://127.0.0.1:${(mute.address() as net.AddressInfo).port}`, { timeouts: { http: 30 } });
+    const g = await startProxyGateway((req) => req.proxy(p));
+    try {
+      const client = net.connect(g.port, '127.0.0.1');
+      await once(client, 'connect');
+      client.write(upgradeRequest());
+      await until(() => held.size === 1, 1000, 'the upstream connected');
+      const t0 = Date.now();
+      client.end();
+      await until(() => held.size === 0, 2000, 'the upstream connection closed');
+      // The deadline sweep notices it: at most a second (a quarter of the shortest timeout, capped).
+      expect(Date.now() - t0).toBeLessThan(1500);
+      client.destroy();
+    } finally {
+      for (const s of held) s.destroy();
+      await p.close();
+      await g.close();
+      mute.close();
+    }
+  });
+
   it('answers 502 to an answer that is not HTTP', async () => {
     const { text } = await through('SSH-2.0-OpenSSH_9.6\r\n\r\n');
     expect(text).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n[\s\S]*not an HTTP\/1\.1 status line/);

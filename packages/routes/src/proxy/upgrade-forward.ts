@@ -62,10 +62,11 @@ function requestHead(x: Exchange, node: UpstreamNode): string {
     node,
     offer: x.offer,
     extra: x.fc.setHeaders,
-    upgrade: { protocol: x.offer.upgradeValue ?? 'websocket', key: x.key },
+    // A WebSocket upgrade asks for websocket alone, whatever else the client listed (`h2c, websocket`).
+    upgrade: { protocol: x.key === undefined ? (x.offer.upgradeValue ?? '') : 'websocket', key: x.key },
     keepAlive: false,
   });
-  let text = `${x.req.method} ${x.fc.url ?? x.req.url} HTTP/1.1\r\n`;
+  let text = `${x.req.method} ${x.fc.url ?? x.req.target} HTTP/1.1\r\n`;
   for (let i = 0; i + 1 < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
   return `${text}\r\n`;
 }
@@ -109,11 +110,15 @@ class UpstreamTry implements Pending {
     socket.write(requestHead(x, node));
   }
 
-  /** The sweep: the client left (a reset, as it is not read meanwhile), or the upstream is too slow. */
+  /**
+   * The sweep: the client left — a reset, or a FIN (the socket is paused, but with nothing buffered its end is
+   * still read) — or the upstream is too slow.
+   */
   check(now: number): boolean {
     if (this.settled) return true;
-    if (this.x.client.destroyed) {
+    if (this.x.client.destroyed || this.x.client.readableEnded) {
       this.socket.destroy();
+      this.x.client.destroy();
       this.settle({ done: true, status: 499 });
       return true;
     }

@@ -3,8 +3,12 @@
  * /prefix/` (stops the regex search), `location ~ regex` (first match in order). A location sends the request
  * to a proxy target, rewriting the matched prefix (nginx `proxy_pass` with a URI: `/` → `/ofmeet/`) or the
  * regex match (`$1`), or hands it to a function of the route's.
+ *
+ * Locations match `req.path`, which core has normalised (`//`, dot segments, unreserved escapes), with its
+ * escapes decoded but for `%2F` and `%25`: an encoded slash is never a separator. The upstream receives that
+ * same path, or its rewrite, so that it cannot read a different path from the one that was matched.
  */
-import type { RequestContext, RouteResult } from '@wsgate/core';
+import { parseRequestTarget, type RequestContext, type RouteResult } from '@wsgate/core';
 import { invalidOption, knownKeys } from '../kit/option-checks.js';
 import type { UpstreamTarget } from '../proxy/pool.js';
 
@@ -54,9 +58,28 @@ export class Locations {
     this.prefixes.sort((a, b) => b.path.length - a.path.length);
   }
 
-  /** The location for a request path and query, nginx's way, or undefined. */
+  /**
+   * The location for a request path and query, nginx's way, or undefined. The path is normalised first, as
+   * `req.path` is.
+   * @throws {TargetSyntaxError} for a path the gateway answers 400 (a bad escape, `..` above the root).
+   */
   match(path: string, search = ''): LocationMatch | undefined {
-    const decoded = safeDecode(path);
+    return this.find(parseRequestTarget(path, 'GET').path, search);
+  }
+
+  /** Routes a request: the location's action, or `req.next()` when no location matches. */
+  route(req: RequestContext<any>): RouteResult | Promise<RouteResult> {
+    const match = this.find(req.path, req.search);
+    if (!match) return req.next();
+    const to = match.location.to;
+    if (typeof to === 'function') return to(req, match);
+    // The pool sends `req.target` (normalised path and query) unless told otherwise.
+    return req.proxy(match.url === req.target ? to : to.with({ url: match.url }));
+  }
+
+  /** `path` is normalised: what is matched here is what goes upstream. */
+  private find(path: string, search: string): LocationMatch | undefined {
+    const decoded = decodeForMatch(path);
     const exact = this.exact.get(decoded);
     if (exact) return this.result(exact, path, decoded, search);
     const prefix = this.prefixes.find((p) => decoded.startsWith(p.path));
@@ -66,23 +89,14 @@ export class Locations {
     return prefix && this.result(prefix, path, decoded, search);
   }
 
-  /** Routes a request: the location's action, or `req.next()` when no location matches. */
-  route(req: RequestContext<any>): RouteResult | Promise<RouteResult> {
-    const raw = req.url;
-    const q = raw.indexOf('?');
-    const match = this.match(req.path, q < 0 ? '' : raw.slice(q));
-    if (!match) return req.next();
-    const to = match.location.to;
-    if (typeof to === 'function') return to(req, match);
-    return req.proxy(match.url === raw ? to : to.with({ url: match.url }));
-  }
-
   private result(c: Compiled, path: string, decoded: string, search: string): LocationMatch {
     const rewrite = c.spec.rewrite;
     if (rewrite === undefined) return { location: c.spec, url: path + search };
-    // Rewrite what was matched (the decoded path), then encode again what must be encoded in a target.
-    const rewritten = c.kind === 'regex' ? decoded.replace(c.regex!, rewrite) : rewrite + decoded.slice(c.path.length);
-    return { location: c.spec, url: (decoded === path ? rewritten : encodeURI(rewritten)) + search };
+    // Rewrite what was matched (the decoded path); what came from the path is encoded again as a path segment.
+    if (c.kind !== 'regex') return { location: c.spec, url: encodeTemplate(rewrite) + encodePath(decoded.slice(c.path.length)) + search };
+    const m = c.regex!.exec(decoded)!;
+    const rewritten = encodePath(decoded.slice(0, m.index)) + expand(rewrite, m) + encodePath(decoded.slice(m.index + m[0].length));
+    return { location: c.spec, url: rewritten + search };
   }
 
   private add(where: string, spec: LocationSpec): void {
@@ -112,6 +126,7 @@ export class Locations {
     }
     const path = (spec.prefix ?? spec.exact)!;
     if (typeof path !== 'string' || !path.startsWith('/')) throw invalidOption(`${where}.${kinds[0]}`, 'expected a path starting with "/"');
+    if (/\/\/|\/\.\.?(\/|$)/.test(path)) throw invalidOption(`${where}.${kinds[0]}`, `${path} never matches: request paths are normalised, without "//", "." or ".." segments`);
     if (kinds[0] === 'exact') {
       if (this.exact.has(path)) throw invalidOption(where, `a second location for exactly ${path}`);
       this.exact.set(path, { spec, kind: 'exact', path, regex: undefined });
@@ -122,14 +137,43 @@ export class Locations {
   }
 }
 
-/** Percent-decoded, as nginx matches locations; a malformed escape leaves the path as it came. */
-function safeDecode(path: string): string {
+/**
+ * The normalised path percent-decoded, as nginx matches locations, but for `%2F` and `%25`: the encoded slash
+ * stays a character of its segment, and a `%` in the result is always the start of one of those two.
+ * Escapes that are not UTF-8 stay encoded.
+ */
+function decodeForMatch(path: string): string {
   if (!path.includes('%')) return path;
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    return path;
+  return path.replace(/(?:%(?!2F|25)[0-9A-F]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
+}
+
+/** Decoded path text back into a path: what a segment cannot hold as it is, percent-encoded (`?` too). */
+function encodePath(text: string): string {
+  return text.replace(/[^\w\-.~!$&'()*+,;=:@/%]+/g, encodeURIComponent);
+}
+
+/** A rewrite as configured: the same, but a `?` it holds starts a query. */
+function encodeTemplate(text: string): string {
+  return text.replace(/[^\w\-.~!$&'()*+,;=:@/%?]+/g, encodeURIComponent);
+}
+
+/** A regex rewrite with `$1`…`$99`, `$<name>`, `$&` and `$$` replaced, the captures encoded as path text. */
+function expand(template: string, m: RegExpExecArray): string {
+  let out = '';
+  let last = 0;
+  for (const t of template.matchAll(/\$(?:(\$)|(&)|([1-9]\d?)|<([^>]*)>)/g)) {
+    const n = Number(t[3]);
+    const value = t[2] ? m[0] : t[3] ? (n < m.length ? (m[n] ?? '') : undefined) : t[4] !== undefined ? m.groups?.[t[4]] : undefined;
+    out += encodeTemplate(template.slice(last, t.index)) + (t[1] ? '$' : value === undefined ? t[0] : encodePath(value));
+    last = t.index + t[0].length;
   }
+  return out + encodeTemplate(template.slice(last));
 }
 
 /**

@@ -4,8 +4,8 @@
  *
  * - `'reload'`: a new route set has taken over. Timers stop (health checks), ports go to the new set's relays,
  *   idle kept connections close; open tunnels and requests in flight carry on — a reload drops nothing.
- * - `'shutdown'`: the gateway is closing. Tunnels end now: 1001 Going Away in message mode, a clean FIN both
- *   ways in raw mode.
+ * - `'shutdown'`: the gateway is closing. Tunnels end now: 1001 Going Away both ways (raw mode: at a frame
+ *   boundary of each direction), then the closing handshake, at most `SHUTDOWN_CUT_MS`.
  */
 export type RetireReason = 'reload' | 'shutdown';
 

@@ -125,6 +125,11 @@ export interface UpstreamsOptions {
   ping?: PingOptions;
   /** Largest WebSocket message in message mode (`onMessage`); larger closes with 1009. Default 1 MiB. */
   maxMessageSize?: number;
+  /**
+   * Upgrades other than WebSocket tunnelled to the nodes, by protocol name (`['h2c']`): raw bytes the gateway
+   * does not parse. Any other gets 501. Default none: WebSocket only.
+   */
+  upgrades?: readonly string[];
   /** Where failures are logged when there is no request to log them on (health checks). */
   logger?: import('@wsgate/core').Logger;
 }

@@ -47,6 +47,20 @@ describe('upstreams() options', () => {
     expect(failure(() => upstream('ws://a').with({ url: 'no-slash' })).message).toMatch(/^with\(\)\.url: expected a request target starting with "\/"/);
   });
 
+  it('upgrades: protocol names without versions, WebSocket not among them', () => {
+    const at = (upgrades: unknown) => failure(() => upstream('ws://a', { upgrades: upgrades as never })).message;
+    expect(at('h2c')).toBe('upstream().upgrades: expected an array of names, e.g. ["h2c"], got "h2c"');
+    expect(at(['h2c', 'a b'])).toMatch(/^upstream\(\)\.upgrades\[1\]: expected a name of letters, digits and /);
+    expect(at(['h2c/1'])).toBe('upstream().upgrades[0]: give the protocol without its version: "h2c"');
+    expect(at(['h2c', 'WebSocket'])).toBe('upstream().upgrades[1]: WebSocket upgrades are always proxied: list only other protocols');
+    const pool = upstream('ws://127.0.0.1:1', { upgrades: ['H2C', 'TLS'] });
+    expect([...pool.settings.upgrades]).toEqual(['h2c', 'tls']);
+    const plain = upstream('ws://127.0.0.1:1');
+    expect(plain.settings.upgrades.size).toBe(0);
+    void pool.close();
+    void plain.close();
+  });
+
   it('fills in defaults', () => {
     const pool = upstreams({ servers: ['ws://127.0.0.1:1', { url: 'ws://127.0.0.1:2', weight: 3, name: 'jvb2' }] });
     expect(pool.settings).toMatchObject({ connectTimeoutMs: 10_000, websocketIdleMs: 86_400_000, httpIdleMs: 600_000, maxBodySize: 1048576, keepAlive: 0, tries: 2 });

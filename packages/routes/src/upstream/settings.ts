@@ -9,7 +9,7 @@ import type { Balancer } from './balance/balancer.js';
 import { balancerFor } from './balance/by-name.js';
 import type { UpstreamAddress } from './address.js';
 import type { NodeSettings } from './node.js';
-import { boolean, headerName, integer, invalidOption, knownKeys, oneOf, seconds } from '../kit/option-checks.js';
+import { boolean, headerName, integer, invalidOption, knownKeys, oneOf, seconds, tokenList } from '../kit/option-checks.js';
 import type { HeaderValue, UpstreamsOptions } from './options.js';
 
 export interface HeaderSettings {
@@ -56,10 +56,12 @@ export interface PoolSettings {
   readonly health: HealthSettings | undefined;
   readonly ping: { readonly intervalMs: number; readonly timeoutMs: number } | undefined;
   readonly maxMessageSize: number;
+  /** Upgrade protocols besides WebSocket that are tunnelled (lower case). */
+  readonly upgrades: ReadonlySet<string>;
   readonly logger: Logger | undefined;
 }
 
-const TOP = ['servers', 'balance', 'tls', 'headers', 'timeouts', 'maxBodySize', 'keepAlive', 'maxFails', 'failTimeout', 'tries', 'healthCheck', 'ping', 'maxMessageSize', 'logger'];
+const TOP = ['servers', 'balance', 'tls', 'headers', 'timeouts', 'maxBodySize', 'keepAlive', 'maxFails', 'failTimeout', 'tries', 'healthCheck', 'ping', 'maxMessageSize', 'upgrades', 'logger'];
 const SERVER = ['url', 'weight', 'name', 'maxFails', 'failTimeout', 'backup', 'down'];
 
 /** @throws {WsgateError} `WSGATE_CONFIG_INVALID` naming the first bad option (`upstreams().servers[1].weight`) and the fix. */
@@ -99,8 +101,21 @@ export function resolvePoolSettings(fn: string, options: UpstreamsOptions): Pool
     health: o.healthCheck === undefined ? undefined : resolveHealth(`${fn}.healthCheck`, o.healthCheck),
     ping: ping ? { intervalMs: pingInterval * 1000, timeoutMs: seconds(`${fn}.ping.timeout`, ping.timeout, pingInterval, 0.05) * 1000 } : undefined,
     maxMessageSize: integer(`${fn}.maxMessageSize`, o.maxMessageSize, 1024 * 1024, 1),
+    upgrades: resolveUpgrades(`${fn}.upgrades`, o.upgrades),
     logger: o.logger,
   });
+}
+
+/** Protocol names as `Upgrade` carries them without a version (`h2c`); WebSocket needs no naming. */
+function resolveUpgrades(where: string, value: unknown): ReadonlySet<string> {
+  if (Array.isArray(value)) {
+    const i = value.findIndex((v) => typeof v === 'string' && v.includes('/'));
+    if (i >= 0) throw invalidOption(`${where}[${i}]`, `give the protocol without its version: "${String(value[i]).split('/')[0]}"`);
+  }
+  const names = tokenList(where, value, '["h2c"]');
+  const i = names.indexOf('websocket');
+  if (i >= 0) throw invalidOption(`${where}[${i}]`, 'WebSocket upgrades are always proxied: list only other protocols');
+  return new Set(names);
 }
 
 function resolveTls(where: string, value: unknown): TlsSettings {

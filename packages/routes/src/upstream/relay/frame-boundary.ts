@@ -1,9 +1,16 @@
 import { randomFillSync } from 'node:crypto';
 
+/** A close frame that went through: its code (1005 when it had none) and reason. */
+export interface SeenClose {
+  readonly code: number;
+  readonly reason: string;
+}
+
 /**
  * Follows the frame boundaries of one direction of a raw WebSocket tunnel without parsing payloads: only the
- * 2–14 header bytes of each frame are read, payloads are skipped by length. The gateway may put a ping of
- * its own into the stream only between two frames; this says when that is.
+ * 2–14 header bytes of each frame are read, payloads are skipped by length — except a close frame's (at most
+ * 125 bytes), read for its code. The gateway may put a frame of its own (a ping, a close) into the stream
+ * only between two frames; this says when that is.
  */
 export class FrameBoundary {
   /** Payload bytes still to skip in the current frame. */
@@ -12,6 +19,10 @@ export class FrameBoundary {
   private readonly head = Buffer.alloc(14);
   private headLen = 0;
   private headNeed = 2;
+  /** The payload of the close frame being read, its mask, and how much of it has come. */
+  private closing: { payload: Buffer; mask: Buffer | undefined; got: number } | undefined;
+  /** The first close frame of this direction, once it has gone through whole. */
+  close: SeenClose | undefined;
 
   /** True between frames: a whole frame may be written into the stream now. */
   get atBoundary(): boolean {
@@ -19,11 +30,26 @@ export class FrameBoundary {
   }
 
   push(chunk: Buffer): void {
+    this.follow(chunk, false);
+  }
+
+  /**
+   * Follows `chunk` up to the first boundary in it and says where that is: 0 when the stream is between frames
+   * already, -1 when the chunk ends inside a frame (all of it followed). The rest is for `push()`.
+   */
+  pushToBoundary(chunk: Buffer): number {
+    return this.follow(chunk, true);
+  }
+
+  private follow(chunk: Buffer, stop: boolean): number {
     const n = chunk.length;
     let i = 0;
-    while (i < n) {
+    for (;;) {
+      if (stop && this.remaining === 0 && this.headLen === 0) return i;
+      if (i >= n) return stop ? -1 : n;
       if (this.remaining > 0) {
         const skip = Math.min(this.remaining, n - i);
+        if (this.closing !== undefined) this.readClose(chunk, i, skip);
         this.remaining -= skip;
         i += skip;
         continue;
@@ -32,7 +58,7 @@ export class FrameBoundary {
       if (this.headLen === 0 && n - i >= 2) {
         const need = headerLength(chunk[i + 1]!);
         if (n - i >= need) {
-          this.remaining = payloadLength(chunk, i);
+          this.frame(chunk, i, need);
           i += need;
           continue;
         }
@@ -40,11 +66,36 @@ export class FrameBoundary {
       this.head[this.headLen++] = chunk[i++]!;
       if (this.headLen === 2) this.headNeed = headerLength(this.head[1]!);
       if (this.headLen === this.headNeed) {
-        this.remaining = payloadLength(this.head, 0);
         this.headLen = 0;
         this.headNeed = 2;
+        this.frame(this.head, 0, headerLength(this.head[1]!));
       }
     }
+  }
+
+  /** A frame header at `at`, `size` bytes long. */
+  private frame(buf: Buffer, at: number, size: number): void {
+    this.remaining = payloadLength(buf, at);
+    // Opcode 8: a close frame; only the first of a direction counts.
+    if ((buf[at]! & 0x0f) !== 8 || this.close !== undefined) return;
+    const mask = buf[at + 1]! & 0x80 ? Buffer.from(buf.subarray(at + size - 4, at + size)) : undefined;
+    // A control frame's payload is at most 125 bytes; a longer one is malformed, its first 125 are enough.
+    this.closing = { payload: Buffer.alloc(Math.min(this.remaining, 125)), mask, got: 0 };
+    if (this.remaining === 0) this.readClose(buf, at, 0);
+  }
+
+  private readClose(chunk: Buffer, at: number, n: number): void {
+    const c = this.closing!;
+    const take = Math.min(n, c.payload.length - c.got);
+    chunk.copy(c.payload, c.got, at, at + take);
+    c.got += take;
+    if (this.remaining - n > 0) return;
+    this.closing = undefined;
+    const p = c.payload;
+    if (c.mask) for (let i = 0; i < p.length; i++) p[i]! ^= c.mask[i % 4]!;
+    // No payload: no status (1005); a code no endpoint may send makes the receiver fail with 1002.
+    const code = p.length < 2 ? 1005 : p.readUInt16BE(0);
+    this.close = { code: p.length < 2 || isCloseCode(code) ? code : 1002, reason: p.toString('utf8', 2) };
   }
 }
 
@@ -66,10 +117,14 @@ function payloadLength(buf: Buffer, at: number): number {
 export const PING_TO_CLIENT = Buffer.from([0x89, 0x00]);
 export const PING_TO_UPSTREAM = Buffer.from([0x89, 0x80, 0x5a, 0x17, 0xc3, 0x2e]);
 
+/** A close code an endpoint may send (RFC 6455 §7.4). */
+function isCloseCode(code: number): boolean {
+  return Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999));
+}
+
 /** A close code the gateway may send (RFC 6455 §7.4): throws a TypeError, as `ws` does, for any other. */
 export function checkCloseCode(code: number): void {
-  const ok = Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999));
-  if (!ok) throw new TypeError(`First argument must be a valid error code number, got ${code}`);
+  if (!isCloseCode(code)) throw new TypeError(`First argument must be a valid error code number, got ${code}`);
 }
 
 /** A close frame: unmasked towards the client, masked towards the upstream (RFC 6455 §5.5.1). */

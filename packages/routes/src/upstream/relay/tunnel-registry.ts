@@ -14,8 +14,10 @@ export interface Tunnel extends Liveness {
   entry: ProxiedConnection | undefined;
   /** How the tunnel ended, for the directory's subscribers. */
   readonly endInfo: CloseInfo;
-  /** The gateway or pool is closing: 1001 in message mode, FIN both ways in raw mode. */
+  /** The gateway or pool is closing: 1001 Going Away both ways (a FIN each way for a tunnel that is not a WebSocket). */
   shutdown(): void;
+  /** Raw mode: the tunnel is a WebSocket, whose frames are to be followed from its first byte on. */
+  followFrames?(): void;
 }
 
 /** The listening server of an accepted socket, if node recorded one. */
@@ -64,6 +66,7 @@ export class TunnelRegistry {
    * listed, closed by id, revoked and counted per client with the gateway's own WebSockets, until `delete()`.
    */
   track(tunnel: Tunnel, req: ProxiedRequest<any>, controls: TunnelControls): void {
+    tunnel.followFrames?.();
     tunnel.entry = req.track(controls);
   }
 
