@@ -6,10 +6,9 @@
  * to go only once the new route set is mounted (core's `routes:close` with `'reload'`). So the new relay
  * waits as the port's heir, and the old one passes the bound socket on when it is retired.
  *
- * Process-wide, on `globalThis` under a registered symbol, because a reload imports the route script again
- * and with it a fresh copy of this package (tsx gives each load its own module graph): module state would
- * not be shared between the old relay and the new one. What crosses between copies is the small
- * {@link PortHolder} interface, versioned in the symbol's name.
+ * Process-wide, on `globalThis` under a registered symbol: a reload shares one copy of this package (core's
+ * script/gateway-packages.ts), but a project may bring its own copy, or two versions may meet across a
+ * reload. What crosses between copies is the small {@link PortHolder} interface, versioned in the symbol's name.
  */
 
 /** A relay as the ledger sees it; `T` is what its predecessor hands it (its socket or server, and more). */
