@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # What the tests meet as real peers, from Debian's packages: nginx (the proxy and TLS stories side by side),
-# openssl (test certificates), chromium (the browser stories). Installs the missing ones when this user may
+# openssl (test certificates), chromium (the browser stories), curl (the guides' commands, run as written). Installs the missing ones when this user may
 # (root with apt-get); otherwise stops at once, naming them. `npm test` runs it first, and so does CI.
 set -euo pipefail
-needed=(/usr/sbin/nginx:nginx /usr/bin/openssl:openssl /usr/bin/chromium:chromium)
+needed=(/usr/sbin/nginx:nginx /usr/bin/openssl:openssl /usr/bin/chromium:chromium /usr/bin/curl:curl)
 missing=()
 for entry in "${needed[@]}"; do
   [ -x "${entry%%:*}" ] || missing+=("${entry#*:}")

@@ -1,18 +1,16 @@
 /**
- * Test support shared by both S2 variants' end-to-end tests: the real peers the gateway meets. A stand-in for
+ * The real peers the gateway meets in story S2, shared by both variants' end-to-end tests and the guide's
+ * stand-in command (./stand-in.ts). A stand-in for
  * the WebRTC media server (a `ws` server over HTTPS with a self-signed certificate, speaking
  * `janus-protocol` when offered, and a REST API), and the REST hook service that admits or refuses
  * connections. Both keep what they received, so the tests assert on what arrived, not on what was sent.
  */
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
+import { selfSigned } from '../stand-in.js';
 
 export interface MediaServer {
   /** `wss://127.0.0.1:<port>`. */
@@ -22,20 +20,19 @@ export interface MediaServer {
   close(): Promise<void>;
 }
 
-/** A certificate signed by its own key: nobody can verify it, as with a media server's default one. */
-function selfSigned(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'wsgate-s2-media-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '2', '-subj', '/CN=media.internal', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'pipe' });
-  return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
+/** Where a peer listens: a free port on 127.0.0.1 unless told (the stand-in command gives the config's). */
+export interface Listen {
+  readonly host?: string;
+  readonly port?: number;
 }
 
 /**
  * The media server. Each WebSocket message is answered `<message> from the media server, client <X-Client-IP>`;
- * `POST /rest-api/*` answers `{"received": <body bytes>}`.
+ * `POST /rest-api/*` answers `{"received": <body bytes>}`. Its certificate is self-signed, as a media server's default one.
  */
-export async function startMediaServer(): Promise<MediaServer> {
+export async function startMediaServer(listen: Listen = {}): Promise<MediaServer> {
   const requests: MediaServer['requests'] = [];
-  const server = https.createServer(selfSigned(), (req, res) => {
+  const server = https.createServer(selfSigned('media.internal'), (req, res) => {
     requests.push({ method: req.method!, url: req.url!, headers: req.headers });
     let received = 0;
     req.on('data', (c: Buffer) => (received += c.length));
@@ -47,10 +44,10 @@ export async function startMediaServer(): Promise<MediaServer> {
     const client = req.headers['x-client-ip'];
     ws.on('message', (data: Buffer) => ws.send(`${data.toString()} from the media server, client ${client}`));
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(listen.port ?? 0, listen.host ?? '127.0.0.1');
   await once(server, 'listening');
   return {
-    url: `wss://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `wss://${listen.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`,
     requests,
     async close() {
       for (const ws of wss.clients) ws.terminate();
@@ -75,7 +72,7 @@ export interface HookService {
 }
 
 /** The REST hook service the media server's deployment runs (the source documents' `/connect`). */
-export async function startHookService(): Promise<HookService> {
+export async function startHookService(listen: Listen = {}): Promise<HookService> {
   const hook: HookService = {
     url: '',
     sessions: [],
@@ -94,7 +91,7 @@ export async function startHookService(): Promise<HookService> {
       res.writeHead(hook.decide(session), { 'Content-Type': 'application/json' }).end('{}');
     });
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(listen.port ?? 0, listen.host ?? '127.0.0.1');
   await once(server, 'listening');
-  return Object.assign(hook, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/connect` });
+  return Object.assign(hook, { url: `http://${listen.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}/connect` });
 }

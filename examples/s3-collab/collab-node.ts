@@ -1,5 +1,6 @@
 /**
- * A stand-in for one node of the collaboration cluster, for the end-to-end test: Openfire's HTTPS port
+ * A stand-in for one node of the collaboration cluster, for the end-to-end test and the guide's stand-in
+ * command (./stand-in.ts): Openfire's HTTPS port
  * (`/ofmeet/` pages, `/pade/`, BOSH long-polling on `/http-bind/`, WebSockets on `/colibri-ws/` and `/ws/`)
  * and its video bridge's UDP media port. Every answer names the node, and every request head is kept, so
  * the test can see where the gateway sent what, with which headers.
@@ -56,7 +57,15 @@ class Bosh {
   }
 }
 
-export async function startCollabNode(name: string, tls: { cert: string; key: string }): Promise<CollabNodeServer> {
+/** Where a node listens: free ports on 127.0.0.1 unless told (the stand-in command gives the config's). */
+export interface CollabNodeAddresses {
+  readonly host?: string;
+  readonly https?: number;
+  readonly udp?: number;
+}
+
+export async function startCollabNode(name: string, tls: { cert: string; key: string }, at: CollabNodeAddresses = {}): Promise<CollabNodeServer> {
+  const host = at.host ?? '127.0.0.1';
   const requests: IncomingMessage[] = [];
   const bosh = new Bosh(name);
   const server = https.createServer(tls, (req, res) => {
@@ -89,19 +98,19 @@ export async function startCollabNode(name: string, tls: { cert: string; key: st
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(at.https ?? 0, host);
   await once(server, 'listening');
 
   const udp = dgram.createSocket('udp4');
   udp.on('message', (msg, rinfo) => udp.send(`${name}:${msg.toString()}`, rinfo.port, rinfo.address));
-  udp.bind(0, '127.0.0.1');
+  udp.bind(at.udp ?? 0, host);
   await once(udp, 'listening');
 
   let closing: Promise<void> | undefined;
   return {
     name,
-    httpsUrl: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    udpAddress: `127.0.0.1:${udp.address().port}`,
+    httpsUrl: `https://${host}:${(server.address() as AddressInfo).port}`,
+    udpAddress: `${host}:${udp.address().port}`,
     requests,
     close() {
       closing ??= (async () => {
