@@ -1,10 +1,10 @@
 /**
  * The import rules `npm test` checks (dependency-cruiser): no circle between modules, type-only imports
- * included; packages depend one way, bench → examples → routes → core → handshake; a package reaches
+ * included; packages depend one way, bench → examples → sip → routes → core → handshake; a package reaches
  * another only through that package's index; test helpers stay out of shipped code.
  */
 const pkg = (name) => `^packages/${name}/`;
-const order = ['handshake', 'core', 'routes'];
+const order = ['handshake', 'core', 'routes', 'sip'];
 
 module.exports = {
   forbidden: [
@@ -41,7 +41,7 @@ module.exports = {
       name: 'shipped-code-not-test-kit',
       severity: 'error',
       comment: 'The test kit is for tests; shipped code must not need it.',
-      from: { path: '^(packages/(handshake|core|routes)|examples)/', pathNot: '\\.test\\.ts$' },
+      from: { path: '^(packages/(handshake|core|routes|sip)|examples)/', pathNot: '\\.test\\.ts$' },
       to: { path: pkg('test-kit') },
     },
     {

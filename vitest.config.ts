@@ -27,6 +27,7 @@ export default defineConfig({
       '@wsgate/handshake': src('handshake'),
       '@wsgate/core': src('core'),
       '@wsgate/routes': src('routes'),
+      '@wsgate/sip': src('sip'),
       '@wsgate/test-kit': src('test-kit'),
     },
   },
