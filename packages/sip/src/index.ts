@@ -25,3 +25,5 @@ export { parseAuth, parseCSeq, parseMediaType, type AuthValue, type CSeq, type M
 export { quote, unquote } from './scanner.js';
 export { createResponse, errorResponse, newTag, reasonPhrase, type ResponseOptions } from './respond.js';
 export { frameStats, readFrame, type FrameResult, type FrameStats } from './frame.js';
+export { registrar, type Registrar, type RegistrarOptions, type Registration } from './registrar/registrar.js';
+export type { Binding } from './registrar/bindings.js';

@@ -1,0 +1,129 @@
+import type { SipRequest } from '../message.js';
+import { formatNameAddr } from '../name-addr.js';
+import type { Params } from '../params.js';
+import { formatUri } from '../uri.js';
+import { type Binding, bindingKey } from './bindings.js';
+
+/** The REGISTER processing of RFC 3261 §10.3 with RFC 5626 §6, as pure steps over the AOR's bindings. */
+
+export interface RegisterLimits {
+  readonly domains: ReadonlySet<string>;
+  readonly minExpires: number;
+  readonly maxExpires: number;
+  readonly defaultExpires: number;
+  readonly maxBindings: number;
+}
+
+/** A refusal: status, reason, extra headers (Min-Expires, Unsupported). */
+export interface Refusal {
+  readonly status: number;
+  readonly reason: string;
+  readonly headers?: ReadonlyArray<readonly [string, string]>;
+}
+
+/** What a REGISTER asks for, read and checked before the AOR's bindings are loaded. */
+export interface RegisterPlan {
+  readonly aor: string;
+  readonly callId: string;
+  readonly cseq: number;
+  /** `*`: remove all (Expires: 0 checked) */
+  readonly wildcard: boolean;
+  readonly contacts: ReadonlyArray<Omit<Binding, 'callId' | 'cseq' | 'expiresAt' | 'flow'> & { expires: number }>;
+  /** a Contact carried reg-id: the 200 says `Require: outbound` (RFC 5626 §6) */
+  readonly outbound: boolean;
+}
+
+const SUPPORTED = new Set(['outbound', 'path', 'gruu']);
+
+/** The canonical AOR of a To URI (`sip:user@host`, host lower-cased), or a refusal. */
+export function addressOfRecord(request: SipRequest, domains: ReadonlySet<string>): string | Refusal {
+  const uri = request.to.uri;
+  if (uri.type !== 'sip' || uri.user === undefined) return { status: 404, reason: 'To is not a SIP address-of-record' };
+  const host = uri.host.toLowerCase();
+  if (!domains.has(host)) return { status: 404, reason: `To domain ${host} is not served here` };
+  return `sip:${uri.user}@${host}`;
+}
+
+/** RFC 3261 §10.3 steps 1-6: Request-URI domain, Require, To, Contact and expiry checks. */
+export function planRegister(request: SipRequest, limits: RegisterLimits): RegisterPlan | Refusal {
+  const ruri = request.uri;
+  // Step 1: no proxy behind this registrar yet, so a REGISTER for another domain is refused, not forwarded.
+  if (ruri.type !== 'sip' || !limits.domains.has(ruri.host.toLowerCase())) {
+    return { status: 403, reason: `domain ${ruri.type === 'sip' ? ruri.host : ruri.scheme} is not served here` };
+  }
+  const unsupported = request.tokens('require').filter((t) => !SUPPORTED.has(t.toLowerCase()));
+  if (unsupported.length > 0) {
+    return { status: 420, reason: 'Bad Extension', headers: [['Unsupported', unsupported.join(', ')]] };
+  }
+  const aor = addressOfRecord(request, limits.domains);
+  if (typeof aor !== 'string') return aor;
+  const base = { aor, callId: request.callId, cseq: request.cseq.seq };
+  const contacts = request.headers.has('contact') ? request.contacts() : [];
+  const headerExpires = request.expires();
+  if (contacts === '*') {
+    if (headerExpires !== 0) return { status: 400, reason: 'Contact * needs Expires: 0' };
+    return { ...base, wildcard: true, contacts: [], outbound: false };
+  }
+  if (contacts.length > limits.maxBindings) return { status: 403, reason: `more than ${limits.maxBindings} Contacts` };
+  const regIds = contacts.filter((c) => c.regId !== undefined);
+  // RFC 5626 §6: one flow per REGISTER; reg-id means nothing without an instance.
+  if (regIds.length > 1) return { status: 400, reason: 'more than one Contact with reg-id' };
+  if (regIds.some((c) => c.instance === undefined)) return { status: 400, reason: 'reg-id without +sip.instance' };
+  // RFC 5626 §6: a flow to a UA behind another hop needs that hop's outbound Path; we have no Path support.
+  if (regIds.length === 1 && request.via.length > 1 && !request.headers.has('path')) {
+    return { status: 439, reason: 'First Hop Lacks Outbound Support' };
+  }
+  const planned = [];
+  for (const c of contacts) {
+    let expires = c.expires ?? headerExpires ?? limits.defaultExpires;
+    if (expires !== 0 && expires < limits.minExpires) {
+      return { status: 423, reason: 'Interval Too Brief', headers: [['Min-Expires', String(limits.minExpires)]] };
+    }
+    expires = Math.min(expires, limits.maxExpires);
+    const params = new Map(c.params);
+    params.delete('expires');
+    const uri = formatUri(c.uri);
+    planned.push({
+      contact: formatNameAddr({ displayName: c.displayName, uri: c.uri, params: params as Params }),
+      uri,
+      ...(c.instance === undefined ? {} : { instance: c.instance }),
+      ...(c.regId === undefined ? {} : { regId: c.regId }),
+      ...(c.q === undefined ? {} : { q: c.q }),
+      expires,
+    });
+  }
+  return { ...base, wildcard: false, contacts: planned, outbound: regIds.length === 1 };
+}
+
+/**
+ * RFC 3261 §10.3 step 7, all or nothing: the AOR's bindings after the REGISTER, or 500 when a binding was
+ * last refreshed by this Call-ID with a CSeq not below the request's (an out-of-order retransmission).
+ */
+export function applyRegister(plan: RegisterPlan, current: readonly Binding[], now: number, flow: string, maxBindings: number): Binding[] | Refusal {
+  if (plan.wildcard) {
+    // §10.3: `*` removes a binding unless this Call-ID already wrote it with a CSeq at or above the request's.
+    return current.filter((b) => b.callId === plan.callId && b.cseq >= plan.cseq);
+  }
+  const next = new Map(current.map((b) => [bindingKey(b), b]));
+  for (const c of plan.contacts) {
+    const key = bindingKey(c);
+    const old = next.get(key);
+    if (old !== undefined && old.callId === plan.callId && plan.cseq <= old.cseq) {
+      return { status: 500, reason: 'Server Internal Error: CSeq out of order for this Call-ID' };
+    }
+    if (c.expires === 0) {
+      next.delete(key);
+      continue;
+    }
+    const { expires, ...rest } = c;
+    // a new flow for the same key replaces the old one (RFC 5626 §4.2.1 flow recovery)
+    next.set(key, { ...rest, callId: plan.callId, cseq: plan.cseq, expiresAt: now + expires * 1000, flow });
+  }
+  if (next.size > maxBindings) return { status: 403, reason: `more than ${maxBindings} bindings for ${plan.aor}` };
+  return [...next.values()];
+}
+
+/** The Contact values of a 200: every binding with the seconds it has left (RFC 3261 §10.3 step 8). */
+export function listContacts(bindings: readonly Binding[], now: number): string[] {
+  return bindings.map((b) => `${b.contact};expires=${Math.max(0, Math.ceil((b.expiresAt - now) / 1000))}`);
+}
