@@ -1,0 +1,4 @@
+/** See ./logging-server.ts. */
+import { serveWithLogger } from './logging-server.js';
+
+await serveWithLogger('pino');
