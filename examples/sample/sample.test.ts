@@ -2,16 +2,17 @@
  * The sample gateway end to end, on real sockets: the Kamailio route's answers, echo and SIP over
  * WebSocket, wss with the self-signed certificate, and the real `wsgate` command loading this TypeScript script.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { Gateway, resolveConfig, silentLogger } from '@wsgate/core';
+import { Gateway, loadConfigFile, readConfigFile, resolveConfig, silentLogger } from '@wsgate/core';
+import { freePort, startWsgate, until } from '@wsgate/test-kit';
 import sample from './routes.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -184,5 +185,68 @@ describe('the wsgate command with this script', () => {
     const [[code], [exitCode]] = await Promise.all([closed, once(child, 'exit')]);
     expect(code).toBe(1001);
     expect(exitCode).toBe(0);
+  });
+});
+
+describe("npm start's config, and the README's Operations commands against it", () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+
+  it('serves metrics, health and the management API on loopback, with a token it makes in dataDir', async () => {
+    const config = await loadConfigFile(join(here, 'wsgate.yaml'));
+    expect([config.metrics?.host, config.management?.host]).toEqual(['127.0.0.1', '127.0.0.1']);
+    expect([config.management?.token, config.management?.tokenFile]).toEqual([undefined, undefined]);
+    expect(config.accessLog?.path).toBe(join(here, 'access.log'));
+  });
+
+  it('runs every command of the README Operations block as written, on a copy of the config with free ports', async () => {
+    // The sample's config as npm start reads it; only its ports, and where its files go, differ.
+    const dir = mkdtempSync(join(tmpdir(), 'wsgate-sample-ops-'));
+    const [ws, wss, metrics, management] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    type SampleFile = { listeners: Record<string, unknown>[]; script: { path: string; options: Record<string, unknown> }; metrics: object; management: object };
+    const file = (await readConfigFile(join(here, 'wsgate.yaml'))) as SampleFile;
+    file.listeners = file.listeners.map((l, i) => ({ ...l, port: [ws, wss][i] }));
+    file.script = { path: join(here, file.script.path), options: { ...file.script.options, ports: [ws, wss] } };
+    file.metrics = { ...file.metrics, port: metrics };
+    file.management = { ...file.management, port: management };
+    const copy = join(dir, 'wsgate.json');
+    writeFileSync(copy, JSON.stringify(file));
+
+    // `node` by name, as npm start runs it: the pkill pattern below matches that command line.
+    const gateway = await startWsgate('node', [join(root, 'scripts/wsgate.mjs'), '--config', copy], { listeners: 2, timeoutMs: 30_000, cwd: root });
+    try {
+      await until(() => gateway.lines().some((l) => l.msg === 'management'), 10_000, 'the management line');
+      const lines = gateway.lines();
+      expect(lines.find((l) => l.msg === 'generating a self-signed certificate')).toBeDefined();
+      const tokenFile = join(dir, '.wsgate', 'management.token');
+      expect(lines.find((l) => l.msg === 'management')).toMatchObject({ url: `http://127.0.0.1:${management}`, tokenFile });
+      expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+      const client = await open(`ws://127.0.0.1:${ws}`, 'echo');
+
+      const readme = readFileSync(join(root, 'README.md'), 'utf8');
+      const section = readme.slice(readme.indexOf('## Operations'), readme.indexOf('\n## ', readme.indexOf('## Operations') + 1));
+      const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+      const commands = block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean);
+      expect(commands).toHaveLength(6);
+      const outputs = new Map<string, string>();
+      for (const command of commands) {
+        const local = command.replaceAll('examples/sample/wsgate.yaml', copy).replaceAll(':9100', `:${metrics}`);
+        const run = spawnSync('sh', ['-c', local], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+        expect({ command, status: run.status, stderr: run.stderr }).toMatchObject({ status: 0, stderr: '' });
+        outputs.set(command.split(' ').slice(-1)[0]!, run.stdout);
+      }
+      expect(outputs.get('status')).toMatch(/^pid\s+\d+\n[\s\S]*connections\s+1\n/);
+      const list = outputs.get('list')!;
+      expect(list).toMatch(/^ID\s+KIND\s+PROTOCOL\s+REMOTE/);
+      expect(list).toMatch(/\n\d+\s+term\s+echo\s+127\.0\.0\.1:\d+\s/);
+      expect(list).toContain(`127.0.0.1:${(client as unknown as { _socket: net.Socket })._socket.localPort}`);
+      expect(outputs.get('reload')).toBe('reloaded\n');
+      expect(outputs.get('http://127.0.0.1:9100/readyz')).toBe('ready: 2 listeners\n');
+      expect(outputs.get('http://127.0.0.1:9100/metrics')).toMatch(/^wsgate_websocket_connections 1$[\s\S]*^process_cpu_seconds_total /m);
+      await until(() => gateway.lines().some((l) => l.msg === 'reopened logs'), 3000, 'the reopened line');
+      expect(gateway.lines().find((l) => l.msg === 'reopened logs')).toMatchObject({ signal: 'SIGUSR1', files: [join(dir, 'access.log')] });
+      client.close();
+    } finally {
+      await gateway.stop();
+    }
   });
 });

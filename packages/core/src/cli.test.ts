@@ -154,7 +154,7 @@ describe('wsgate command: running', () => {
 
   it('starts from a config with a script, says where it listens, serves, and exits 0 on SIGTERM', async () => {
     const { child, listening, exited } = await start(['--config', fixturePath('cli-ok.yaml')]);
-    expect(listening).toEqual([expect.objectContaining({ level: 'info', name: 'plain', url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+$/) })]);
+    expect(listening).toEqual([expect.objectContaining({ level: 30, name: 'plain', url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+$/) })]);
     const port = Number(new URL(listening[0]!.url as string).port);
     const body = await new Promise<string>((resolve, reject) => {
       http.get({ host: '127.0.0.1', port, path: '/' }, (res) => {

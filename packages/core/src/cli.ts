@@ -4,7 +4,8 @@
  * The first line starts node with NODE_FLAGS (node-flags.ts; a test keeps the two the same).
  * Only argument parsing and exit codes live here; the work is in config/, script-loader.ts and gateway.ts.
  *
- * Output contract: logs are JSON lines on stdout (one `listening` line per listener once started); a
+ * Output contract: logs are JSON lines on stdout, or in log.file (one `listening` line per listener once
+ * started; pino's, so `--pretty` and `log.pretty` make them human-readable through pino-pretty); a
  * start-up failure is exactly one line on stderr, `wsgate: <what is wrong>: <how to fix>`, and exit code 1.
  * Once serving, an error nobody caught is a log line and the process goes on (process/stray-errors.ts).
  */
@@ -31,16 +32,18 @@ Options:
   -s, --script FILE       route script (.ts, .js); replaces the config's script.path; may be given as SCRIPT
   -l, --listen HOST:PORT  listen there instead of on the config's listeners; repeatable; IPv6 as [::1]:8080
       --log-level LEVEL   debug, info, warn, error or silent; replaces the config's log.level
+      --pretty            human-readable log lines for a terminal (needs pino-pretty); sets log.pretty
   -w, --workers N|auto    worker processes sharing the listeners; replaces the config's workers
   -t, --test              check instead of starting: config, the files it names, the route script, its
                           types (when its project has TypeScript); opens no port; exit 0 or 1
   -h, --help              show this help and exit
   -v, --version           show the version and exit
 
-Logs are JSON lines on stdout. A start-up failure is one line on stderr and exit code 1.
+Logs are JSON lines on stdout (or log.file). A start-up failure is one line on stderr and exit code 1.
 Once serving, an error a route script leaves uncaught is logged and the gateway goes on.
 SIGTERM or SIGINT closes gracefully (shutdown.grace seconds, then exit 0); a second signal exits at once (1).
 SIGHUP reloads config, route script and certificates; open WebSockets stay; an invalid config is refused.
+SIGUSR1 reopens the access log and log.file at their paths, after log rotation (as nginx).
 
        wsgate check [options] [SCRIPT]   the same as wsgate -t [options] [SCRIPT]
        wsgate init [DIR]                 make a gateway project in DIR: package.json, routes.ts and its test, wsgate.yaml
@@ -75,6 +78,7 @@ function parseCommandLine(argv: string[]): CommandLine {
         script: { type: 'string', short: 's' },
         listen: { type: 'string', short: 'l', multiple: true },
         'log-level': { type: 'string' },
+        pretty: { type: 'boolean' },
         workers: { type: 'string', short: 'w' },
         test: { type: 'boolean', short: 't' },
         help: { type: 'boolean', short: 'h' },
@@ -107,6 +111,7 @@ function parseCommandLine(argv: string[]): CommandLine {
       ...(values.listen ? { listeners: values.listen.map(parseListen) } : {}),
       ...(scriptPath !== undefined ? { scriptPath } : {}),
       ...(logLevel !== undefined ? { logLevel: logLevel as LogLevel } : {}),
+      ...(values.pretty ? { logPretty: true } : {}),
       ...(values.workers !== undefined ? { workers: parseWorkers(values.workers) } : {}),
     },
   };
@@ -176,12 +181,15 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // SIGUSR1 reopens the log files (serve.ts), as nginx's. Node's default for it opens the inspector on
+  // 127.0.0.1:9229: any handler replaces that, this one from the start, before there is anything to reopen.
+  process.on('SIGUSR1', () => {});
 
   const config = await loadConfig(command);
-  const write = (line: string) => void process.stdout.write(line);
-  const logger = createLogger({ level: config.log.level, write });
+  const { level, pretty, file } = config.log;
+  const logger = createLogger({ level, pretty: pretty ?? false, ...(file !== undefined ? { file } : { fd: 1 }) });
   // The start and stop lines are the command's own output: shown at every level but silent.
-  const announce = createLogger({ level: config.log.level === 'silent' ? 'silent' : 'info', write });
+  const announce = logger.atLevel(level === 'silent' ? 'silent' : 'info');
   const options = { config, loadConfig: async () => loadConfig(command), logger, announce };
   const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
   const close = cluster.isPrimary && workers > 1 ? await runPrimary(options, workers) : await serve(options);

@@ -17,7 +17,9 @@ export type WsgateErrorCode =
   | 'WSGATE_ACTION_TWICE'
   | 'WSGATE_API_MISUSE'
   /** A credentials file (htpasswd, htdigest) cannot be read or has bad lines. */
-  | 'WSGATE_CREDENTIALS_FILE';
+  | 'WSGATE_CREDENTIALS_FILE'
+  /** A log file (the access log) cannot be opened. */
+  | 'WSGATE_LOG_FILE';
 
 export class WsgateError extends Error {
   override readonly name = 'WsgateError';

@@ -19,7 +19,7 @@ import { setTlsHandshakeTimeout, tlsHandshakeTimeoutMs } from './ingress/tls/han
 import { WebSocketHub } from './connections/hub.js';
 
 export interface GatewayOptions {
-  /** Where the gateway logs; a JSON-lines logger at the config's level by default. */
+  /** Where the gateway logs; by default a pino logger as `config.log` says (level, file, pretty), on stderr without a file. */
   logger?: Logger;
   /** In a cluster, this worker's number (1…N): it prefixes connection ids. */
   workerIndex?: number;
@@ -68,7 +68,7 @@ export class Gateway {
     const config = current;
     this.registry = new ConnectionRegistry((options.workerIndex ?? 0) * WORKER_ID_SPAN);
     this.connections = this.registry;
-    this.logger = options.logger ?? createLogger({ level: config.log.level });
+    this.logger = options.logger ?? createLogger(config.log);
     this.env = {
       myself: new HostMatcher(ownNames(config, []), []),
       logger: this.logger,
@@ -127,7 +127,7 @@ export class Gateway {
     const started: RunningListener[] = [];
     try {
       for (const [index, listener] of this.config.listeners.entries()) {
-        const credentials = listener.tls ? await resolveTlsCredentials(listener, this.config) : undefined;
+        const credentials = listener.tls ? await resolveTlsCredentials(listener, this.config, this.logger) : undefined;
         started.push(await startListener(index, listener, this.config.limits, credentials, this.dispatcher, this.logger));
       }
     } catch (err) {
@@ -152,7 +152,9 @@ export class Gateway {
   async reload(config: GatewayConfig, routes: readonly Routes<any>[]): Promise<void> {
     if (this.closing) throw new WsgateError('WSGATE_API_MISUSE', 'reload(): the gateway is shutting down');
     const byKey = new Map(this.listeners.map((l, i) => [listenerKey(this.current.listeners[i]!), l]));
-    const credentials = await Promise.all(config.listeners.map((l) => (l.tls ? resolveTlsCredentials(l, config) : undefined)));
+    const credentials = await Promise.all(config.listeners.map((l) => (l.tls ? resolveTlsCredentials(l, config, this.logger) : undefined)));
+    // Opened before the commit: a path that cannot be opened refuses the reload, as at start.
+    const accessLog = config.accessLog ? new AccessLog(config.accessLog.path, config.accessLog.format) : undefined;
     const next: RunningListener[] = [];
     const opened: RunningListener[] = [];
     // The kept TLS listeners' new certificates, made into contexts now, swapped in at the commit.
@@ -172,7 +174,7 @@ export class Gateway {
         }
       }
     } catch (err) {
-      await Promise.all(opened.map((l) => l.close()));
+      await Promise.all([...opened.map((l) => l.close()), accessLog?.close()]);
       throw err;
     }
     // Commit: nothing below can fail.
@@ -191,7 +193,7 @@ export class Gateway {
     this.env.myself = new HostMatcher(ownNames(config, next.map((l) => l.host)), next.map((l) => l.info.port));
     this.dispatcher.routeTimeoutMs = Math.round(config.limits.routeTimeout * 1000);
     const oldLog = this.dispatcher.accessLog;
-    this.dispatcher.accessLog = config.accessLog ? new AccessLog(config.accessLog.path, config.accessLog.format) : undefined;
+    this.dispatcher.accessLog = accessLog;
     void oldLog?.close();
     this.logger.info({ listeners: next.length, opened: opened.length, removed: byKey.size, connections: this.registry.size }, 'reloaded');
   }
@@ -212,6 +214,18 @@ export class Gateway {
     const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, grace * 1000)));
     await Promise.race([Promise.all(closing), late]);
     clearTimeout(timer);
+  }
+
+  /**
+   * Opens the log files again at their paths, as after log rotation (the `wsgate` command's SIGUSR1, as
+   * nginx's); resolves with their paths.
+   * @throws WsgateError when one cannot be opened; the file in use stays in use.
+   */
+  reopenLogs(): string[] {
+    const log = this.dispatcher.accessLog;
+    if (log === undefined || log.path === '-') return [];
+    log.reopen();
+    return [log.path];
   }
 
   /** Kamailio's ws.disable / ws.enable: while disabled, new WebSockets get 503 and open ones stay. */
@@ -259,7 +273,10 @@ export class Gateway {
       this.logger.warn({ open: this.registry.size }, 'shutdown grace period over; dropping what is left');
       this.hub.terminateAll('shutdown');
       for (const l of this.listeners) l.server.closeAllConnections();
-      await stopped;
+      // A dropped socket reports its close a turn later: wait for it (bounded), so that every connection
+      // gets its `websocket closed` line and access-log line before the log closes and the process exits.
+      await Promise.all([stopped, Promise.race([emptied, sleep(DROPPED_CLOSE_MS)])]);
+      if (this.registry.size > 0) this.logger.warn({ open: this.registry.size }, 'connections still open after they were dropped');
     }
     this.hub.stop();
     await this.dispatcher.accessLog?.close();
@@ -267,6 +284,8 @@ export class Gateway {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** How long a shutdown waits, after dropping what the grace period left, for those drops to be reported. */
+const DROPPED_CLOSE_MS = 1000;
 
 /** A listener is "the same" across a reload when its name, address and kind (TLS or not) are. */
 function listenerKey(l: ListenerConfig): string {

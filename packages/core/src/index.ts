@@ -13,7 +13,7 @@ export { ProxiedConnection, type TunnelControls } from './connections/proxied-co
 export { HostMatcher, parseHost, type HostPort } from './request/host-matcher.js';
 export { inject, type InjectRequest, type InjectResult } from './request/inject.js';
 export { HttpError, WsgateError, type WsgateErrorCode } from './errors.js';
-export { createLogger, silentLogger, type JsonLoggerOptions, type LogFields, type LogLevel, type Logger } from './observe/logger.js';
+export { createLogger, REDACTED_PATHS, silentLogger, type JsonLoggerOptions, type LogFields, type LogLevel, type Logger, type LoggerOptions, type RootLogger } from './observe/logger.js';
 export type { CertificateFiles, GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, ScriptConfig, SendQueueConfig, TlsConfig } from './config/types.js';
 export { ConfigError, loadConfigFile, readConfigFile, resolveConfig, type ConfigIssue } from './config/load.js';
 export { loadRouteScript } from './script/script-loader.js';

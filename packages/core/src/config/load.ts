@@ -40,6 +40,8 @@ export interface ConfigOverrides {
   readonly scriptPath?: string;
   /** Replaces `log.level` (`--log-level`). */
   readonly logLevel?: LogLevel;
+  /** Sets `log.pretty` (`--pretty`). */
+  readonly logPretty?: boolean;
   /** Replaces `workers` (`--workers`). */
   readonly workers?: number | 'auto';
 }
@@ -125,6 +127,9 @@ export function applyConfigOverrides(parsed: unknown, overrides: ConfigOverrides
   if (overrides.logLevel !== undefined) {
     out.log = isPlainObject(parsed.log) ? { ...parsed.log, level: overrides.logLevel } : { level: overrides.logLevel };
   }
+  if (overrides.logPretty !== undefined) {
+    out.log = isPlainObject(out.log) ? { ...out.log, pretty: overrides.logPretty } : { pretty: overrides.logPretty };
+  }
   return out;
 }
 
@@ -151,7 +156,7 @@ interface FileConfig {
   limits: LimitsConfig;
   keepalive: KeepaliveConfig;
   shutdown: { grace: number };
-  log: { level: LogLevel };
+  log: { level: LogLevel; pretty?: boolean; file?: string };
   realIp?: RealIpConfig;
   accessLog?: { path: string; format?: string };
   metrics?: { host: string; port: number; path: string };
@@ -181,7 +186,7 @@ function toGatewayConfig(file: FileConfig, baseDir: string): GatewayConfig {
     limits: file.limits,
     keepalive: file.keepalive,
     shutdown: file.shutdown,
-    log: file.log,
+    log: file.log.file === undefined ? file.log : { ...file.log, file: path.resolve(baseDir, file.log.file) },
     ...(file.realIp ? { realIp: file.realIp } : {}),
     ...(file.accessLog ? { accessLog: { ...file.accessLog, path: file.accessLog.path === '-' ? '-' : path.resolve(baseDir, file.accessLog.path) } } : {}),
     ...(file.metrics ? { metrics: file.metrics } : {}),
@@ -216,12 +221,15 @@ function findDuplicateListeners(data: unknown): ConfigIssue[] {
   return issues;
 }
 
-/** The management API needs exactly one source for its token: JSON Schema's oneOf would say it less clearly. */
+/**
+ * The management API's token has one source at most: inline, a file, or neither (then one is made in
+ * dataDir at start). JSON Schema's oneOf would say it less clearly.
+ */
 function findManagementTokenIssue(data: unknown): ConfigIssue[] {
   if (!isPlainObject(data) || !isPlainObject(data.management)) return [];
   const { token, tokenFile } = data.management;
-  if ((token === undefined) === (tokenFile === undefined)) {
-    return [{ path: 'management', message: 'give either token or tokenFile (exactly one): the bearer token that protects the API' }];
+  if (token !== undefined && tokenFile !== undefined) {
+    return [{ path: 'management', message: 'give token or tokenFile, not both (or neither: a token is then made in dataDir/management.token)' }];
   }
   return [];
 }

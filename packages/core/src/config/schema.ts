@@ -203,6 +203,8 @@ export const configSchema = {
       expected: 'an object such as { level: info }',
       properties: {
         level: { enum: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info' },
+        pretty: { type: 'boolean', expected: 'true (human-readable lines, needs pino-pretty) or false (JSON lines)' },
+        file: { ...path, expected: 'a file path (absent: stdout)' },
       },
     },
     accessLog: {
@@ -230,7 +232,7 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['port'],
-      expected: 'an object such as { port: 9180, tokenFile: mgmt.token }',
+      expected: 'an object such as { port: 9180 } (a token made in dataDir) or { port: 9180, tokenFile: mgmt.token }',
       properties: {
         host: { ...hostName, default: '127.0.0.1' },
         port: { type: 'integer', minimum: 0, maximum: 65535, expected: 'an integer from 0 to 65535' },

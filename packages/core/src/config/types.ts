@@ -15,7 +15,8 @@ export interface GatewayConfig {
   readonly limits: LimitsConfig;
   readonly keepalive: KeepaliveConfig;
   readonly shutdown: { readonly grace: number };
-  readonly log: { readonly level: LogLevel };
+  /** `file` (resolved to an absolute path) and `pretty` are absent unless given. */
+  readonly log: { readonly level: LogLevel; readonly pretty?: boolean; readonly file?: string };
   /** Where the client's real address comes from behind proxies. Absent: the TCP peer (or PROXY source) is the client. */
   readonly realIp?: RealIpConfig;
   /** nginx-style access log: one line per request. Absent: none. */
@@ -32,7 +33,10 @@ export interface ManagementConfig {
   /** Default 127.0.0.1: the API can close every connection, keep it off public addresses. */
   readonly host: string;
   readonly port: number;
-  /** The bearer token, given inline or read from `tokenFile` (resolved to an absolute path). */
+  /**
+   * The bearer token, given inline or read from `tokenFile` (resolved to an absolute path); with neither,
+   * one is made on first start and kept in `<dataDir>/management.token` (mode 0600).
+   */
   readonly token?: string;
   readonly tokenFile?: string;
 }

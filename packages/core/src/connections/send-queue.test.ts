@@ -169,7 +169,7 @@ describe('limits.sendQueue: a client that sends but never reads', () => {
     expect(await metric('wsgate_websocket_closes_total')).toMatch(/\{by="local",code="1008"\} 1$/m);
     expect(await metric('wsgate_websocket_send_queue_closes_total')).toMatch(/\{limit="timeout"\} 1$/m);
     const line = gw.logs.find((l) => l.msg === 'websocket send queue over limit: closed');
-    expect(line).toMatchObject({ level: 'warn', conn: close!.id, limit: 'timeout', pause: MiB, close: 16 * MiB, timeout: 3 });
+    expect(line).toMatchObject({ level: 40, conn: close!.id, limit: 'timeout', pause: MiB, close: 16 * MiB, timeout: 3 });
     expect(line!.queued).toBeGreaterThan(0);
     expect(line!.seconds).toBeGreaterThanOrEqual(3);
     expect(normal.readyState).toBe(WebSocket.OPEN);

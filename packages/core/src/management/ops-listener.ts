@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WsgateError } from '../errors.js';
+import { answerHealth, LIVENESS_PATH, pathnameOf, READINESS_PATH, type Readiness } from './health.js';
 
 /** A small HTTP listener for operations (metrics, management): plain HTTP, meant for loopback or a private network. */
 export interface OpsListener {
@@ -31,11 +32,17 @@ export async function startOpsListener(
   };
 }
 
-/** Serves a Prometheus registry's text at `path`. */
-export function metricsHandler(path: string, collect: () => Promise<{ contentType: string; text: string }>) {
+/** Serves a Prometheus registry's text at `path`, and the health probes (health.ts). */
+export function metricsHandler(
+  path: string,
+  collect: () => Promise<{ contentType: string; text: string }>,
+  readiness: () => Readiness = () => ({ ready: true, detail: 'serving' }),
+) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    if ((req.url ?? '/').split('?')[0] !== path) {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`Not found: metrics are at ${path}\n`);
+    const pathname = pathnameOf(req);
+    if (pathname !== path) {
+      if (answerHealth(pathname, res, readiness)) return;
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`Not found: metrics are at ${path}, health at ${LIVENESS_PATH} and ${READINESS_PATH}\n`);
       return;
     }
     collect().then(

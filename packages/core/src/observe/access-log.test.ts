@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,5 +54,31 @@ describe('access log file', () => {
     const [first, second] = readFileSync(path, 'utf8').trim().split('\n');
     expect(first).toMatch(/^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/page HTTP\/1\.1" 200 5 "http:\/\/ref\.example\/" "test-agent"$/);
     expect(second).toMatch(/"GET \/ HTTP\/1\.1" 101 0 "-" "-"$/);
+  });
+
+  it("writes a WebSocket's line when it closes, with the payload bytes each way and its duration", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'wsgate-access-')), 'access.log');
+    gw = await startTestGateway(
+      defineRoutes({
+        'http:request': (req) => req.handshake({ protocols: ['echo'] }),
+        'websocket:message': (conn, data) => conn.send(Buffer.concat([data as Buffer, data as Buffer])),
+      }),
+      { accessLog: { path, format: '$request_uri $status $body_bytes_sent $bytes_received $request_time' } },
+    );
+    const ws = new WebSocket(`${gw.url}/chat`, 'echo');
+    await once(ws, 'open');
+    ws.send('12345');
+    await once(ws, 'message');
+    ws.send('abc');
+    await once(ws, 'message');
+    await new Promise((r) => setTimeout(r, 300));
+    // Open for 300 ms: no line yet, as nginx writes none before the request ends.
+    expect(readFileSync(path, 'utf8')).toBe('');
+    ws.close();
+    await until(() => readFileSync(path, 'utf8').includes('\n'), 3000, 'the line at close');
+    const [uri, status, sent, received, seconds] = readFileSync(path, 'utf8').trim().split(' ');
+    expect([uri, status, sent, received]).toEqual(['/chat', '101', '16', '8']);
+    expect(Number(seconds)).toBeGreaterThanOrEqual(0.3);
+    expect(Number(seconds)).toBeLessThan(3);
   });
 });

@@ -13,6 +13,8 @@ import path from 'node:path';
 import type { GatewayConfig } from '../config/types.js';
 import { WsgateError } from '../errors.js';
 import { resolveTlsCredentials } from '../ingress/tls/credentials.js';
+import { checkAccessLogPath } from '../observe/access-log.js';
+import { checkLogSettings } from '../observe/logger.js';
 import { managementToken } from '../management/operations.js';
 import { importRouteScript } from '../script/script-loader.js';
 import { typeCheckScript } from './typecheck.js';
@@ -34,7 +36,10 @@ export async function runCheck(config: GatewayConfig, configFile: string | undef
       await resolveTlsCredentials(listener, config).catch(problem);
     }
   }
-  if (config.management) await managementToken(config).catch(problem);
+  // A token the gateway makes in dataDir (no token or tokenFile given) is checked only once it exists.
+  if (config.management) await managementToken(config, 'check').catch(problem);
+  if (config.accessLog) await checkAccessLogPath(config.accessLog.path).catch(problem);
+  await checkLogSettings(config.log).catch(problem);
   const source = configFile === undefined ? 'given on the command line' : path.resolve(configFile);
   if (problems.length === 0) say(`config ${source} ok`);
 

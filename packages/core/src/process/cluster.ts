@@ -9,6 +9,8 @@ import { formatHostPort } from '../config/load.js';
 import { WsgateError } from '../errors.js';
 import { withNodeFlags } from './node-flags.js';
 import { ClusterControl } from '../management/cluster-control.js';
+import { checkAccessLogPath } from '../observe/access-log.js';
+import type { Readiness } from '../management/health.js';
 import { startOperations } from '../management/operations.js';
 import { announceOperations, type ServeOptions } from './serve.js';
 import { keepServingThroughStrayErrors } from './stray-errors.js';
@@ -23,7 +25,11 @@ export async function runPrimary({ config, loadConfig, logger, announce }: Serve
   let stopping = false;
   let started = false;
   let quickDeaths = 0;
+  /** When SIGUSR1 last came: a worker that was starting then reopens its files once ready. */
+  let reopenedAt = 0;
 
+  // Checked here too: one line and exit 1, rather than each worker failing to open it.
+  if (config.accessLog) await checkAccessLogPath(config.accessLog.path);
   // Workers run under wsgate's V8 settings whatever node flags started the primary (node-flags.ts says why).
   cluster.setupPrimary({ execArgv: withNodeFlags(process.execArgv) });
   const fork = (index: number): Promise<void> => {
@@ -34,6 +40,7 @@ export async function runPrimary({ config, loadConfig, logger, announce }: Serve
       worker.on('message', (m: { wsgate?: string; addresses?: Array<{ name: string; host: string; port: number; tls: boolean }> }) => {
         if (m?.wsgate !== 'ready') return;
         workers.set(index, worker);
+        if (reopenedAt >= bornAt) worker.send({ wsgate: 'reopen' });
         if (index === 1 && !started) {
           for (const a of m.addresses ?? []) announce.info({ name: a.name, url: `${a.tls ? 'wss' : 'ws'}://${formatHostPort(a.host, a.port)}`, workers: count }, 'listening');
         }
@@ -55,6 +62,18 @@ export async function runPrimary({ config, loadConfig, logger, announce }: Serve
     return ready;
   };
 
+  // SIGUSR1 reopens the workers' log files: told over IPC, each logs its `reopened logs` line; one still
+  // starting is told once it is ready (above).
+  process.on('SIGUSR1', () => {
+    reopenedAt = Date.now();
+    for (const w of workers.values()) if (w.isConnected()) w.send({ wsgate: 'reopen' });
+    // The primary's own lines, when they go to log.file (observe/logger.ts).
+    try {
+      logger.reopen?.();
+    } catch (err) {
+      logger.error({ err }, 'cannot reopen a log file; the one in use stays in use');
+    }
+  });
   try {
     await Promise.all(Array.from({ length: count }, (_, i) => fork(i + 1)));
     started = true;
@@ -73,10 +92,18 @@ export async function runPrimary({ config, loadConfig, logger, announce }: Serve
     },
   );
   const aggregator = new AggregatorRegistry();
-  const operations = await startOperations(config, control, async () => ({
-    contentType: aggregator.contentType,
-    text: await aggregator.clusterMetrics(),
-  }));
+  // Ready while a worker serves the listeners and the cluster is not shutting down.
+  const readiness = (): Readiness => {
+    if (stopping) return { ready: false, detail: 'shutting down' };
+    if (workers.size === 0) return { ready: false, detail: `no worker serving (0 of ${count})` };
+    return { ready: true, detail: `${workers.size} of ${count} workers` };
+  };
+  const operations = await startOperations(
+    config,
+    control,
+    async () => ({ contentType: aggregator.contentType, text: await aggregator.clusterMetrics() }),
+    readiness,
+  );
   announceOperations(announce, config, operations);
   // The primary runs no script, but a stray error here would take every worker down with it. Each worker
   // installs its own (serve.ts), with the metric.
@@ -96,7 +123,9 @@ export async function runPrimary({ config, loadConfig, logger, announce }: Serve
     const deadline = setTimeout(() => {
       for (const w of forked) w.process.kill('SIGKILL');
     }, (config.shutdown.grace + 5) * 1000);
-    await Promise.all([...exits, operations.close()]);
+    await Promise.all(exits);
     clearTimeout(deadline);
+    // Closed last: /readyz answers 503 while the workers drain.
+    await operations.close();
   };
 }

@@ -105,7 +105,7 @@ function parse(argv: string[]) {
 async function resolveTarget(values: { config?: string; url?: string; token?: string; 'token-file'?: string }): Promise<Target> {
   const config = values.config !== undefined ? await loadConfigFile(values.config) : undefined;
   if (values.config !== undefined && !config?.management) {
-    throw new CtlError(`${values.config} has no management section: add management: { port, tokenFile } and restart the gateway`);
+    throw new CtlError(`${values.config} has no management section: add management: { port: 9180 } and restart the gateway`);
   }
   const m = config?.management;
   const url = values.url ?? (m ? `http://${formatHostPort(m.host === '0.0.0.0' ? '127.0.0.1' : m.host, m.port)}` : 'http://127.0.0.1:9180');

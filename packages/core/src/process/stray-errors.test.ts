@@ -44,8 +44,8 @@ describe('stray errors in a route script', () => {
     await until(() => strays().length >= 2 || gateway.exitCode !== null, 5000, `two log lines, got: ${out}`);
     expect(gateway.exitCode, out).toBe(null);
     expect(strays()).toEqual([
-      expect.objectContaining({ level: 'error', kind: 'unhandledRejection', script, err: expect.objectContaining({ message: 'x' }) }),
-      expect.objectContaining({ level: 'error', kind: 'uncaughtException', script, err: expect.objectContaining({ message: 'y' }) }),
+      expect.objectContaining({ level: 50, kind: 'unhandledRejection', script, err: expect.objectContaining({ message: 'x' }) }),
+      expect.objectContaining({ level: 50, kind: 'uncaughtException', script, err: expect.objectContaining({ message: 'y' }) }),
     ]);
     expect(await text(`http://127.0.0.1:${port}/`)).toBe('still serving');
     const metrics = await text(`http://127.0.0.1:${metricsPort}/metrics`);

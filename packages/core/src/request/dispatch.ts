@@ -4,6 +4,8 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { validateHandshake, type HandshakeDecision, type HandshakeOptions } from '@wsgate/handshake';
 import type { AccessLog } from '../observe/access-log.js';
+import { HeldAccessLines } from '../observe/held-access-lines.js';
+import type { ConnectionEntry } from '../connections/connection-entry.js';
 import type { ProxyTarget } from './actions.js';
 import { HttpError } from '../errors.js';
 import type { GatewayMetrics } from '../observe/metrics.js';
@@ -24,6 +26,8 @@ interface Ended {
   readonly status: number;
   readonly bytes: number;
   readonly handshakeFailure?: string | undefined;
+  /** The WebSocket a 101 opened, terminated or proxied: its access-log line waits for its close. */
+  readonly conn?: ConnectionEntry<any> | undefined;
 }
 
 /**
@@ -37,12 +41,15 @@ export class RequestDispatcher {
   accessLog: AccessLog | undefined;
   /** `limits.routeTimeout` in ms: how long an async route may take to decide (set by the gateway, and on reload). */
   routeTimeoutMs = 5000;
+  private readonly heldLines: HeldAccessLines;
 
   constructor(
     private readonly env: RequestEnv,
     private readonly hub: WebSocketHub,
     private readonly metrics: GatewayMetrics,
-  ) {}
+  ) {
+    this.heldLines = new HeldAccessLines(hub.registry, () => this.accessLog);
+  }
 
   /** A plain request, answered through its ServerResponse. */
   onRequest(listener: ListenerInfo, raw: IncomingMessage, res: Carrier['res'] & object): void {
@@ -116,7 +123,11 @@ export class RequestDispatcher {
       handshakeFailure: ended.handshakeFailure,
       refusedBy: outcome.kind === 'reply' ? outcome.refusedBy : undefined,
     });
-    this.accessLog?.write({ req, status: ended.status, bytes: ended.bytes, seconds, route: outcome.route });
+    const log = this.accessLog;
+    if (log === undefined) return;
+    // nginx writes a request's line when it ends: a WebSocket's, when it closes.
+    if (ended.status === 101 && ended.conn) this.heldLines.hold(log, ended.conn, { req, status: 101, route: outcome.route }, started);
+    else log.write({ req, status: ended.status, bytes: ended.bytes, seconds, route: outcome.route });
   }
 
   private handshake(req: RequestContext, raw: IncomingMessage, carrier: Carrier, options: HandshakeOptions, route: string): Ended {
@@ -149,7 +160,7 @@ export class RequestDispatcher {
     }
     carrier.socket.removeListener('error', destroyOnError);
     const result = this.hub.accept(req, raw, carrier.socket, carrier.head, decision, options);
-    if (result.ok) return { status: 101, bytes: 0 };
+    if (result.ok) return { status: 101, bytes: 0, conn: result.conn };
     // 499: nginx's "client closed the request" when the peer left before the 101.
     return { status: result.status ?? 499, bytes: 0, handshakeFailure: result.check ?? 'aborted' };
   }
@@ -167,7 +178,7 @@ export class RequestDispatcher {
       for (const e of result?.upstreamErrors ?? []) this.metrics.upstreamError(e.upstream, e.cause);
       const status = result?.status ?? carrier.res?.statusCode ?? 0;
       const bytes = result?.bytes ?? (carrier.res ? sentBytes(carrier.res.socket) : 0);
-      return { status, bytes };
+      return { status, bytes, conn: req.tracked };
     } catch (err) {
       req.log.error({ err, method: req.method, url: req.url }, 'proxy target threw; answered 502');
       const started = carrier.res ? carrier.res.headersSent : (carrier.socket as Socket).bytesWritten > 0;

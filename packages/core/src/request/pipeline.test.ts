@@ -44,7 +44,7 @@ describe('route pipeline', () => {
     const logger = createLogger({ level: 'debug', write: (l) => void logs.push(JSON.parse(l)) });
     const boom = await inject(defineRoutes({ 'http:request': async () => { throw new Error('bug'); } }, 'buggy'), { headers: { Host: 'h' }, logger });
     expect(boom).toMatchObject({ kind: 'reply', status: 500 });
-    expect(logs[0]).toMatchObject({ level: 'error', route: 'buggy', msg: 'route threw; answered 500' });
+    expect(logs[0]).toMatchObject({ level: 50, route: 'buggy', msg: 'route threw; answered 500' });
     const teapot = await inject(defineRoutes({ 'http:request': () => { throw new HttpError(429, 'Slow down', { 'Retry-After': '3' }); } }), { headers: { Host: 'h' } });
     expect(teapot).toMatchObject({ kind: 'reply', status: 429, body: 'Slow down\n', headers: { 'Retry-After': '3' } });
   });

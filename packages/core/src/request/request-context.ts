@@ -23,6 +23,8 @@ export class RequestContext<A extends Attributes = Attributes> extends RequestFa
    * runs no further route, and whatever action the late route takes is dropped.
    */
   expired = false;
+  /** @internal The tunnel `track()` listed: the dispatcher writes its access-log line when it closes. */
+  tracked: ConnectionEntry<any> | undefined = undefined;
 
   /** Close the connection after the reply (Kamailio's `set_reply_close()`). */
   setReplyClose(): void {
@@ -93,6 +95,7 @@ export class RequestContext<A extends Attributes = Attributes> extends RequestFa
       registry,
     );
     registry.add(entry as unknown as ConnectionEntry<any>);
+    this.tracked = entry as unknown as ConnectionEntry<any>;
     return entry;
   }
 

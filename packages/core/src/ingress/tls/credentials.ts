@@ -9,6 +9,7 @@ import path from 'node:path';
 import { formatPath } from '../../config/issues.js';
 import type { CertificateFiles, GatewayConfig, ListenerConfig } from '../../config/types.js';
 import { WsgateError } from '../../errors.js';
+import type { Logger } from '../../observe/logger.js';
 import { ensureSelfSignedCertificate, type TlsCredentials } from './self-signed.js';
 
 export type { TlsCredentials } from './self-signed.js';
@@ -29,13 +30,13 @@ export interface ListenerCredentials extends TlsCredentials {
  *   not PEM, encrypted, or the key does not match the certificate; or when the self-signed certificate cannot
  *   be written to `dataDir`.
  */
-export async function resolveTlsCredentials(listener: ListenerConfig, config: GatewayConfig): Promise<ListenerCredentials> {
+export async function resolveTlsCredentials(listener: ListenerConfig, config: GatewayConfig, logger?: Logger): Promise<ListenerCredentials> {
   const field = `${fieldOf(listener, config)}.tls`;
   const tls = listener.tls;
   if (!tls) throw new WsgateError('WSGATE_API_MISUSE', `${field}: the listener has no tls: call resolveTlsCredentials() only for TLS listeners`);
   let own: TlsCredentials;
   if (tls.cert === undefined && tls.key === undefined) {
-    own = await selfSigned(field, config);
+    own = await selfSigned(field, config, logger);
   } else if (tls.cert === undefined || tls.key === undefined) {
     throw new WsgateError('WSGATE_TLS_FILE', `${field}: only one of cert and key is given: give both, or neither to use a self-signed certificate`);
   } else {
@@ -74,10 +75,11 @@ async function readPair(field: string, files: CertificateFiles, hint: string): P
   return { cert, key };
 }
 
-async function selfSigned(field: string, config: GatewayConfig): Promise<TlsCredentials> {
+async function selfSigned(field: string, config: GatewayConfig, logger: Logger | undefined): Promise<TlsCredentials> {
   const dir = path.join(config.dataDir, 'tls');
   try {
-    return await ensureSelfSignedCertificate(dir, config.names);
+    // Said, because making the key takes a moment, and a first start is where an operator watches.
+    return await ensureSelfSignedCertificate(dir, config.names, () => logger?.info({ field, dir }, 'generating a self-signed certificate'));
   } catch (error) {
     throw new WsgateError(
       'WSGATE_TLS_FILE',

@@ -48,22 +48,23 @@ const inFlight = new Map<string, Promise<TlsCredentials>>();
  * the mismatch is detected and repaired on the next start.
  * @throws the fs error when `dir` cannot be created or written.
  */
-export function ensureSelfSignedCertificate(dir: string, names: readonly string[]): Promise<TlsCredentials> {
+export function ensureSelfSignedCertificate(dir: string, names: readonly string[], onMake?: () => void): Promise<TlsCredentials> {
   const id = `${path.resolve(dir)}\0${[...names].sort().join('\0')}`;
   let pending = inFlight.get(id);
   if (!pending) {
-    pending = ensure(path.resolve(dir), names).finally(() => inFlight.delete(id));
+    pending = ensure(path.resolve(dir), names, onMake).finally(() => inFlight.delete(id));
     inFlight.set(id, pending);
   }
   return pending;
 }
 
-async function ensure(dir: string, names: readonly string[]): Promise<TlsCredentials> {
+async function ensure(dir: string, names: readonly string[], onMake: (() => void) | undefined): Promise<TlsCredentials> {
   const certFile = path.join(dir, SELF_SIGNED_CERT_FILE);
   const keyFile = path.join(dir, SELF_SIGNED_KEY_FILE);
   const existing = await readPair(certFile, keyFile);
   if (existing && isUsable(existing, names)) return existing;
 
+  onMake?.();
   const made = await createSelfSignedCertificate(names);
   // 0700: the folder holds a private key.
   await mkdir(dir, { recursive: true, mode: 0o700 });
