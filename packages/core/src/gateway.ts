@@ -1,10 +1,10 @@
-import { hostname, networkInterfaces } from 'node:os';
 import { AccessLog } from './observe/access-log.js';
 import type { Server } from 'node:http';
 import type { GatewayConfig, LimitsConfig, ListenerConfig } from './config/types.js';
 import { WsgateError } from './errors.js';
 import { RequestDispatcher } from './request/dispatch.js';
 import { HostMatcher } from './request/host-matcher.js';
+import { ownNames } from './request/own-names.js';
 import { startListener, type RunningListener } from './ingress/listener.js';
 import { createLogger, type Logger } from './observe/logger.js';
 import { GatewayMetrics } from './observe/metrics.js';
@@ -299,20 +299,4 @@ function applyLimits(server: Server, limits: LimitsConfig): void {
   server.maxConnections = limits.maxConnections;
   (server as Server & { maxHeaderSize: number }).maxHeaderSize = limits.maxHeaderSize;
   setTlsHandshakeTimeout(server, tlsHandshakeTimeoutMs(limits));
-}
-
-/** The names `isMyself()` accepts: configured ones, the per-host certificates' (SNI), the machine's, and the listeners' addresses. */
-function ownNames(config: GatewayConfig, hosts: readonly string[]): string[] {
-  const names = new Set<string>(config.names);
-  for (const listener of config.listeners) for (const name of Object.keys(listener.tls?.sni ?? {})) names.add(name);
-  names.add('localhost');
-  names.add(hostname());
-  for (const host of hosts) {
-    if (host === '0.0.0.0' || host === '::' || host === '') {
-      for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) names.add(a.address);
-    } else {
-      names.add(host);
-    }
-  }
-  return [...names];
 }
