@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '@wsgate/test-kit';
 import { invalid, valid } from './fixtures/torture.js';
 import { errorResponse, ParseError, parseMessage, serialize, type SipMessage } from './index.js';
 
-/** mulberry32: a small seeded generator, so that a failing case can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = [0, 9, 10, 13, 32, 34, 37, 44, 47, 58, 59, 60, 61, 62, 63, 64, 91, 92, 93, 0x7f, 0x80, 0xc3, 0xff];
 const HUGE = ['a', ';', ',', '"', '\\', '<', ' ', '%', '0', 'z9hG4bK', ';x=1', '\r\n '];
@@ -120,7 +110,7 @@ describe('parser fuzz', () => {
     const slow: Array<{ ms: number; frame: Buffer; validateAll: boolean }> = [];
     const started = performance.now();
     for (let n = 0; n < CASES; n++) {
-      const r = rng(n + 1);
+      const r = seededRandom(n + 1);
       // four in five from a valid message, the rest from an invalid one
       const from = r() < 0.8 ? valid[n % valid.length]!.text : invalid[n % invalid.length]!.text;
       const frame = mutate(Buffer.from(from), r);

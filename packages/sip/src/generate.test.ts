@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '@wsgate/test-kit';
 import { parseMessage, serialize, tagOf } from './index.js';
 
 /**
@@ -7,16 +8,6 @@ import { parseMessage, serialize, tagOf } from './index.js';
  * parse, read back as what was generated, and relay byte for byte.
  */
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
@@ -92,7 +83,7 @@ function gen(r: () => number) {
 }
 
 function message(seed: number) {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const g = gen(r);
   const method = g.pick(['INVITE', 'REGISTER', 'MESSAGE', 'OPTIONS', g.token(8)]);
   const vias = Array.from({ length: 1 + g.int(4) }, () => g.via());

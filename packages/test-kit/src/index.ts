@@ -35,3 +35,4 @@ export { fixturePath } from './fixtures.js';
 export { onAllCores, stopChild } from './children.js';
 export { killNginxes, Nginx, NGINX, type NginxOptions } from './nginx.js';
 export { startWsgate, type StartWsgateOptions, type WsgateProcess } from './wsgate-process.js';
+export { seededRandom } from './seeded-random.js';

@@ -1,7 +1,6 @@
-import { constants, createWriteStream, openSync, type WriteStream } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { WsgateError } from '../errors.js';
+import { checkLogFilePath, logFileError } from './log-file.js';
 import type { RequestFacts } from '../request/request-facts.js';
 
 /** nginx's `combined` format, the default. */
@@ -197,7 +196,7 @@ export class AccessLog {
     try {
       fd = openSync(this.path, 'a', 0o644);
     } catch (err) {
-      throw openError(this.path, err);
+      throw logFileError('accessLog.path', this.path, err);
     }
     const stream = createWriteStream(this.path, { fd, flags: 'a' });
     stream.on('error', (err) => process.stderr.write(`wsgate: access log ${this.path}: ${err.message}\n`));
@@ -207,29 +206,5 @@ export class AccessLog {
 
 /** What a start would say of the path, found without creating the file (`wsgate check`). */
 export async function checkAccessLogPath(file: string): Promise<void> {
-  if (file === '-') return;
-  try {
-    const found = await stat(file).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
-    if (found?.isDirectory()) throw Object.assign(new Error(`${file} is a folder`), { code: 'EISDIR' });
-    await access(found ? file : dirname(file), constants.W_OK);
-  } catch (err) {
-    throw openError(file, err);
-  }
-}
-
-function openError(file: string, err: unknown): WsgateError {
-  const code = (err as NodeJS.ErrnoException).code ?? String(err);
-  return new WsgateError('WSGATE_LOG_FILE', `accessLog.path: cannot open ${file} (${code}): ${fixFor(code, file)}`, { cause: err });
-}
-
-function fixFor(code: string, file: string): string {
-  const dir = dirname(file);
-  if (code === 'ENOENT') return `make the folder ${dir}, or change accessLog.path`;
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `let the gateway's user write to ${file} and ${dir}, or change accessLog.path`;
-  if (code === 'EISDIR') return 'that is a folder: give the path of a file in it';
-  if (code === 'ENOTDIR') return `a part of ${dir} is a file, not a folder: change accessLog.path`;
-  return 'check the path and its permissions, or change accessLog.path';
+  if (file !== '-') await checkLogFilePath('accessLog.path', file);
 }

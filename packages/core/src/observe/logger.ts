@@ -7,12 +7,11 @@
  * own CPU for a connection's two lines (`websocket opened`, `websocket closed`) is about half (5.3 → 2.7 µs;
  * docs/reference.md, "Logs", has the measurements and the commands).
  */
-import { closeSync, constants, openSync } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { closeSync, openSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { pino, type DestinationStream } from 'pino';
 import { WsgateError } from '../errors.js';
+import { checkLogFilePath, logFileError } from './log-file.js';
 import { prettifier } from './pretty.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -121,7 +120,7 @@ function destination(options: LoggerOptions): Destination {
       closeSync(openSync(file, 'a', 0o644));
       run();
     } catch (err) {
-      throw openError(file, err);
+      throw logFileError('log.file', file, err);
     }
   };
   let boom!: ReturnType<typeof pino.destination>;
@@ -152,26 +151,7 @@ export async function checkLogSettings(log: LoggerOptions): Promise<void> {
   if (log.pretty) prettifier(false);
   const file = log.file;
   if (file === undefined) return;
-  try {
-    const found = await stat(file).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
-    if (found?.isDirectory()) throw Object.assign(new Error(`${file} is a folder`), { code: 'EISDIR' });
-    await access(found ? file : dirname(file), constants.W_OK);
-  } catch (err) {
-    throw openError(file, err);
-  }
-}
-
-function openError(file: string, err: unknown): WsgateError {
-  const code = (err as NodeJS.ErrnoException).code ?? String(err);
-  return new WsgateError('WSGATE_LOG_FILE', `log.file: cannot open ${file} (${code}): ${fixFor(code, file)}`, { cause: err });
-}
-
-function fixFor(code: string, file: string): string {
-  const dir = dirname(file);
-  if (code === 'ENOENT') return `make the folder ${dir}, or change log.file`;
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `let the gateway's user write to ${file} and ${dir}, or change log.file`;
-  if (code === 'EISDIR') return 'that is a folder: give the path of a file in it';
-  return 'check the path and its permissions, or change log.file';
+  await checkLogFilePath('log.file', file);
 }
 
 /** A logger that drops everything (tests, embedding apps that log elsewhere). */
