@@ -27,3 +27,5 @@ export { createResponse, errorResponse, newTag, reasonPhrase, type ResponseOptio
 export { frameStats, readFrame, type FrameResult, type FrameStats } from './frame.js';
 export { registrar, type Registrar, type RegistrarOptions, type Registration } from './registrar/registrar.js';
 export type { Binding } from './registrar/bindings.js';
+export { sipService, type SipService, type SipServiceOptions } from './service.js';
+export { sipProxy, FlowTokens, bestResponse, type HereHandler, type ProxyOptions, type ProxyStats, type RequestAuthenticator, type SipProxy } from './proxy/index.js';

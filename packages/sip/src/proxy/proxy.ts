@@ -1,0 +1,390 @@
+import { randomBytes } from 'node:crypto';
+import type { Connection, Logger } from '@wsgate/core';
+import { type SipRequest, SipResponse } from '../message.js';
+import { createResponse } from '../respond.js';
+import { serialize } from '../serialize.js';
+import type { Registrar } from '../registrar/registrar.js';
+import { bestResponse } from './best-response.js';
+import { destinationOf, type DestinationRules } from './destination.js';
+import { FlowTokens } from './flow-token.js';
+import { ackFor, branchRequest, cancelFor, stampReceived } from './forward.js';
+import { type Branch, ProxyTransaction, serverKey, type Synthetic } from './transaction.js';
+
+/** What checks a request's credentials (the SIP digest of `sipDigest()`): a user, or the answer to send. */
+export interface RequestAuthenticator {
+  authenticate(
+    conn: Connection,
+    request: SipRequest,
+    as: 'www' | 'proxy',
+  ): Promise<{ readonly user: string } | { readonly status: number; readonly reason: string; readonly headers: ReadonlyArray<readonly [string, string]> }>;
+}
+
+export interface ProxyOptions {
+  /** the SIP domains served: requests for them are routed through the registrar's location service */
+  readonly domains: ReadonlySet<string>;
+  readonly registrar: Registrar;
+  /** this gateway's name in flow ids, as the registrar's `node` */
+  readonly node: string;
+  /** the proxy's host in its Via and Record-Route; default the first domain */
+  readonly host: string;
+  /** the local WebSocket of a flow (`<node>/<connection id>`), when it is open on this gateway */
+  connection(flow: string): Connection | undefined;
+  /** challenges out-of-dialog requests with 407 (absent: none) */
+  readonly auth?: RequestAuthenticator | undefined;
+  /** known users: an AOR with no binding is 404 for an unknown user, 480 for a known one (absent: always 480) */
+  readonly users?: ((user: string) => boolean | Promise<boolean>) | undefined;
+  /** flow-token secret, shared by gateways that see the same dialogs; default random per process */
+  readonly secret?: string | undefined;
+  /** Timer C: seconds an INVITE may go without a final answer (each provisional restarts it); default 180 */
+  readonly inviteTimeout?: number | undefined;
+  /** Timer F: seconds any other request may wait for its final answer; default 32 */
+  readonly requestTimeout?: number | undefined;
+  /** proxy transactions one connection may have open at once (more: 503); default 64 */
+  readonly maxTransactions?: number | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+export interface ProxyStats {
+  /** requests forwarded (each branch counts) */
+  forwarded: number;
+  /** responses relayed upstream */
+  relayed: number;
+  /** answers made here (4xx/5xx refusals, 408, 480 …) */
+  answered: number;
+  /** responses and ACKs that matched nothing and were dropped */
+  stray: number;
+}
+
+export interface SipProxy {
+  /** A request received on `conn`, parsed; REGISTER and requests for this server are not its business (see `here`). */
+  request(conn: Connection, request: SipRequest): Promise<void>;
+  /** A response received on `conn`: matched to its branch by this proxy's Via, relayed upstream. */
+  response(conn: Connection, response: SipResponse): void;
+  /** The WebSocket closed: its branches count as 480, its own pending INVITEs are cancelled. */
+  connectionClosed(conn: Connection): void;
+  /** proxy transactions alive now */
+  readonly transactions: number;
+  readonly stats: ProxyStats;
+  close(): void;
+}
+
+/** Answers requests addressed to this server itself (REGISTER, OPTIONS to the domain): the service's part. */
+export type HereHandler = (conn: Connection, request: SipRequest) => Promise<void> | void;
+
+const INVITE_LINGER_MS = 32_000; // RFC 6026 Timer L: 2xx retransmissions and late 2xx of other branches still relayed
+const CANCELLED_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"';
+
+/**
+ * A stateful SIP proxy for phones on WebSockets (RFC 3261 §16 with the transaction state of §17 it needs,
+ * RFC 5626 flows, RFC 7118): requests for an address-of-record go to every contact registered for it, over
+ * each contact's own WebSocket, in parallel; in-dialog requests follow the signed flow tokens of this proxy's
+ * Record-Route; responses come back through the transaction they belong to.
+ */
+export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
+  const tokens = new FlowTokens(options.secret);
+  const rules: DestinationRules = { domains: options.domains, host: options.host.toLowerCase(), tokens };
+  const inviteTimeout = (options.inviteTimeout ?? 180) * 1000;
+  const requestTimeout = (options.requestTimeout ?? 32) * 1000;
+  const maxTransactions = options.maxTransactions ?? 64;
+  const log = options.logger;
+  const stats: ProxyStats = { forwarded: 0, relayed: 0, answered: 0, stray: 0 };
+
+  const servers = new Map<string, ProxyTransaction>();
+  const branches = new Map<string, Branch>();
+  const byCaller = new Map<number, Set<ProxyTransaction>>();
+  const byCallee = new Map<number, Set<Branch>>();
+
+  // Branch ids: RFC 3261's magic cookie, a per-process prefix, a counter: unique without a random draw per request.
+  const prefix = `z9hG4bKwg${randomBytes(4).toString('hex')}`;
+  let counter = 0;
+  const flowOf = (conn: Connection) => `${options.node}/${conn.id}`;
+  const isOpen = (conn: Connection) => conn.state === 'open';
+  const viaOf = (conn: Connection, branch: string) => `SIP/2.0/${conn.listener.tls ? 'WSS' : 'WS'} ${options.host};branch=${branch}`;
+  const recordRoute = (flow: string) => `<sip:${tokens.sign(flow)}@${options.host};transport=ws;lr>`;
+
+  function send(conn: Connection, message: SipRequest | SipResponse): void {
+    if (isOpen(conn)) conn.send(serialize(message), { binary: false });
+  }
+
+  function answer(conn: Connection, request: SipRequest, status: number, reason: string, headers: ReadonlyArray<readonly [string, string]> = []): void {
+    stats.answered++;
+    if (status >= 400 && log?.isLevelEnabled('info')) {
+      log.info({ callId: request.callId, method: request.method, status, reason, connection: conn.id }, 'SIP request refused');
+    }
+    send(conn, createResponse(request, status, reason, { headers }));
+  }
+
+  async function request(conn: Connection, req: SipRequest): Promise<void> {
+    if (req.method === 'CANCEL') return cancel(conn, req);
+    const existing = servers.get(serverKey(req));
+    if (req.method === 'ACK') {
+      // the ACK of a non-2xx final answer ends our server transaction (§17.2.1); a 2xx's ACK is end to end
+      if (existing !== undefined && existing.answered !== undefined && existing.answered >= 300) return;
+    } else if (existing !== undefined) {
+      // a retransmission (a UA over a reliable transport should not send one): answer with what was sent, if anything
+      if (existing.lastSent !== undefined && isOpen(conn)) conn.send(existing.lastSent, { binary: false });
+      return;
+    }
+    const mf = req.maxForwards;
+    if (mf === 0 && req.method !== 'ACK') return answer(conn, req, 483, 'Too Many Hops');
+    if (req.via.length > 1 && loops(req)) return answer(conn, req, 482, 'Loop Detected');
+    stampReceived(req, conn.remoteAddress, conn.remotePort);
+
+    const fromFlow = flowOf(conn);
+    const dest = destinationOf(req, fromFlow, rules);
+    if (dest.kind === 'refuse') return req.method === 'ACK' ? dropStray() : answer(conn, req, dest.status, dest.reason);
+    if (dest.kind === 'here' || (req.method === 'REGISTER' && dest.kind === 'aor')) {
+      if (req.method === 'ACK') return dropStray();
+      return here(conn, req);
+    }
+    if (dest.kind === 'flow') {
+      // in dialog: to the other end's WebSocket, which is gone if that phone reconnected (RFC 5626 §5.3: 430)
+      const target = options.connection(dest.flow);
+      if (target === undefined || !isOpen(target)) {
+        return req.method === 'ACK' ? dropStray() : answer(conn, req, 430, 'Flow Failed');
+      }
+      if (req.method === 'ACK') return forwardStateless(req, target, dest.ownRoutes);
+      return startTransaction(conn, req, [target], undefined, dest.ownRoutes);
+    }
+    // an address-of-record of ours: authenticate the caller for a new dialog or out-of-dialog request, then look up
+    if (req.method === 'ACK') return dropStray();
+    if (options.auth !== undefined && req.toTag === undefined) {
+      const result = await options.auth.authenticate(conn, req, 'proxy');
+      if (!('user' in result)) return answer(conn, req, result.status, result.reason, result.headers);
+    }
+    const bindings = await options.registrar.lookup(dest.aor);
+    const targets: Array<{ conn: Connection; uri: string }> = [];
+    for (const b of bindings) {
+      const target = b.connectionId === undefined ? undefined : options.connection(b.flow);
+      if (target !== undefined && isOpen(target)) targets.push({ conn: target, uri: b.uri });
+    }
+    if (!isOpen(conn)) return;
+    if (targets.length === 0) {
+      if (options.users !== undefined && !(await options.users(dest.user))) return answer(conn, req, 404, 'Not Found');
+      return answer(conn, req, 480, 'Temporarily Unavailable');
+    }
+    return startTransaction(conn, req, targets.map((t) => t.conn), targets.map((t) => t.uri), dest.ownRoutes);
+  }
+
+  function dropStray(): void {
+    stats.stray++;
+  }
+
+  /** A request came back with a Via of ours on a branch that carried the same request: a loop, not a spiral (§16.3 step 4). */
+  function loops(req: SipRequest): boolean {
+    for (const v of req.via.slice(1)) {
+      if (v.host.toLowerCase() !== rules.host || v.branch === undefined || !v.branch.startsWith(prefix)) continue;
+      const b = branches.get(v.branch);
+      if (b !== undefined && b.request.requestUri === req.requestUri && b.request.callId === req.callId && b.request.cseq.seq === req.cseq.seq) return true;
+    }
+    return false;
+  }
+
+  /** A 2xx's ACK is its own transaction and gets no answer (§17.1.1.3): sent on, nothing kept. */
+  function forwardStateless(req: SipRequest, target: Connection, ownRoutes: number): void {
+    const branch = `${prefix}${(counter++).toString(36)}`;
+    stats.forwarded++;
+    send(target, branchRequest(req, { via: viaOf(target, branch), ownRoutes }));
+  }
+
+  function startTransaction(caller: Connection, req: SipRequest, targets: Connection[], uris: string[] | undefined, ownRoutes: number): void {
+    let mine = byCaller.get(caller.id);
+    if (mine !== undefined && mine.size >= maxTransactions) {
+      return answer(caller, req, 503, `Service Unavailable: more than ${maxTransactions} transactions open on this connection`);
+    }
+    const tx = new ProxyTransaction(serverKey(req), req, caller);
+    servers.set(tx.key, tx);
+    if (mine === undefined) byCaller.set(caller.id, (mine = new Set()));
+    mine.add(tx);
+    // an initial request that may create a dialog gets this proxy on its route set, one entry per side (RFC 5626 §5.3)
+    const dialogForming = uris !== undefined && req.toTag === undefined && DIALOG_FORMING.has(req.method);
+    const callerFlow = flowOf(caller);
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i]!;
+      const id = `${prefix}${(counter++).toString(36)}`;
+      const copy = branchRequest(req, {
+        uri: uris?.[i],
+        via: viaOf(target, id),
+        ...(dialogForming ? { recordRoute: [recordRoute(flowOf(target)), recordRoute(callerFlow)] } : {}),
+        ownRoutes,
+      });
+      const branch: Branch = { id, tx, request: copy, conn: target, provisional: false, final: undefined, cancelled: false };
+      tx.branches.push(branch);
+      branches.set(id, branch);
+      let theirs = byCallee.get(target.id);
+      if (theirs === undefined) byCallee.set(target.id, (theirs = new Set()));
+      theirs.add(branch);
+    }
+    if (req.method === 'INVITE') {
+      // 100 Trying at once (§16.2): the caller stops waiting for us; the phones' 180 follows
+      const trying = serialize(createResponse(req, 100, 'Trying'));
+      if (isOpen(caller)) caller.send(trying, { binary: false });
+    }
+    armTimer(tx);
+    if (log?.isLevelEnabled('debug')) {
+      log.debug({ callId: req.callId, method: req.method, branches: tx.branches.length, connection: caller.id }, 'SIP request forwarded');
+    }
+    for (const b of tx.branches) {
+      stats.forwarded++;
+      send(b.conn, b.request);
+    }
+  }
+
+  function armTimer(tx: ProxyTransaction): void {
+    if (tx.timer !== undefined) clearTimeout(tx.timer);
+    tx.timer = setTimeout(() => expire(tx), tx.method === 'INVITE' ? inviteTimeout : requestTimeout);
+    tx.timer.unref();
+  }
+
+  /** Timer C or F fired: every branch still pending is 408 (an INVITE branch that rang is cancelled too). */
+  function expire(tx: ProxyTransaction): void {
+    tx.timer = undefined;
+    for (const b of tx.branches) {
+      if (b.final !== undefined) continue;
+      if (tx.method === 'INVITE' && b.provisional && !b.cancelled) {
+        b.cancelled = true;
+        send(b.conn, cancelFor(b.request));
+      }
+      b.final = { status: 408, reason: 'Request Timeout' };
+    }
+    settle(tx);
+  }
+
+  function response(conn: Connection, res: SipResponse): void {
+    const id = res.topVia.branch;
+    const branch = id === undefined ? undefined : branches.get(id);
+    if (branch === undefined || branch.conn !== conn) return dropStray();
+    if (res.cseq.method === 'CANCEL') return; // the 200 to our CANCEL: the INVITE's 487 is what matters
+    if (res.cseq.method !== branch.request.method) return dropStray();
+    const tx = branch.tx;
+    if (res.status < 200) {
+      if (branch.final !== undefined) return;
+      branch.provisional = true;
+      if (res.status === 100) return; // hop by hop (§16.7 step 5)
+      if (tx.method === 'INVITE' && tx.answered === undefined) armTimer(tx);
+      if (tx.answered === undefined) relay(tx, res);
+      return;
+    }
+    const ok = res.status < 300;
+    if (branch.final !== undefined) {
+      // RFC 6026: a retransmitted 2xx still goes upstream, so the caller's ACK can stop it
+      if (ok && tx.method === 'INVITE') relay(tx, res);
+      return;
+    }
+    branch.final = res;
+    if (!ok && tx.method === 'INVITE') send(conn, ackFor(branch.request, res));
+    if (ok) {
+      relay(tx, res);
+      tx.answered ??= res.status;
+      if (tx.method === 'INVITE') cancelPending(tx, CANCELLED_ELSEWHERE);
+    } else if (res.status >= 600 && tx.method === 'INVITE') {
+      cancelPending(tx);
+    }
+    settle(tx);
+  }
+
+  function cancelPending(tx: ProxyTransaction, reason?: string): void {
+    for (const b of tx.branches) {
+      if (b.final !== undefined || b.cancelled) continue;
+      b.cancelled = true;
+      send(b.conn, cancelFor(b.request, reason));
+    }
+  }
+
+  /** Sends the best final answer once every branch completed, and forgets the transaction when nothing more can come. */
+  function settle(tx: ProxyTransaction): void {
+    if (!tx.complete) return;
+    if (tx.answered === undefined) {
+      const finals = tx.branches.map((b) => b.final!);
+      const best = bestResponse(finals);
+      tx.answered = best.status;
+      if (best instanceof SipResponse) {
+        // §16.7 step 6: a 503 from downstream must not make the caller think this proxy is unavailable
+        relay(tx, best.status === 503 ? new SipResponse(500, 'Server Internal Error', best.headers, best.body) : best);
+      } else {
+        stats.answered++;
+        const made = serialize(createResponse(tx.request, best.status, best.reason));
+        tx.lastSent = made;
+        if (isOpen(tx.caller)) tx.caller.send(made, { binary: false });
+      }
+    }
+    if (tx.timer !== undefined) clearTimeout(tx.timer);
+    tx.timer = undefined;
+    if (tx.method === 'INVITE') {
+      // kept a while for 2xx retransmissions (RFC 6026) and for the ACK of a non-2xx answer
+      tx.timer = setTimeout(() => forget(tx), INVITE_LINGER_MS);
+      tx.timer.unref();
+      byCaller.get(tx.caller.id)?.delete(tx);
+    } else {
+      forget(tx);
+    }
+  }
+
+  function forget(tx: ProxyTransaction): void {
+    if (tx.timer !== undefined) clearTimeout(tx.timer);
+    tx.timer = undefined;
+    if (servers.get(tx.key) === tx) servers.delete(tx.key);
+    const mine = byCaller.get(tx.caller.id);
+    mine?.delete(tx);
+    if (mine?.size === 0) byCaller.delete(tx.caller.id);
+    for (const b of tx.branches) {
+      branches.delete(b.id);
+      const theirs = byCallee.get(b.conn.id);
+      theirs?.delete(b);
+      if (theirs?.size === 0) byCallee.delete(b.conn.id);
+    }
+  }
+
+  /** A response upstream: this proxy's Via removed (§16.7 step 9), sent over the caller's WebSocket. */
+  function relay(tx: ProxyTransaction, res: SipResponse): void {
+    res.headers.shiftValue('via');
+    const bytes = serialize(res);
+    stats.relayed++;
+    if (res.status >= 200) tx.lastSent = bytes;
+    if (isOpen(tx.caller)) tx.caller.send(bytes, { binary: false });
+  }
+
+  /** CANCEL (§16.10): 200 at once when it matches an INVITE in progress, then CANCEL on every branch still pending. */
+  function cancel(conn: Connection, req: SipRequest): void {
+    stampReceived(req, conn.remoteAddress, conn.remotePort);
+    const tx = servers.get(serverKey(req, 'INVITE'));
+    if (tx === undefined || tx.caller !== conn) return answer(conn, req, 481, 'Call/Transaction Does Not Exist');
+    answer(conn, req, 200, 'OK');
+    if (tx.answered === undefined) cancelPending(tx, req.headers.get('reason'));
+  }
+
+  function connectionClosed(conn: Connection): void {
+    // its branches will never answer: 480 for each, so their transactions can settle
+    const theirs = byCallee.get(conn.id);
+    if (theirs !== undefined) {
+      for (const b of [...theirs]) {
+        if (b.final !== undefined) continue;
+        b.final = { status: 480, reason: 'Temporarily Unavailable' } satisfies Synthetic;
+        settle(b.tx);
+      }
+    }
+    // its own INVITEs still ringing elsewhere: nobody is left to answer, so the phones stop ringing
+    const mine = byCaller.get(conn.id);
+    if (mine !== undefined) {
+      for (const tx of [...mine]) {
+        if (tx.method === 'INVITE' && tx.answered === undefined) cancelPending(tx, 'SIP;cause=487;text="caller gone"');
+      }
+    }
+  }
+
+  return {
+    request,
+    response,
+    connectionClosed,
+    get transactions() {
+      return servers.size;
+    },
+    stats,
+    close() {
+      for (const tx of [...servers.values()]) forget(tx);
+    },
+  };
+}
+
+/** Requests that may create a dialog (RFC 3261 INVITE, RFC 6665 SUBSCRIBE, RFC 3515 REFER): these are record-routed. */
+const DIALOG_FORMING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);

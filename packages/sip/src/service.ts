@@ -1,0 +1,149 @@
+import { type Connection, type Logger, MemoryStore, type Store } from '@wsgate/core';
+import { readFrame, type FrameStats } from './frame.js';
+import { ParseError, type SipRequest } from './message.js';
+import type { ParseOptions } from './parse.js';
+import { createResponse, errorResponse } from './respond.js';
+import { serialize } from './serialize.js';
+import { type RequestAuthenticator, sipProxy, type SipProxy } from './proxy/proxy.js';
+import { registrar, type Registrar, type RegistrarOptions } from './registrar/registrar.js';
+
+export interface SipServiceOptions {
+  /** the SIP domains served, e.g. `example.com`: their REGISTERs are kept, their AORs' requests routed */
+  domains: string | readonly string[];
+  /** SIP digest (`sipDigest()`): REGISTER challenged with 401, new dialogs and out-of-dialog requests with 407 */
+  auth?: RequestAuthenticator;
+  /** known users, for 404 (unknown) rather than 480 (known, not registered); default: every user is known */
+  users?: (user: string) => boolean | Promise<boolean>;
+  /** where bindings (and the authenticator's nonces) live; default a MemoryStore of this process */
+  store?: Store;
+  logger?: Logger;
+  /** this gateway's name in flow ids; default `local` */
+  node?: string;
+  /** the proxy's host name in its Via and Record-Route; default the first domain */
+  host?: string;
+  /** flow-token secret, for gateways that share dialogs; default random per process */
+  secret?: string;
+  /** registrar settings (expiry limits, bindings per AOR, sweep) */
+  registrar?: Omit<RegistrarOptions, 'domains' | 'store' | 'node'>;
+  /** Timer C, seconds; default 180 */
+  inviteTimeout?: number;
+  /** Timer F, seconds; default 32 */
+  requestTimeout?: number;
+  /** proxy transactions open at once per connection (more: 503); default 64 */
+  maxTransactions?: number;
+  /** largest SIP message accepted, bytes (larger: 513); default the parser's 64 KiB */
+  maxMessageSize?: number;
+}
+
+export interface SipService {
+  /** spread into `defineRoutes` beside an `http:request` route that hands the `sip` subprotocol its WebSockets */
+  readonly routes: {
+    'websocket:message': (conn: Connection, data: Buffer) => Promise<void> | void;
+    'websocket:closed': (conn: Connection) => Promise<void>;
+    'routes:close': () => void;
+  };
+  readonly registrar: Registrar;
+  readonly proxy: SipProxy;
+  /** frames read: messages, answered with 400/513, dropped, CRLF keep-alives */
+  readonly frames: FrameStats;
+  close(): void;
+}
+
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, SUBSCRIBE, NOTIFY, REFER, INFO, UPDATE, PRACK';
+
+/**
+ * Kamailio's SIP side for phones on WebSockets, as one route module: a registrar (RFC 3261 §10, RFC 5626
+ * outbound) and a stateful proxy (§16) between the phones registered with it, over the `sip` subprotocol
+ * (RFC 7118), with SIP digest when `auth` is given. Each WebSocket message is one SIP message; a double CRLF
+ * is answered as a keep-alive (RFC 5626 §3.5.1).
+ */
+export function sipService(options: SipServiceOptions): SipService {
+  const domains = new Set((typeof options.domains === 'string' ? [options.domains] : options.domains).map((d) => d.toLowerCase()));
+  const node = options.node ?? 'local';
+  const store = options.store ?? new MemoryStore();
+  const reg = registrar({
+    ...options.registrar,
+    domains: [...domains],
+    store,
+    node,
+    ...(options.auth !== undefined ? { auth: options.auth } : {}),
+  } as RegistrarOptions);
+  const host = options.host ?? [...domains][0]!;
+  const parse: ParseOptions = options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize };
+  const frames: FrameStats = { messages: 0, answered: 0, dropped: 0, keepalives: 0 };
+  const log = options.logger;
+
+  // This gateway's SIP WebSockets by id: the flows the proxy sends on.
+  const conns = new Map<number, Connection>();
+  const local = `${node}/`;
+  const connection = (flow: string) => (flow.startsWith(local) ? conns.get(Number(flow.slice(local.length))) : undefined);
+
+  const proxy = sipProxy(
+    {
+      domains,
+      registrar: reg,
+      node,
+      host,
+      connection,
+      auth: options.auth,
+      users: options.users,
+      secret: options.secret,
+      inviteTimeout: options.inviteTimeout,
+      requestTimeout: options.requestTimeout,
+      maxTransactions: options.maxTransactions,
+      logger: log,
+    },
+    here,
+  );
+
+  /** Requests for this server itself: REGISTER to the registrar, OPTIONS answered (a phone's keep-alive or probe). */
+  function here(conn: Connection, request: SipRequest): Promise<void> | void {
+    if (request.method === 'REGISTER') return reg.register(conn, request);
+    const status = request.method === 'OPTIONS' ? 200 : 405;
+    const response = createResponse(request, status, status === 200 ? 'OK' : 'Method Not Allowed', {
+      headers: [['Allow', ALLOW], ['Accept', 'application/sdp'], ['Supported', 'outbound, path']],
+    });
+    conn.send(serialize(response), { binary: false });
+  }
+
+  function refuseLate(conn: Connection, error: unknown): void {
+    // a header read only when needed (Route, Contact, credentials) turned out malformed: 400 naming it
+    if (error instanceof ParseError) {
+      const response = errorResponse(error);
+      if (response !== undefined && conn.state === 'open') conn.send(serialize(response), { binary: false });
+      else frames.dropped++;
+      return;
+    }
+    log?.error({ err: error, connection: conn.id }, 'SIP message handling failed');
+  }
+
+  const routes = {
+    'websocket:message'(conn: Connection, data: Buffer): Promise<void> | void {
+      if (!conns.has(conn.id)) conns.set(conn.id, conn);
+      const r = readFrame(data, parse, frames);
+      if (r.kind === 'answer' || (r.kind === 'keepalive' && r.reply !== undefined)) return void conn.send(r.reply!, { binary: false });
+      if (r.kind !== 'message') return;
+      try {
+        if (r.message.kind === 'response') return proxy.response(conn, r.message);
+        return proxy.request(conn, r.message).catch((e: unknown) => refuseLate(conn, e));
+      } catch (e) {
+        refuseLate(conn, e);
+      }
+    },
+    async 'websocket:closed'(conn: Connection): Promise<void> {
+      conns.delete(conn.id);
+      proxy.connectionClosed(conn);
+      await reg.connectionClosed(conn);
+    },
+    'routes:close'() {
+      close();
+    },
+  };
+
+  function close(): void {
+    reg.close();
+    proxy.close();
+  }
+
+  return { routes, registrar: reg, proxy, frames, close };
+}
