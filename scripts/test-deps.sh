@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # What the tests meet as real peers, from Debian's packages: nginx (the proxy and TLS stories side by side),
-# openssl (test certificates), chromium (the browser stories), curl (the guides' commands, run as written). Installs the missing ones when this user may
+# openssl (test certificates), chromium (the browser stories), curl (the guides' commands, run as written), kamailio
+# with its websocket module (the SIP benchmark's peer and its test), iproute2 (the browser phones' Chromium runs in
+# a network namespace with loopback only, so their media can use no other interface). Installs the missing ones when this user may
 # (root with apt-get); otherwise stops at once, naming them. `npm test` runs it first, and so does CI.
 set -euo pipefail
-needed=(/usr/sbin/nginx:nginx /usr/bin/openssl:openssl /usr/bin/chromium:chromium /usr/bin/curl:curl)
+needed=(/usr/sbin/nginx:nginx /usr/bin/openssl:openssl /usr/bin/chromium:chromium /usr/bin/curl:curl /usr/sbin/kamailio:kamailio
+  '/usr/lib/*/kamailio/modules/websocket.so:kamailio-websocket-modules' /usr/sbin/ip:iproute2)
 missing=()
 for entry in "${needed[@]}"; do
-  [ -x "${entry%%:*}" ] || missing+=("${entry#*:}")
+  # A path may be a pattern (a module under the architecture's lib folder): any match will do.
+  compgen -G "${entry%%:*}" >/dev/null || missing+=("${entry#*:}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -174,12 +174,20 @@ describe('a SIP user agent', () => {
 });
 
 describe('the refusals before the challenge', () => {
-  it('refuses a foreign Origin with 403 and no challenge; lets a listed page through to the challenge', async () => {
+  it('refuses a foreign Origin with 403 and no challenge; lets a listed page (a browser phone) in, to answer SIP digest instead', async () => {
     const url = `ws://127.0.0.1:${ws}/`;
     const { refused } = await connect(url, { Origin: 'https://evil.example.net' });
     expect(refused).toMatchObject({ status: 403, body: 'Origin "https://evil.example.net" not allowed\n' });
     expect(refused!.headers['www-authenticate']).toBeUndefined();
-    expect((await connect(url, { Origin: 'https://phone.example.com' })).refused?.status).toBe(401);
+    // a browser cannot answer 401 on the upgrade: the page's WebSocket opens, and its REGISTER is challenged in SIP
+    const { sock } = await connect(url, { Origin: 'https://phone.example.com' });
+    expect(sock).toBeDefined();
+    const register = OPTIONS.replace('OPTIONS sip:example.com', 'REGISTER sip:example.com').replace('CSeq: 63104 OPTIONS', 'CSeq: 1 REGISTER')
+      .replace('To: <sip:example.com>', 'To: <sip:alice@example.com>');
+    sock!.send(register);
+    const [answer] = (await once(sock!, 'message')) as [Buffer];
+    expect(answer.toString()).toMatch(/^SIP\/2\.0 401 Unauthorized\r\n[\s\S]*\r\nWWW-Authenticate: Digest realm="example.com", nonce="[^"]+", algorithm=SHA-256, qop="auth"/);
+    sock!.close();
   });
 
   it('refuses a Host that is not the gateway with 403; accepts its configured names', async () => {

@@ -15,16 +15,24 @@
  *       xhttp_reply("404", "Not found", "", "");
  *   }
  *
- * Subprotocols: `sip` (a small SIP responder, the embedding demonstration) and `echo`.
+ * Subprotocols: `sip` — a SIP registrar and proxy for browser phones (JsSIP, SIP.js) of the domain in
+ * `script.options.sip.domain`, authenticated with SIP digest against an htdigest file — and `echo`.
  */
-import { defineRoutes, WsgateError, type RouteFactory } from '@wsgate/core';
-import { answerSip } from './sip.js';
+import { defineRoutes, type RouteFactory } from '@wsgate/core';
+import { sipDigest, sipService } from '@wsgate/sip';
+import { sampleOptions } from './options.js';
 
 const sample: RouteFactory = ({ gateway, options }) => {
-  const configured = portsOption(options.ports);
+  const o = sampleOptions(options);
   // Listener ports are known only once the gateway listens, after this factory runs: resolve on first use.
   let allowed: ReadonlySet<number> | undefined;
-  const allowedPorts = () => (allowed ??= new Set(configured ?? gateway.addresses().map((a) => a.port)));
+  const allowedPorts = () => (allowed ??= new Set(o.ports ?? gateway.addresses().map((a) => a.port)));
+  // Browser phones cannot answer a 401 on the upgrade: they authenticate in SIP (REGISTER 401, INVITE 407).
+  const sip = sipService({
+    domains: [o.sip.domain],
+    auth: sipDigest({ realm: o.sip.domain, file: o.sip.htdigest, logger: gateway.logger }),
+    gateway, // wsgate_sip_* metrics, `wsgate ctl registrations`, its logger
+  });
 
   return defineRoutes(
     {
@@ -43,12 +51,17 @@ const sample: RouteFactory = ({ gateway, options }) => {
       },
 
       'websocket:message'(conn, data, isBinary) {
-        if (conn.protocol === 'echo') {
-          conn.send(data, { binary: isBinary });
-        } else if (!isBinary) {
-          const answer = answerSip(data.toString());
-          if (answer !== undefined) conn.send(answer);
-        }
+        if (conn.protocol === 'echo') return void conn.send(data, { binary: isBinary });
+        return sip.routes['websocket:message'](conn, data);
+      },
+
+      async 'websocket:closed'(conn) {
+        // event_route[websocket:closed]: the phone's registrations go with its WebSocket
+        if (conn.protocol === 'sip') await sip.routes['websocket:closed'](conn);
+      },
+
+      'routes:close'() {
+        sip.close();
       },
     },
     'sample',
@@ -56,9 +69,3 @@ const sample: RouteFactory = ({ gateway, options }) => {
 };
 
 export default sample;
-
-function portsOption(value: unknown): readonly number[] | undefined {
-  if (value === undefined) return undefined;
-  if (Array.isArray(value) && value.every((p) => Number.isInteger(p) && p > 0 && p < 65536)) return value as number[];
-  throw new WsgateError('WSGATE_SCRIPT_INVALID', 'script.options.ports: must be a list of port numbers, e.g. [8080, 8443]');
-}

@@ -3,6 +3,7 @@
  * WebSocket, wss with the self-signed certificate, and the real `wsgate` command loading this TypeScript script.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -118,37 +119,53 @@ describe('echo', () => {
   });
 });
 
-describe('sip (RFC 7118) over wss with the self-signed certificate', () => {
-  const options = (branch: string, method = 'OPTIONS') =>
+describe('sip (RFC 7118) over wss with the self-signed certificate: registrar and proxy of example.com', () => {
+  const request = (method: string, ruri: string, branch: string, extra: string[] = []) =>
     [
-      `${method} sip:gw@127.0.0.1 SIP/2.0`,
+      `${method} ${ruri} SIP/2.0`,
       `Via: SIP/2.0/WSS df7jal23ls0d.invalid;branch=${branch}`,
       'Max-Forwards: 70',
-      'To: <sip:gw@127.0.0.1>',
+      `To: <${method === 'REGISTER' ? 'sip:alice@example.com' : ruri}>`,
       'From: <sip:alice@example.com>;tag=a1b2c3',
       'Call-ID: call-1@example.com',
-      `CSeq: 1 ${method}`,
+      `CSeq: ${branch.length} ${method}`,
+      ...extra,
       'Content-Length: 0',
       '',
       '',
     ].join('\r\n');
+  const next = async (ws: WebSocket) => ((await once(ws, 'message')) as [Buffer])[0].toString();
+  const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
-  it('answers OPTIONS with 200 OK and INVITE with 501, copying the dialog headers', async () => {
+  it('answers OPTIONS for the domain, challenges REGISTER (401) and INVITE (407), registers alice/alice-secret with digest', async () => {
     const ca = readFileSync(join(dataDir, 'tls', 'self-signed-cert.pem'));
     const ws = await open(`wss://localhost:${wssPort}`, 'sip', { ca });
     expect(ws.protocol).toBe('sip');
-    ws.send(options('z9hG4bK776asdhds'));
-    const [okData] = await once(ws, 'message');
-    const ok = okData.toString();
+    ws.send(request('OPTIONS', 'sip:example.com', 'z9hG4bK776asdhds'));
+    const ok = await next(ws);
     expect(ok).toMatch(/^SIP\/2\.0 200 OK\r\n/);
-    expect(ok).toContain('Via: SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bK776asdhds\r\n');
-    expect(ok).toContain('From: <sip:alice@example.com>;tag=a1b2c3\r\n');
-    expect(ok).toMatch(/\r\nTo: <sip:gw@127\.0\.0\.1>;tag=[0-9a-f]+\r\n/);
+    expect(ok).toContain('Via: SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bK776asdhds;received=127.0.0.1\r\n');
     expect(ok).toContain('Call-ID: call-1@example.com\r\n');
-    expect(ok).toContain('CSeq: 1 OPTIONS\r\n');
-    ws.send(options('z9hG4bK2', 'INVITE'));
-    const [nope] = await once(ws, 'message');
-    expect(nope.toString()).toMatch(/^SIP\/2\.0 501 Not Implemented\r\n/);
+
+    ws.send(request('INVITE', 'sip:bob@example.com', 'z9hG4bK2'));
+    const challenged = await next(ws);
+    expect(challenged).toMatch(/^SIP\/2\.0 407 /);
+    expect(challenged).toMatch(/\r\nProxy-Authenticate: Digest realm="example.com"/);
+
+    const contact = 'Contact: <sip:t2jtv6j5@df7jal23ls0d.invalid;transport=ws;ob>;+sip.instance="<urn:uuid:0f5a1c2e-8c3b-4b4e-9d1a-1c2b3c4d5e6f>";reg-id=1';
+    ws.send(request('REGISTER', 'sip:example.com', 'z9hG4bK33', [contact]));
+    const unauthorized = await next(ws);
+    expect(unauthorized).toMatch(/^SIP\/2\.0 401 /);
+    const md5Challenge = /WWW-Authenticate: Digest ([^\r]*algorithm=MD5[^\r]*)/.exec(unauthorized)![1]!;
+    const param = (name: string) => new RegExp(`${name}="?([^",]+)"?`).exec(md5Challenge)![1]!;
+    const [nonce, opaque] = [param('nonce'), param('opaque')];
+    const ha1 = md5('alice:example.com:alice-secret');
+    const response = md5(`${ha1}:${nonce}:00000001:c0ffee:auth:${md5('REGISTER:sip:example.com')}`);
+    const auth = `Authorization: Digest username="alice", realm="example.com", nonce="${nonce}", uri="sip:example.com", algorithm=MD5, qop=auth, nc=00000001, cnonce="c0ffee", response="${response}", opaque="${opaque}"`;
+    ws.send(request('REGISTER', 'sip:example.com', 'z9hG4bK444', [contact, auth]));
+    const registered = await next(ws);
+    expect(registered).toMatch(/^SIP\/2\.0 200 OK\r\n/);
+    expect(registered).toContain('Contact: <sip:t2jtv6j5@df7jal23ls0d.invalid;transport=ws;ob>');
     ws.close();
   });
 

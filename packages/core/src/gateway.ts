@@ -8,6 +8,7 @@ import { ownNames } from './request/own-names.js';
 import { startListener, type RunningListener } from './ingress/listener.js';
 import { createLogger, type Logger } from './observe/logger.js';
 import { GatewayMetrics } from './observe/metrics.js';
+import { ManagementViews } from './management/views.js';
 import { RealIpResolver } from './ingress/real-ip.js';
 import type { ConnectionDirectory } from './connections/directory.js';
 import { ConnectionRegistry } from './connections/registry.js';
@@ -44,6 +45,8 @@ export class Gateway {
   readonly logger: Logger;
   /** Counted whether or not they are served (`config.metrics`): embedders may expose `metrics.registry` themselves. */
   readonly metrics: GatewayMetrics;
+  /** Read-only views route modules add for the management API and `wsgate ctl <view>` (management/views.ts). */
+  readonly views = new ManagementViews();
   /**
    * The open WebSockets, terminated here or proxied, by id: list, get, close, ping, send, and subscribe to
    * opens and closes. Typed as the `ConnectionDirectory` seam (methods on a connection may answer through a

@@ -13,6 +13,8 @@ export { ProxiedConnection, type TunnelControls } from './connections/proxied-co
 export { HostMatcher, parseHost, type HostPort } from './request/host-matcher.js';
 export { inject, type InjectRequest, type InjectResult } from './request/inject.js';
 export { HttpError, WsgateError, type WsgateErrorCode } from './errors.js';
+export type { CounterDefinition, CounterSeries, GaugeDefinition, GaugeHandle, GaugeReading, RouteCounter } from './observe/route-metrics.js';
+export type { ManagementView, ManagementViews, ViewFilter, ViewHandle, ViewInfo, ViewPage, ViewRow } from './management/views.js';
 export { createLogger, REDACTED_PATHS, silentLogger, type JsonLoggerOptions, type LogFields, type LogLevel, type Logger, type LoggerOptions, type RootLogger } from './observe/logger.js';
 export type { CertificateFiles, GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, ScriptConfig, SendQueueConfig, TlsConfig } from './config/types.js';
 export { ConfigError, loadConfigFile, readConfigFile, resolveConfig, type ConfigIssue } from './config/load.js';

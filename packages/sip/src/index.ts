@@ -25,7 +25,11 @@ export { parseAuth, parseCSeq, parseMediaType, type AuthValue, type CSeq, type M
 export { quote, unquote } from './scanner.js';
 export { createResponse, errorResponse, newTag, reasonPhrase, type ResponseOptions } from './respond.js';
 export { frameStats, readFrame, type FrameResult, type FrameStats } from './frame.js';
-export { registrar, type Registrar, type RegistrarOptions, type Registration } from './registrar/registrar.js';
+export { registrar, type ListedRegistration, type Registrar, type RegistrarOptions, type Registration, type RegistrationFilter } from './registrar/registrar.js';
+export { COUNTED_METHODS, sipMetrics, type SipMetrics } from './observe/sip-metrics.js';
+export { registrationsView } from './observe/registrations-view.js';
 export type { Binding } from './registrar/bindings.js';
 export { sipService, type SipService, type SipServiceOptions } from './service.js';
-export { sipProxy, FlowTokens, bestResponse, type HereHandler, type ProxyOptions, type ProxyStats, type RequestAuthenticator, type SipProxy } from './proxy/index.js';
+export { sipProxy, FlowTokens, bestResponse, type HereHandler, type ProxyOptions, type ProxyStats, type SipProxy } from './proxy/index.js';
+export { sipDigest, type SipDigestOptions } from './auth/sip-digest.js';
+export type { SipAuthenticator, SipAuthResult } from './auth/authenticator.js';

@@ -1,18 +1,26 @@
-import { type Connection, type Logger, MemoryStore, type Store } from '@wsgate/core';
+import { type Connection, type Gateway, type GaugeHandle, type Logger, MemoryStore, type Store, type ViewHandle } from '@wsgate/core';
 import { readFrame, type FrameStats } from './frame.js';
 import { ParseError, type SipRequest } from './message.js';
 import type { ParseOptions } from './parse.js';
 import { createResponse, errorResponse } from './respond.js';
 import { serialize } from './serialize.js';
-import { type RequestAuthenticator, sipProxy, type SipProxy } from './proxy/proxy.js';
+import type { SipAuthenticator } from './auth/authenticator.js';
+import { registrationsView } from './observe/registrations-view.js';
+import { sipMetrics, type SipMetrics } from './observe/sip-metrics.js';
+import { sipProxy, type SipProxy } from './proxy/proxy.js';
 import { registrar, type Registrar, type RegistrarOptions } from './registrar/registrar.js';
 
 export interface SipServiceOptions {
   /** the SIP domains served, e.g. `example.com`: their REGISTERs are kept, their AORs' requests routed */
   domains: string | readonly string[];
+  /**
+   * The gateway (the route factory's `gateway`): gives the service its metrics (`wsgate_sip_*`), the
+   * `wsgate ctl registrations` view and, unless `logger` is given, its logger.
+   */
+  gateway?: Pick<Gateway, 'metrics' | 'views' | 'connections' | 'logger'>;
   /** SIP digest (`sipDigest()`): REGISTER challenged with 401, new dialogs and out-of-dialog requests with 407 */
-  auth?: RequestAuthenticator;
-  /** known users, for 404 (unknown) rather than 480 (known, not registered); default: every user is known */
+  auth?: SipAuthenticator;
+  /** known users, for 404 (unknown) rather than 480 (known, not registered); default: those `auth` knows, else every user */
   users?: (user: string) => boolean | Promise<boolean>;
   /** where bindings (and the authenticator's nonces) live; default a MemoryStore of this process */
   store?: Store;
@@ -24,7 +32,7 @@ export interface SipServiceOptions {
   /** flow-token secret, for gateways that share dialogs; default random per process */
   secret?: string;
   /** registrar settings (expiry limits, bindings per AOR, sweep) */
-  registrar?: Omit<RegistrarOptions, 'domains' | 'store' | 'node'>;
+  registrar?: Omit<RegistrarOptions, 'domains' | 'store' | 'node' | 'auth' | 'logger'>;
   /** Timer C, seconds; default 180 */
   inviteTimeout?: number;
   /** Timer F, seconds; default 32 */
@@ -61,17 +69,21 @@ export function sipService(options: SipServiceOptions): SipService {
   const domains = new Set((typeof options.domains === 'string' ? [options.domains] : options.domains).map((d) => d.toLowerCase()));
   const node = options.node ?? 'local';
   const store = options.store ?? new MemoryStore();
+  const gateway = options.gateway;
+  const log = options.logger ?? gateway?.logger;
+  const metrics: SipMetrics | undefined = gateway === undefined ? undefined : sipMetrics(gateway);
   const reg = registrar({
     ...options.registrar,
     domains: [...domains],
     store,
     node,
     ...(options.auth !== undefined ? { auth: options.auth } : {}),
-  } as RegistrarOptions);
+    ...(log !== undefined ? { logger: log } : {}),
+    ...(metrics !== undefined ? { metrics } : {}),
+  });
   const host = options.host ?? [...domains][0]!;
   const parse: ParseOptions = options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize };
   const frames: FrameStats = { messages: 0, answered: 0, dropped: 0, keepalives: 0 };
-  const log = options.logger;
 
   // This gateway's SIP WebSockets by id: the flows the proxy sends on.
   const conns = new Map<number, Connection>();
@@ -86,20 +98,26 @@ export function sipService(options: SipServiceOptions): SipService {
       host,
       connection,
       auth: options.auth,
-      users: options.users,
+      users: options.users ?? (options.auth?.knows === undefined ? undefined : (user: string) => options.auth!.knows!(user)),
       secret: options.secret,
       inviteTimeout: options.inviteTimeout,
       requestTimeout: options.requestTimeout,
       maxTransactions: options.maxTransactions,
       logger: log,
+      metrics,
     },
     here,
   );
+  const observed: Array<GaugeHandle | ViewHandle> = [];
+  if (gateway !== undefined && metrics !== undefined) {
+    observed.push(metrics.readTransactions(() => proxy.transactions), registrationsView(gateway, reg));
+  }
 
   /** Requests for this server itself: REGISTER to the registrar, OPTIONS answered (a phone's keep-alive or probe). */
   function here(conn: Connection, request: SipRequest): Promise<void> | void {
     if (request.method === 'REGISTER') return reg.register(conn, request);
     const status = request.method === 'OPTIONS' ? 200 : 405;
+    metrics?.response(status);
     const response = createResponse(request, status, status === 200 ? 'OK' : 'Method Not Allowed', {
       headers: [['Allow', ALLOW], ['Accept', 'application/sdp'], ['Supported', 'outbound, path']],
     });
@@ -110,8 +128,13 @@ export function sipService(options: SipServiceOptions): SipService {
     // a header read only when needed (Route, Contact, credentials) turned out malformed: 400 naming it
     if (error instanceof ParseError) {
       const response = errorResponse(error);
-      if (response !== undefined && conn.state === 'open') conn.send(serialize(response), { binary: false });
-      else frames.dropped++;
+      if (response !== undefined && conn.state === 'open') {
+        metrics?.response(response.status);
+        conn.send(serialize(response), { binary: false });
+      } else {
+        frames.dropped++;
+        metrics?.dropped('malformed');
+      }
       return;
     }
     log?.error({ err: error, connection: conn.id }, 'SIP message handling failed');
@@ -121,10 +144,15 @@ export function sipService(options: SipServiceOptions): SipService {
     'websocket:message'(conn: Connection, data: Buffer): Promise<void> | void {
       if (!conns.has(conn.id)) conns.set(conn.id, conn);
       const r = readFrame(data, parse, frames);
-      if (r.kind === 'answer' || (r.kind === 'keepalive' && r.reply !== undefined)) return void conn.send(r.reply!, { binary: false });
-      if (r.kind !== 'message') return;
+      if (r.kind === 'keepalive') return void (r.reply !== undefined && conn.send(r.reply, { binary: false }));
+      if (r.kind === 'answer') {
+        metrics?.response(r.error.status);
+        return void conn.send(r.reply, { binary: false });
+      }
+      if (r.kind === 'drop') return metrics?.dropped('malformed');
       try {
         if (r.message.kind === 'response') return proxy.response(conn, r.message);
+        metrics?.request(r.message.method);
         return proxy.request(conn, r.message).catch((e: unknown) => refuseLate(conn, e));
       } catch (e) {
         refuseLate(conn, e);
@@ -141,8 +169,10 @@ export function sipService(options: SipServiceOptions): SipService {
   };
 
   function close(): void {
+    for (const handle of observed.splice(0)) handle.remove();
     reg.close();
     proxy.close();
+    options.auth?.close();
   }
 
   return { routes, registrar: reg, proxy, frames, close };

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ConnectionFilter, GatewayControl } from './control.js';
+import { DEFAULT_PAGE, MAX_PAGE, type ConnectionFilter, type GatewayControl } from './control.js';
+import { PAGING_KEYS, type ViewFilter } from './views.js';
 
 /** Bodies of management requests are tiny (a close code and reason); anything bigger is refused. */
 const MAX_BODY = 4096;
@@ -26,6 +27,8 @@ class ApiError extends Error {
  * | `POST /connections/:id/ping` | `ws.ping` |
  * | `POST /websockets/disable`, `POST /websockets/enable` | `ws.disable` (new WebSockets get 503), `ws.enable` |
  * | `POST /reload` | re-read config, scripts, certificates; 422 with the errors if the new config is invalid |
+ * | `GET /views` | the views route modules added (views.ts): name, help, filters |
+ * | `GET /views/:name?<filter>=&offset=&limit=` | a page of a view's rows; 400 naming its filters for another key |
  */
 export function createManagementHandler(control: GatewayControl, token: string): (req: IncomingMessage, res: ServerResponse) => void {
   const expected = digest(token);
@@ -43,7 +46,7 @@ async function handle(control: GatewayControl, expected: Buffer, req: IncomingMe
   const url = new URL(req.url ?? '/', 'http://management.invalid');
   const parts = url.pathname.split('/').filter(Boolean);
   const method = req.method ?? 'GET';
-  const route = `${method} /${parts.map((p, i) => (i === 1 && parts[0] === 'connections' ? ':id' : p)).join('/')}`;
+  const route = `${method} /${parts.map((p, i) => (i === 1 ? (parts[0] === 'connections' ? ':id' : parts[0] === 'views' ? ':name' : p) : p)).join('/')}`;
   switch (route) {
     case 'GET /status':
       return send(res, 200, await control.status());
@@ -78,12 +81,24 @@ async function handle(control: GatewayControl, expected: Buffer, req: IncomingMe
         throw new ApiError(422, `reload refused, the running config stays: ${err instanceof Error ? err.message : String(err)}`);
       }
       return send(res, 200, { reloaded: true });
+    case 'GET /views':
+      return send(res, 200, { views: await control.listViews() });
+    case 'GET /views/:name': {
+      const name = parts[1]!;
+      const { filter, offset, limit } = viewQueryOf(url.searchParams);
+      const page = await control.readView(name, filter, { offset, limit });
+      if (!page) {
+        const names = (await control.listViews()).map((v) => v.name);
+        throw new ApiError(404, `no view ${name}: ${names.length === 0 ? 'the route modules mounted add none' : `the views are ${names.join(', ')}`}`);
+      }
+      return send(res, 200, page);
+    }
     default:
       throw new ApiError(KNOWN_PATHS.has(route.slice(route.indexOf(' ') + 1)) ? 405 : 404, `no such operation: ${method} ${url.pathname}`);
   }
 }
 
-const KNOWN_PATHS = new Set(['/status', '/connections', '/connections/:id', '/connections/:id/close', '/connections/:id/ping', '/websockets/disable', '/websockets/enable', '/reload']);
+const KNOWN_PATHS = new Set(['/status', '/connections', '/connections/:id', '/connections/:id/close', '/connections/:id/ping', '/websockets/disable', '/websockets/enable', '/reload', '/views', '/views/:name']);
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -102,14 +117,33 @@ function idOf(text: string): number {
   return Number(text);
 }
 
-function filterOf(q: URLSearchParams): ConnectionFilter {
-  const num = (name: string, min: number): number | undefined => {
-    const v = q.get(name);
-    if (v === null) return undefined;
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n < min) throw new ApiError(400, `${name} must be a number ≥ ${min}, got "${v}"`);
-    return n;
+function numberParam(q: URLSearchParams, name: string, min: number): number | undefined {
+  const v = q.get(name);
+  if (v === null) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min) throw new ApiError(400, `${name} must be a number ≥ ${min}, got "${v}"`);
+  return n;
+}
+
+/** A view's query: every key but offset and limit is a filter, given once (the view checks its keys). */
+function viewQueryOf(q: URLSearchParams): { filter: ViewFilter; offset: number | undefined; limit: number | undefined } {
+  const filter: Record<string, string> = {};
+  for (const [key, value] of q) {
+    if (PAGING_KEYS.has(key)) continue;
+    if (Object.hasOwn(filter, key)) throw new ApiError(400, `filter ${key} given twice: give each filter once`);
+    filter[key] = value;
+  }
+  const limit = numberParam(q, 'limit', 1);
+  const offset = numberParam(q, 'offset', 0);
+  return {
+    filter,
+    offset: offset === undefined ? undefined : Math.floor(offset),
+    limit: Math.min(limit === undefined ? DEFAULT_PAGE : Math.floor(limit), MAX_PAGE),
   };
+}
+
+function filterOf(q: URLSearchParams): ConnectionFilter {
+  const num = (name: string, min: number): number | undefined => numberParam(q, name, min);
   const limit = num('limit', 1);
   const offset = num('offset', 0);
   return {

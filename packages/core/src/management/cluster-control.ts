@@ -1,6 +1,7 @@
 import type { Worker } from 'node:cluster';
 import { WORKER_ID_SPAN } from '../gateway.js';
 import { DEFAULT_PAGE, MAX_PAGE, type ConnectionFilter, type ConnectionPage, type ConnectionSummary, type GatewayControl, type GatewayStatus } from './control.js';
+import type { ViewFilter, ViewInfo, ViewPage, ViewPaging } from './views.js';
 
 /** IPC between the cluster primary and its workers: a request names a control operation; the worker answers. */
 interface ControlRequest {
@@ -88,6 +89,25 @@ export class ClusterControl implements GatewayControl {
 
   reload(): Promise<void> {
     return this.reloader();
+  }
+
+  /** Every worker runs the same script: the views any of them has, once each. */
+  async listViews(): Promise<ViewInfo[]> {
+    const byName = new Map<string, ViewInfo>();
+    for (const views of (await this.all('listViews')) as ViewInfo[][]) for (const v of views) byName.set(v.name, v);
+    return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Each worker's rows, in worker order: each worker's first offset+limit hold the page wanted. */
+  async readView(name: string, filter: ViewFilter, paging: ViewPaging): Promise<ViewPage | undefined> {
+    const offset = paging.offset ?? 0;
+    const limit = Math.min(paging.limit ?? DEFAULT_PAGE, MAX_PAGE);
+    const pages = ((await this.all('readView', name, filter, { offset: 0, limit: offset + limit })) as Array<ViewPage | undefined>).filter(
+      (p): p is ViewPage => p !== undefined,
+    );
+    if (pages.length === 0) return undefined;
+    const rows = pages.flatMap((p) => p.rows);
+    return { view: name, total: pages.reduce((n, p) => n + p.total, 0), offset, limit, rows: rows.slice(offset, offset + limit) };
   }
 
   /** Ask every worker; a worker that is gone or silent fails the whole operation, saying which. */

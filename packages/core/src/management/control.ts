@@ -1,5 +1,6 @@
 import type { ConnectionEntry } from '../connections/connection-entry.js';
 import type { ConnectionDirectory } from '../connections/directory.js';
+import type { ViewFilter, ViewInfo, ViewPage, ViewPaging } from './views.js';
 
 /** Which connections to list (all filters optional; they combine). */
 export interface ConnectionFilter {
@@ -46,6 +47,10 @@ export interface GatewayControl {
   status(): Promise<GatewayStatus>;
   /** Re-read config, scripts, certificates; rejects (keeping the old config) with the errors when invalid. */
   reload(): Promise<void>;
+  /** The views route modules added (views.ts). */
+  listViews(): Promise<ViewInfo[]>;
+  /** A page of a view's rows; undefined when there is no such view. Throws a RangeError for a filter key it does not take. */
+  readView(name: string, filter: ViewFilter, paging: ViewPaging): Promise<ViewPage | undefined>;
 }
 
 export const DEFAULT_PAGE = 100;

@@ -1,5 +1,15 @@
 import type { Gateway } from '../gateway.js';
-import { checkCloseCode, pageOf, type ConnectionFilter, type ConnectionPage, type ConnectionSummary, type GatewayControl, type GatewayStatus } from './control.js';
+import {
+  checkCloseCode,
+  DEFAULT_PAGE,
+  pageOf,
+  type ConnectionFilter,
+  type ConnectionPage,
+  type ConnectionSummary,
+  type GatewayControl,
+  type GatewayStatus,
+} from './control.js';
+import { checkViewFilter, type ViewFilter, type ViewInfo, type ViewPage, type ViewPaging } from './views.js';
 
 /**
  * The management operations on the gateway of this process, through its connection directory
@@ -49,5 +59,20 @@ export class LocalControl implements GatewayControl {
 
   reload(): Promise<void> {
     return this.reloader();
+  }
+
+  async listViews(): Promise<ViewInfo[]> {
+    return this.gateway.views.describe();
+  }
+
+  async readView(name: string, filter: ViewFilter, paging: ViewPaging): Promise<ViewPage | undefined> {
+    const view = this.gateway.views.get(name);
+    if (!view) return undefined;
+    checkViewFilter(view, filter);
+    const rows = await view.list(filter);
+    // The API caps limit at MAX_PAGE; a cluster primary asks a worker for up to offset + limit.
+    const offset = paging.offset ?? 0;
+    const limit = paging.limit ?? DEFAULT_PAGE;
+    return { view: name, total: rows.length, offset, limit, rows: rows.slice(offset, offset + limit) };
   }
 }

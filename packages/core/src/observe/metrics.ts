@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { CountedHistogram, type HistogramSeries } from './counted-histogram.js';
+import { RouteMetrics, type CounterDefinition, type GaugeDefinition, type GaugeHandle, type RouteCounter } from './route-metrics.js';
 import type { ConnectionDirectory } from '../connections/directory.js';
 
 /** Message and byte counts of one subprotocol: plain numbers on the per-message path, read at scrape time. */
@@ -42,6 +43,7 @@ export class GatewayMetrics {
   private readonly handshakeFailures: Counter<'reason'>;
   private readonly refusals: Counter<'by' | 'status'>;
   private readonly upstreamErrors: Counter<'upstream' | 'cause'>;
+  private readonly routeMetrics = new RouteMetrics(this.registry);
 
   constructor(connections: Pick<ConnectionDirectory, 'size'>) {
     const registers = [this.registry];
@@ -158,6 +160,24 @@ export class GatewayMetrics {
       labelNames: ['upstream', 'cause'],
       registers,
     });
+  }
+
+  /**
+   * A counter of a route module's own (route-metrics.ts), served with the gateway's metrics and summed over
+   * cluster workers. Declared again with the same name and labels (a reload), it is the same counter.
+   * @throws WsgateError `WSGATE_API_MISUSE` for a bad name, or a name taken by another metric or shape
+   */
+  counter(def: CounterDefinition): RouteCounter {
+    return this.routeMetrics.counter(def);
+  }
+
+  /**
+   * A gauge of a route module's own, read at scrape through `def.read`. Declared again (a reload), the newer
+   * reader replaces the older; `remove()` on the handle stops its own reader only.
+   * @throws WsgateError `WSGATE_API_MISUSE` as `counter()`
+   */
+  gauge(def: GaugeDefinition): GaugeHandle {
+    return this.routeMetrics.gauge(def);
   }
 
   /** The counts of one subprotocol ('' for none), made on first use and kept: hold it per connection. */

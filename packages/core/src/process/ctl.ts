@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { formatHostPort, loadConfigFile } from '../config/load.js';
 import { managementToken } from '../management/operations.js';
+import { CtlArgsError, formatViewPage, formatViews, splitViewArgs } from './ctl-views.js';
 
 export const CTL_USAGE = `Usage: wsgate ctl [options] COMMAND [ARGS]
 
@@ -18,6 +19,9 @@ Commands:
   ping ID                     send it a ping
   disable | enable            refuse (503) or accept new WebSockets; open ones stay
   reload                      re-read config, route script and certificates
+  views                       the views the mounted route modules serve (such as registrations)
+  VIEW [--KEY VALUE ...]      one of them as a table, filtered by its keys (or --filter KEY=VALUE);
+                              paging: --offset N --limit N
 
 Options:
   -c, --config FILE     take the API's address and token from the gateway's config (management section)
@@ -33,11 +37,29 @@ interface Target {
   readonly token: string;
 }
 
-export class CtlError extends Error {}
+export class CtlError extends Error {
+  constructor(
+    message: string,
+    /** The management API's status, when it answered with an error. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** ctl's own commands; any other names a view (ctl-views.ts). */
+const COMMANDS: ReadonlySet<string> = new Set(['status', 'list', 'show', 'close', 'ping', 'disable', 'enable', 'reload', 'views']);
 
 /** Runs one ctl command; resolves with what to print, rejects with a CtlError or WsgateError. */
 export async function runCtl(argv: string[]): Promise<string> {
-  const { values, positionals } = parse(argv);
+  let view;
+  try {
+    view = splitViewArgs(argv, COMMANDS);
+  } catch (err) {
+    if (err instanceof CtlArgsError) throw new CtlError(`${err.message}: run "wsgate ctl --help" for the options`);
+    throw err;
+  }
+  const { values, positionals } = parse(view?.argv ?? argv);
   if (values.help || positionals.length === 0) return CTL_USAGE;
   const target = await resolveTarget(values);
   const [command, id, ...rest] = positionals;
@@ -70,8 +92,21 @@ export async function runCtl(argv: string[]): Promise<string> {
       return show(await call(target, 'POST', `/websockets/${command}`), json, () => `websockets ${command}d`);
     case 'reload':
       return show(await call(target, 'POST', '/reload'), json, () => 'reloaded');
-    default:
-      throw new CtlError(`unknown command "${command}": run "wsgate ctl --help" for the commands`);
+    case 'views':
+      return show(await call(target, 'GET', '/views'), json, formatViews);
+    default: {
+      const unknown = `unknown command "${command}": run "wsgate ctl --help" for the commands`;
+      if (!view || id !== undefined || !/^[a-z][a-z0-9-]*$/.test(command!)) throw new CtlError(id !== undefined && view ? `too many arguments: ${id}` : unknown);
+      const q = new URLSearchParams(view.filters);
+      for (const key of ['offset', 'limit'] as const) if (values[key] !== undefined) q.set(key, values[key]!);
+      try {
+        return show(await call(target, 'GET', `/views/${command}${q.size ? `?${q}` : ''}`), json, formatViewPage);
+      } catch (err) {
+        // No such view: say so as for any unknown command, with the views the gateway has.
+        if (err instanceof CtlError && err.status === 404) throw new CtlError(`${unknown}; ${err.message.replace(/^404: /, '')}`);
+        throw err;
+      }
+    }
   }
 }
 
@@ -138,7 +173,7 @@ async function call(target: Target, method: string, path: string, body?: unknown
   } catch {
     throw new CtlError(`${target.url}${path} answered ${res.status} with something that is not JSON: is that the management port?`);
   }
-  if (!res.ok) throw new CtlError(`${res.status}: ${(data as { error?: string }).error ?? text.trim()}`);
+  if (!res.ok) throw new CtlError(`${res.status}: ${(data as { error?: string }).error ?? text.trim()}`, res.status);
   return data;
 }
 

@@ -6,7 +6,7 @@
  * and tools that open the WebSocket themselves. For browsers use cookie tokens or an auth hook.
  */
 import { createHash } from 'node:crypto';
-import { MemoryStore, type RequestContext, type Store } from '@wsgate/core';
+import { MemoryStore, type Logger, type RequestContext, type Store } from '@wsgate/core';
 import type { Guard } from '../kit/guard.js';
 import { invalidOption, knownKeys, seconds } from '../kit/option-checks.js';
 import { authParam, parseAuthParams } from './auth-params.js';
@@ -59,13 +59,13 @@ export function digestAuth(options: DigestAuthOptions): Guard {
   const where = 'digestAuth()';
   const o = knownKeys(where, options, ['realm', 'file', 'credentials', 'algorithms', 'secret', 'nonceTtl', 'store', 'attribute', 'checkInterval']);
   const realm = realmOption(`${where}.realm`, o.realm);
-  const algorithms = algorithmsOption(o.algorithms);
+  const algorithms = algorithmsOption(`${where}.algorithms`, o.algorithms);
   const nonceTtl = seconds(`${where}.nonceTtl`, o.nonceTtl, 300, 1, 86_400);
   const attribute = attributeOption(`${where}.attribute`, o.attribute, 'user');
   const signer = new NonceSigner(secretOption(`${where}.secret`, o.secret) ?? randomSecret(), realm, nonceTtl * 1000);
   const opaque = signer.opaque();
   const store = (o.store as Store | undefined) ?? new MemoryStore();
-  const lookup = credentialsOption(o, realm);
+  const lookup = credentialsOption(where, o, realm);
 
   // One WWW-Authenticate field per algorithm, strongest first (RFC 7616 §3.7): clients pick the first they know.
   const challenge = (stale: boolean) => ({
@@ -96,9 +96,7 @@ export function digestAuth(options: DigestAuthOptions): Guard {
       if (state === 'invalid') return refuse(req, 'unknown nonce');
 
       const ha1 = await lookup(req, r.user, r.algorithm);
-      const a2 = hex(r.algorithm, `${req.method}:${r.uri}`);
-      const expected = ha1 === undefined ? undefined : hex(r.algorithm, `${ha1}:${r.nonce}:${r.ncText}:${r.cnonce}:auth:${a2}`);
-      if (expected === undefined || !safeEqual(r.response.toLowerCase(), expected)) return refuse(req, 'invalid user name or password');
+      if (!responseMatches(r, ha1, req.method)) return refuse(req, 'invalid user name or password');
       // Only a correct response earns `stale=true`: it tells the client its password was right.
       if (state === 'stale') return refuse(req, 'stale nonce', true);
       // Checked last, so that only someone who knows the password can use up nonce counts.
@@ -112,7 +110,8 @@ export function digestAuth(options: DigestAuthOptions): Guard {
   };
 }
 
-interface DigestResponse {
+/** The fields of a Digest response (RFC 7616 §3.4, RFC 3261 §25.1 `dig-resp`), read by {@link readResponse}. */
+export interface DigestResponse {
   readonly user: string;
   readonly realm: string;
   readonly nonce: string;
@@ -125,8 +124,8 @@ interface DigestResponse {
   readonly opaque: string | undefined;
 }
 
-/** The fields of a Digest `Authorization`, or why it is not one we can check. */
-function readResponse(p: ReadonlyMap<string, string>, offered: readonly DigestAlgorithm[]): DigestResponse | string {
+/** The fields of a Digest `Authorization`, or why it is not one we can check. Shared with SIP digest (@wsgate/sip). */
+export function readResponse(p: ReadonlyMap<string, string>, offered: readonly DigestAlgorithm[]): DigestResponse | string {
   const user = p.has('username*') ? (p.has('username') ? undefined : extValue(p.get('username*')!)) : p.get('username');
   if (user === undefined || user === '') return 'no or malformed username';
   const algorithm = ALGORITHMS.find((a) => a.toLowerCase() === (p.get('algorithm') ?? 'MD5').toLowerCase());
@@ -152,35 +151,51 @@ function extValue(value: string): string | undefined {
   }
 }
 
-function algorithmsOption(value: unknown): readonly DigestAlgorithm[] {
+/**
+ * Does the response prove knowledge of `ha1` (RFC 7616 §3.4.1 with qop=auth)? Compared in constant time;
+ * false for an unknown user (no HA1).
+ */
+export function responseMatches(r: DigestResponse, ha1: string | undefined, method: string): boolean {
+  if (ha1 === undefined) return false;
+  const a2 = hex(r.algorithm, `${method}:${r.uri}`);
+  return safeEqual(r.response.toLowerCase(), hex(r.algorithm, `${ha1}:${r.nonce}:${r.ncText}:${r.cnonce}:auth:${a2}`));
+}
+
+/** The `algorithms` option: distinct "SHA-256" and "MD5", preferred first; both when absent. */
+export function algorithmsOption(where: string, value: unknown): readonly DigestAlgorithm[] {
   if (value === undefined) return ALGORITHMS;
   if (!Array.isArray(value) || value.length === 0 || value.some((a) => !ALGORITHMS.includes(a)) || new Set(value).size !== value.length) {
-    throw invalidOption('digestAuth().algorithms', `expected a list of distinct "SHA-256" and "MD5", preferred first, got ${JSON.stringify(value)}`);
+    throw invalidOption(where, `expected a list of distinct "SHA-256" and "MD5", preferred first, got ${JSON.stringify(value)}`);
   }
   return value as DigestAlgorithm[];
 }
 
-type Lookup = (req: RequestContext<any>, user: string, algorithm: DigestAlgorithm) => Promise<string | undefined>;
+/** HA1 (lower-case hex) of a user for an algorithm; `at.log` hears of a file that fails to reload or a lookup that throws. */
+export type DigestLookup = (at: { readonly log: Logger }, user: string, algorithm: DigestAlgorithm) => Promise<string | undefined>;
 
-/** HA1 for a user and algorithm, from the file or the callback (exactly one of them). */
-function credentialsOption(o: Record<string, unknown>, realm: string): Lookup {
+/**
+ * HA1 for a user and algorithm, from the options `file` (htdigest, re-read when it changes, checked every
+ * `checkInterval` seconds) or `credentials` (a callback): exactly one of them. `where` names the factory
+ * (`digestAuth()`, `sipDigest()`) in errors and logs.
+ */
+export function credentialsOption(where: string, o: Record<string, unknown>, realm: string): DigestLookup {
   if ((o.file === undefined) === (o.credentials === undefined)) {
-    throw invalidOption('digestAuth()', 'give either file (an htdigest file) or credentials (a lookup function), not both');
+    throw invalidOption(where, 'give either file (an htdigest file) or credentials (a lookup function), not both');
   }
   if (o.file !== undefined) {
-    if (typeof o.file !== 'string' || o.file === '') throw invalidOption('digestAuth().file', 'expected the path of an htdigest file');
-    const checkInterval = seconds('digestAuth().checkInterval', o.checkInterval, 1, 0, 3600);
-    const file = new CredentialsFile('digestAuth().file', o.file, parseHtdigest, checkInterval * 1000);
+    if (typeof o.file !== 'string' || o.file === '') throw invalidOption(`${where}.file`, 'expected the path of an htdigest file');
+    const checkInterval = seconds(`${where}.checkInterval`, o.checkInterval, 1, 0, 3600);
+    const file = new CredentialsFile(`${where}.file`, o.file, parseHtdigest, checkInterval * 1000);
     return async (req, user, algorithm) => (await file.current(req.log)).get(userRealmKey(user, realm))?.[algorithm];
   }
-  if (typeof o.credentials !== 'function') throw invalidOption('digestAuth().credentials', 'expected a function (user, realm) => { password } | { ha1 } | undefined');
+  if (typeof o.credentials !== 'function') throw invalidOption(`${where}.credentials`, 'expected a function (user, realm) => { password } | { ha1 } | undefined');
   const credentials = o.credentials as NonNullable<DigestAuthOptions['credentials']>;
   return async (req, user, algorithm) => {
     let secret: DigestSecret | undefined;
     try {
       secret = await credentials(user, realm);
     } catch (err) {
-      req.log.error({ err, user }, 'digestAuth(): the credentials lookup threw; refusing');
+      req.log.error({ err, user }, `${where}: the credentials lookup threw; refusing`);
       return undefined;
     }
     if (!secret) return undefined;

@@ -1,3 +1,3 @@
-export { sipProxy, type HereHandler, type ProxyOptions, type ProxyStats, type RequestAuthenticator, type SipProxy } from './proxy.js';
+export { sipProxy, type HereHandler, type ProxyOptions, type ProxyStats, type SipProxy } from './proxy.js';
 export { FlowTokens } from './flow-token.js';
 export { bestResponse } from './best-response.js';

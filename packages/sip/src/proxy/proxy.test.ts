@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { defineRoutes } from '@wsgate/core';
 import { startTestGateway, until, sleep, type TestGateway } from '@wsgate/test-kit';
-import { parseMessage, sipService, type SipMessage, type SipRequest, type SipResponse, type SipService, type SipServiceOptions } from '../index.js';
+import { parseMessage, sipDigest, sipService, type SipMessage, type SipRequest, type SipResponse, type SipService, type SipServiceOptions } from '../index.js';
 
 /**
  * The proxy between phones on real WebSockets. Each phone here is a `ws` client that writes SIP as JsSIP does
@@ -369,5 +370,43 @@ describe('SIP proxy (RFC 3261 §16) between phones on WebSockets', () => {
     );
     const answer = await carol.next<SipResponse>((x) => x.kind === 'response', 'the answer to the looped request');
     expect(answer.status).toBe(482);
+  });
+
+  it('with sipDigest: 407 first, the answered challenge is forwarded, a user the credentials do not know is 404, a known one not registered 480', async () => {
+    const passwords: Record<string, string> = { alice: 'alice-secret', bob: 'bob-secret', carol: 'carol-secret' };
+    await start({ auth: sipDigest({ realm: 'example.com', credentials: (user) => (user in passwords ? { password: passwords[user]! } : undefined) }) });
+    const alice = await phone('alice', false);
+    const bob = await phone('bob', false);
+    // REGISTER needs credentials too; trust nothing: register bob by answering his 401
+    const sha = (x: string) => createHash('sha256').update(x).digest('hex');
+    const answer = (challenge: string, user: string, method: string, uri: string) => {
+      const p = (name: string) => new RegExp(`${name}="?([^",]+)"?`).exec(challenge)![1]!;
+      const ha1 = sha(`${user}:example.com:${passwords[user]}`);
+      const response = sha(`${ha1}:${p('nonce')}:00000001:abc:auth:${sha(`${method}:${uri}`)}`);
+      return `Digest username="${user}", realm="example.com", nonce="${p('nonce')}", uri="${uri}", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="abc", response="${response}", opaque="${p('opaque')}"`;
+    };
+    const contact = `Contact: <${bob.contact};ob>;+sip.instance="${bob.instance}";reg-id=1`;
+    bob.request('REGISTER', 'sip:example.com', { to: `<${bob.aor}>`, callId: 'bobreg', cseq: 1, headers: [contact] });
+    const challenge401 = await bob.next<SipResponse>(isStatus(401));
+    const www = challenge401.headers.getAll('www-authenticate').find((h) => h.includes('SHA-256'))!;
+    bob.request('REGISTER', 'sip:example.com', { to: `<${bob.aor}>`, callId: 'bobreg', cseq: 2, headers: [contact, `Authorization: ${answer(www, 'bob', 'REGISTER', 'sip:example.com')}`] });
+    await bob.next(isStatus(200, 'REGISTER'));
+
+    alice.request('MESSAGE', 'sip:bob@example.com', { body: 'hi', callId: 'm1', cseq: 1 });
+    const challenge = await alice.next<SipResponse>(isStatus(407));
+    const pa = challenge.headers.getAll('proxy-authenticate').find((h) => h.includes('SHA-256'))!;
+    expect(pa).toContain('realm="example.com"');
+    alice.request('MESSAGE', 'sip:bob@example.com', { body: 'hi', callId: 'm1', cseq: 2, headers: [`Proxy-Authorization: ${answer(pa, 'alice', 'MESSAGE', 'sip:bob@example.com')}`] });
+    const got = await bob.next<SipRequest>(isRequest('MESSAGE'));
+    expect(got.bodyText()).toBe('hi');
+
+    const ask = async (to: string, cseq: number) => {
+      alice.request('MESSAGE', `sip:${to}@example.com`, { body: 'x', callId: `m-${to}`, cseq });
+      const c = (await alice.next<SipResponse>(isStatus(407))).headers.getAll('proxy-authenticate').find((h) => h.includes('SHA-256'))!;
+      alice.request('MESSAGE', `sip:${to}@example.com`, { body: 'x', callId: `m-${to}`, cseq: cseq + 1, headers: [`Proxy-Authorization: ${answer(c, 'alice', 'MESSAGE', `sip:${to}@example.com`)}`] });
+      return (await alice.next<SipResponse>((m) => m.kind === 'response' && m.cseq.seq === cseq + 1)).status;
+    };
+    expect(await ask('mallory', 10)).toBe(404);
+    expect(await ask('carol', 20)).toBe(480);
   });
 });

@@ -3,21 +3,14 @@ import type { Connection, Logger } from '@wsgate/core';
 import { type SipRequest, SipResponse } from '../message.js';
 import { createResponse } from '../respond.js';
 import { serialize } from '../serialize.js';
+import type { SipAuthenticator } from '../auth/authenticator.js';
+import type { SipMetrics } from '../observe/sip-metrics.js';
 import type { Registrar } from '../registrar/registrar.js';
 import { bestResponse } from './best-response.js';
 import { destinationOf, type DestinationRules } from './destination.js';
 import { FlowTokens } from './flow-token.js';
 import { ackFor, branchRequest, cancelFor, stampReceived } from './forward.js';
 import { type Branch, ProxyTransaction, serverKey, type Synthetic } from './transaction.js';
-
-/** What checks a request's credentials (the SIP digest of `sipDigest()`): a user, or the answer to send. */
-export interface RequestAuthenticator {
-  authenticate(
-    conn: Connection,
-    request: SipRequest,
-    as: 'www' | 'proxy',
-  ): Promise<{ readonly user: string } | { readonly status: number; readonly reason: string; readonly headers: ReadonlyArray<readonly [string, string]> }>;
-}
 
 export interface ProxyOptions {
   /** the SIP domains served: requests for them are routed through the registrar's location service */
@@ -30,7 +23,7 @@ export interface ProxyOptions {
   /** the local WebSocket of a flow (`<node>/<connection id>`), when it is open on this gateway */
   connection(flow: string): Connection | undefined;
   /** challenges out-of-dialog requests with 407 (absent: none) */
-  readonly auth?: RequestAuthenticator | undefined;
+  readonly auth?: SipAuthenticator | undefined;
   /** known users: an AOR with no binding is 404 for an unknown user, 480 for a known one (absent: always 480) */
   readonly users?: ((user: string) => boolean | Promise<boolean>) | undefined;
   /** flow-token secret, shared by gateways that see the same dialogs; default random per process */
@@ -42,6 +35,8 @@ export interface ProxyOptions {
   /** proxy transactions one connection may have open at once (more: 503); default 64 */
   readonly maxTransactions?: number | undefined;
   readonly logger?: Logger | undefined;
+  /** counts responses sent or relayed and messages dropped (`sipMetrics()`) */
+  readonly metrics?: SipMetrics | undefined;
 }
 
 export interface ProxyStats {
@@ -87,6 +82,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
   const requestTimeout = (options.requestTimeout ?? 32) * 1000;
   const maxTransactions = options.maxTransactions ?? 64;
   const log = options.logger;
+  const metrics = options.metrics;
   const stats: ProxyStats = { forwarded: 0, relayed: 0, answered: 0, stray: 0 };
 
   const servers = new Map<string, ProxyTransaction>();
@@ -108,7 +104,8 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
 
   function answer(conn: Connection, request: SipRequest, status: number, reason: string, headers: ReadonlyArray<readonly [string, string]> = []): void {
     stats.answered++;
-    if (status >= 400 && log?.isLevelEnabled('info')) {
+    metrics?.response(status);
+    if (status >= 400 && status !== 407 && log?.isLevelEnabled('info')) {
       log.info({ callId: request.callId, method: request.method, status, reason, connection: conn.id }, 'SIP request refused');
     }
     send(conn, createResponse(request, status, reason, { headers }));
@@ -168,6 +165,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
 
   function dropStray(): void {
     stats.stray++;
+    metrics?.dropped('stray');
   }
 
   /** A request came back with a Via of ours on a branch that carried the same request: a loop, not a spiral (§16.3 step 4). */
@@ -218,6 +216,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     if (req.method === 'INVITE') {
       // 100 Trying at once (§16.2): the caller stops waiting for us; the phones' 180 follows
       const trying = serialize(createResponse(req, 100, 'Trying'));
+      metrics?.response(100);
       if (isOpen(caller)) caller.send(trying, { binary: false });
     }
     armTimer(tx);
@@ -303,6 +302,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
         relay(tx, best.status === 503 ? new SipResponse(500, 'Server Internal Error', best.headers, best.body) : best);
       } else {
         stats.answered++;
+        metrics?.response(best.status);
         const made = serialize(createResponse(tx.request, best.status, best.reason));
         tx.lastSent = made;
         if (isOpen(tx.caller)) tx.caller.send(made, { binary: false });
@@ -340,6 +340,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     res.headers.shiftValue('via');
     const bytes = serialize(res);
     stats.relayed++;
+    metrics?.response(res.status);
     if (res.status >= 200) tx.lastSent = bytes;
     if (isOpen(tx.caller)) tx.caller.send(bytes, { binary: false });
   }

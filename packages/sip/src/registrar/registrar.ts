@@ -1,10 +1,12 @@
-import { type Connection, MemoryStore, type Store } from '@wsgate/core';
+import { type Connection, type Logger, MemoryStore, silentLogger, type Store } from '@wsgate/core';
 import { readFrame, type FrameStats } from '../frame.js';
 import type { SipRequest } from '../message.js';
 import { createResponse } from '../respond.js';
 import { serialize } from '../serialize.js';
 import { aorKey, type Binding, loadBindings, saveBindings } from './bindings.js';
 import { applyRegister, listContacts, planRegister, type RegisterLimits, type Refusal } from './register.js';
+import type { SipMetrics } from '../observe/sip-metrics.js';
+import type { SipAuthenticator } from '../auth/authenticator.js';
 
 export interface RegistrarOptions {
   /** the domains (hosts) this registrar keeps bindings for, e.g. `example.com` */
@@ -27,6 +29,12 @@ export interface RegistrarOptions {
   sweepInterval?: number;
   /** AORs a sweep examines at most; default 256 */
   sweepBatch?: number;
+  /** counts what the registrar reads and answers, and feeds `wsgate_sip_registrations` (`sipMetrics(gateway)`) */
+  metrics?: SipMetrics;
+  /** REGISTER outcomes at debug, refusals at info, each with callId, aor and conn; default none */
+  logger?: Logger;
+  /** authenticates every REGISTER ('www': 401 challenges) before anything else, e.g. `sipDigest({ realm, file })`; default none */
+  auth?: SipAuthenticator;
 }
 
 /** A binding as a proxy needs it: where to send (the flow's connection) and what to put in the Request-URI. */
@@ -35,11 +43,28 @@ export interface Registration extends Binding {
   readonly connectionId: number | undefined;
 }
 
+/** Which of this node's bindings `list()` returns; the filters combine. */
+export interface RegistrationFilter {
+  /** one AOR (`sip:alice@example.com`; To/Request-URI forms are canonicalised) */
+  readonly aor?: string;
+  /** the user part of the AOR, exactly (`alice`) */
+  readonly user?: string;
+  /** the connection id of the flow */
+  readonly connectionId?: number;
+}
+
+/** A binding `list()` returns: with its AOR. */
+export interface ListedRegistration extends Registration {
+  readonly aor: string;
+}
+
 export interface Registrar {
   /** Answers a parsed REGISTER on `conn` (the flow) and sends the response; resolves when the bindings are stored. */
   register(conn: Connection, request: SipRequest): Promise<void>;
   /** The live bindings of an AOR (`sip:alice@example.com`; To/Request-URI forms are canonicalised), best q first. */
   lookup(aor: string): Promise<Registration[]>;
+  /** The bindings on this node's flows (`wsgate ctl registrations`), by AOR then contact. */
+  list(filter?: RegistrationFilter): Promise<ListedRegistration[]>;
   /** Drops every binding registered over `conn`: call from `websocket:closed`. */
   connectionClosed(conn: Connection): Promise<void>;
   /** Route handlers to spread into `defineRoutes` for a registrar-only endpoint; other methods get 405. */
@@ -52,11 +77,11 @@ export interface Registrar {
   sweep(): Promise<number>;
   /** Stops the sweep timer. */
   close(): void;
-  /** frames read (FrameStats), REGISTERs answered, refused, and bindings the sweep found lapsed */
-  readonly stats: FrameStats & { registers: number; refused: number; lapsed: number };
+  /** frames read (FrameStats), REGISTERs answered, refused, bindings the sweep found lapsed, and bindings on this node's flows now */
+  readonly stats: FrameStats & { registers: number; refused: number; lapsed: number; bindings: number };
 }
 
-/** An RFC 3261 §10 registrar with RFC 5626 outbound flows over WebSocket (RFC 7118 §5). No authentication yet. */
+/** An RFC 3261 §10 registrar with RFC 5626 outbound flows over WebSocket (RFC 7118 §5); REGISTERs authenticated by `auth` when given. */
 export function registrar(options: RegistrarOptions): Registrar {
   const domains = new Set((typeof options.domains === 'string' ? [options.domains] : options.domains).map((d) => d.toLowerCase()));
   if (domains.size === 0) throw new TypeError('registrar: domains must name at least one domain (e.g. "example.com")');
@@ -72,7 +97,9 @@ export function registrar(options: RegistrarOptions): Registrar {
   const node = options.node ?? 'local';
   const prefix = options.prefix ?? 'wsgate:sip:reg:';
   const batch = options.sweepBatch ?? 256;
-  const stats = { messages: 0, answered: 0, dropped: 0, keepalives: 0, registers: 0, refused: 0, lapsed: 0 };
+  const stats = { messages: 0, answered: 0, dropped: 0, keepalives: 0, registers: 0, refused: 0, lapsed: 0, bindings: 0 };
+  const metrics = options.metrics;
+  const log = (options.logger ?? silentLogger).child({ module: 'registrar' });
 
   // This process's flows and the AORs each registered: what a close must clean and what a sweep visits.
   const flows = new Map<number, Set<string>>();
@@ -90,17 +117,37 @@ export function registrar(options: RegistrarOptions): Registrar {
   };
   const flowOf = (conn: Connection) => `${node}/${conn.id}`;
   const local = `${node}/`;
+  // Bindings on this node's flows per AOR, as last stored: stats.bindings (the registrations gauge) without a store read.
+  const localCounts = new Map<string, number>();
+  const countLocal = (aor: string, bindings: readonly Binding[]) => {
+    let n = 0;
+    for (const b of bindings) if (b.flow.startsWith(local)) n++;
+    stats.bindings += n - (localCounts.get(aor) ?? 0);
+    if (n === 0) localCounts.delete(aor);
+    else localCounts.set(aor, n);
+  };
+  const gauge = metrics?.readRegistrations(() => stats.bindings);
 
   const answer = (conn: Connection, request: SipRequest, status: number, reason: string, headers: Array<readonly [string, string]> = []) => {
+    metrics?.response(status);
     conn.send(serialize(createResponse(request, status, reason, { headers })), { binary: false });
   };
-  const refuse = (conn: Connection, request: SipRequest, r: Refusal) => {
+  const refuse = (conn: Connection, request: SipRequest, r: Refusal, aor?: string) => {
     stats.refused++;
+    // before the AOR is known (a foreign domain, a bad To), the To header as written says who asked
+    const who = aor === undefined ? { to: request.headers.get('to') } : { aor };
+    // a 401 challenge is the first step of every authenticated registration: debug, as the 200 is
+    const [level, msg] = r.status === 401 ? (['debug', 'REGISTER challenged'] as const) : (['info', 'REGISTER refused'] as const);
+    if (log.isLevelEnabled(level)) log[level]({ callId: request.callId, ...who, conn: conn.id, status: r.status, reason: r.reason }, msg);
     answer(conn, request, r.status, r.reason, [...(r.headers ?? [])]);
   };
 
   async function register(conn: Connection, request: SipRequest): Promise<void> {
     stats.registers++;
+    if (options.auth !== undefined) {
+      const verdict = await options.auth.authenticate(conn, request, 'www');
+      if ('status' in verdict) return refuse(conn, request, verdict);
+    }
     let plan;
     try {
       plan = planRegister(request, limits);
@@ -119,13 +166,14 @@ export function registrar(options: RegistrarOptions): Registrar {
         const next = applyRegister(p, await loadBindings(store, key, now), now, flow, limits.maxBindings);
         if (!Array.isArray(next)) return next;
         if (p.contacts.length > 0 || p.wildcard) await saveBindings(store, key, next, now);
+        countLocal(p.aor, next);
         return { bindings: next, now };
       });
     } catch {
       // the store failed (a Redis outage later): the UA retries; nothing half-written, one key per AOR
-      return refuse(conn, request, { status: 500, reason: 'registrar store unavailable' });
+      return refuse(conn, request, { status: 500, reason: 'registrar store unavailable' }, p.aor);
     }
-    if (!('bindings' in result)) return refuse(conn, request, result);
+    if (!('bindings' in result)) return refuse(conn, request, result, p.aor);
     if (result.bindings.some((b) => b.flow === flow)) {
       known.add(p.aor);
       let aors = flows.get(conn.id);
@@ -137,6 +185,7 @@ export function registrar(options: RegistrarOptions): Registrar {
     const headers: Array<readonly [string, string]> = listContacts(result.bindings, result.now).map((c) => ['Contact', c]);
     if (p.outbound) headers.push(['Require', 'outbound']);
     headers.push(['Supported', 'outbound'], ['Date', new Date(result.now).toUTCString()]);
+    if (log.isLevelEnabled('debug')) log.debug({ callId: request.callId, aor: p.aor, conn: conn.id, status: 200, bindings: result.bindings.length }, 'REGISTER');
     answer(conn, request, 200, 'OK', headers);
   }
 
@@ -148,6 +197,23 @@ export function registrar(options: RegistrarOptions): Registrar {
       .filter((b) => !gone.has(b.flow))
       .sort((a, b) => (b.q ?? 1) - (a.q ?? 1))
       .map((b) => ({ ...b, connectionId: b.flow.startsWith(local) ? Number(b.flow.slice(local.length)) : undefined }));
+  }
+
+  async function list(filter: RegistrationFilter = {}): Promise<ListedRegistration[]> {
+    const aor = filter.aor === undefined ? undefined : canonicalAor(filter.aor);
+    // the fewest AORs to read: the connection's, the one asked for, else every one this node registered
+    const aors = filter.connectionId !== undefined ? [...(flows.get(filter.connectionId) ?? [])] : aor !== undefined ? [aor] : [...known];
+    const now = Date.now();
+    const out: ListedRegistration[] = [];
+    for (const a of aors) {
+      if ((aor !== undefined && a !== aor) || (filter.user !== undefined && a.slice(a.indexOf(':') + 1, a.lastIndexOf('@')) !== filter.user)) continue;
+      for (const b of await loadBindings(store, aorKey(prefix, a), now)) {
+        if (!b.flow.startsWith(local) || gone.has(b.flow)) continue;
+        const connectionId = Number(b.flow.slice(local.length));
+        if (filter.connectionId === undefined || connectionId === filter.connectionId) out.push({ ...b, aor: a, connectionId });
+      }
+    }
+    return out.sort((x, y) => (x.aor < y.aor ? -1 : x.aor > y.aor ? 1 : x.contact < y.contact ? -1 : x.contact > y.contact ? 1 : 0));
   }
 
   async function connectionClosed(conn: Connection): Promise<void> {
@@ -165,6 +231,7 @@ export function registrar(options: RegistrarOptions): Registrar {
             const before = await loadBindings(store, key, now);
             const after = before.filter((b) => b.flow !== flow);
             if (after.length !== before.length) await saveBindings(store, key, after, now);
+            countLocal(aor, after);
           }),
         ),
       );
@@ -189,6 +256,7 @@ export function registrar(options: RegistrarOptions): Registrar {
         const all = text === undefined ? [] : (JSON.parse(text) as Binding[]);
         const live = all.filter((b) => b.expiresAt > now);
         if (live.length !== all.length) await saveBindings(store, key, live, now);
+        countLocal(aor, live);
         if (!live.some((b) => b.flow.startsWith(local))) known.delete(aor);
         return all.length - live.length;
       });
@@ -207,13 +275,22 @@ export function registrar(options: RegistrarOptions): Registrar {
   const routes = {
     'websocket:message'(conn: Connection, data: Buffer): Promise<void> | void {
       const r = readFrame(data, undefined, stats);
+      if (r.kind === 'answer') metrics?.response(r.error.status);
+      else if (r.kind === 'drop') metrics?.dropped('malformed');
       if (r.kind === 'answer' || (r.kind === 'keepalive' && r.reply)) return void conn.send(r.reply!, { binary: false });
-      if (r.kind !== 'message' || r.message.kind !== 'request' || r.message.method === 'ACK') return;
+      if (r.kind !== 'message') return;
+      if (r.message.kind !== 'request') return void metrics?.dropped('stray-response');
+      metrics?.request(r.message.method);
+      if (r.message.method === 'ACK') return;
       if (r.message.method === 'REGISTER') return register(conn, r.message);
       answer(conn, r.message, 405, 'Method Not Allowed', [['Allow', 'REGISTER']]);
     },
     'websocket:closed': (conn: Connection) => connectionClosed(conn),
-    'routes:close': () => clearInterval(timer),
+    'routes:close': () => close(),
   };
-  return { register, lookup, connectionClosed, routes, sweep, close: () => clearInterval(timer), stats };
+  function close(): void {
+    clearInterval(timer);
+    gauge?.remove();
+  }
+  return { register, lookup, list, connectionClosed, routes, sweep, close, stats };
 }

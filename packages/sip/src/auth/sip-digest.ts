@@ -1,0 +1,186 @@
+/**
+ * SIP digest authentication (RFC 3261 §22, RFC 8760 SHA-256, qop=auth with nonce counts as RFC 7616), as
+ * Kamailio's `www_authorize()` / `proxy_authorize()` with `auth_check()`'s identity check. It reads the same
+ * htdigest files as the HTTP `digestAuth()` and shares its response reading, credentials lookup and
+ * self-verifying nonces (@wsgate/routes): only what SIP does differently is here — the header pairs, 400 for
+ * malformed credentials, the digest-uri against the Request-URI, and the identity bindings.
+ *
+ * Browser phones (JsSIP, SIP.js) answer these challenges; they cannot answer a 401 on the WebSocket upgrade.
+ */
+import { randomBytes } from 'node:crypto';
+import { type Connection, type Logger, MemoryStore, silentLogger, type Store, WsgateError } from '@wsgate/core';
+import {
+  authParam,
+  digestAlgorithmsOption,
+  digestCredentials,
+  digestResponseMatches,
+  NonceSigner,
+  parseAuthParams,
+  readDigestResponse,
+  realmOption,
+  secretOption,
+  type DigestAlgorithm,
+  type DigestSecret,
+} from '@wsgate/routes';
+import type { SipRequest } from '../message.js';
+import { assertedUser } from './asserted-identity.js';
+import type { SipAuthenticator, SipAuthResult } from './authenticator.js';
+
+export interface SipDigestOptions {
+  /** The realm challenges name, usually the SIP domain (`example.com`); htdigest lines of other realms are ignored. Default `wsgate`. */
+  readonly realm?: string;
+  /** An htdigest file (`user:realm:HA1`, MD5 or SHA-256 HA1), the same the HTTP `digestAuth()` reads. Re-read when it changes. */
+  readonly file?: string;
+  /** Or a lookup of your own (a database): a password or HA1s, or undefined for an unknown user. */
+  readonly credentials?: (user: string, realm: string) => DigestSecret | undefined | Promise<DigestSecret | undefined>;
+  /** The challenges offered, preferred first, one header each. Default `['SHA-256', 'MD5']` (RFC 8760 §2.4). */
+  readonly algorithms?: readonly DigestAlgorithm[];
+  /** The key nonces (and `opaque`) are signed with, ≥ 32 bytes: the same on every gateway sharing `store`. Default: random per process. */
+  readonly secret?: string | Buffer;
+  /** Seconds a nonce is good for; a correct answer to an older one gets `stale=true`. Default 300. */
+  readonly nonceTtl?: number;
+  /** Where the highest nonce count per nonce is kept (replay protection); a shared (Redis) store for several gateways. Default: a new MemoryStore. */
+  readonly store?: Store;
+  /** Send `opaque` in challenges and require it back. Default true. */
+  readonly opaque?: boolean;
+  /** Seconds between checks of `file` for changes. Default 1. */
+  readonly checkInterval?: number;
+  /**
+   * The identity the WebSocket was authenticated as at its upgrade (cookie token, HTTP digest or basic), or
+   * undefined. Default `conn.get('user')`, where `cookieToken()`, `digestAuth()` and `basicAuth()` put it.
+   * When there is one, the SIP identity must be the same (else 403).
+   */
+  readonly connectionIdentity?: (conn: Connection) => string | undefined;
+  /** Admit without a challenge a request whose identity is the connection's own (a browser phone that logged in with a cookie). Default false. */
+  readonly trustConnection?: boolean;
+  /** Hears of a credentials file that fails to reload, or a lookup that throws: give `gateway.logger`. Default: silent. */
+  readonly logger?: Logger;
+}
+
+/** The header pair and answer of each side (RFC 3261 §22.2 and §22.3). */
+const SIDES = {
+  www: { status: 401, reason: 'Unauthorized', challenge: 'WWW-Authenticate', credentials: 'Authorization' },
+  proxy: { status: 407, reason: 'Proxy Authentication Required', challenge: 'Proxy-Authenticate', credentials: 'Proxy-Authorization' },
+} as const;
+
+const KEYS = ['realm', 'file', 'credentials', 'algorithms', 'secret', 'nonceTtl', 'store', 'opaque', 'checkInterval', 'connectionIdentity', 'trustConnection', 'logger'];
+
+/**
+ * A SIP digest authenticator for the registrar (`registrar({ auth })`) and the proxy.
+ * @example const auth = sipDigest({ realm: 'example.com', file: '/etc/wsgate/htdigest', secret: process.env.DIGEST_SECRET, logger: gateway.logger });
+ * @throws {WsgateError} `WSGATE_CONFIG_INVALID` for bad options; `WSGATE_CREDENTIALS_FILE` for a bad file.
+ */
+export function sipDigest(options: SipDigestOptions): SipAuthenticator {
+  const where = 'sipDigest()';
+  const o = knownKeys(where, options);
+  const realm = realmOption(`${where}.realm`, o.realm);
+  const algorithms = digestAlgorithmsOption(`${where}.algorithms`, o.algorithms);
+  const nonceTtl = nonceTtlOption(`${where}.nonceTtl`, o.nonceTtl);
+  const signer = new NonceSigner(secretOption(`${where}.secret`, o.secret) ?? randomBytes(32), realm, nonceTtl * 1000);
+  const opaque = booleanOption(`${where}.opaque`, o.opaque, true) ? signer.opaque() : undefined;
+  const trustConnection = booleanOption(`${where}.trustConnection`, o.trustConnection, false);
+  const connectionIdentity = functionOption<(conn: Connection) => string | undefined>(`${where}.connectionIdentity`, o.connectionIdentity, '(conn) => string | undefined') ?? defaultIdentity;
+  const store = (o.store as Store | undefined) ?? new MemoryStore();
+  const log = { log: (o.logger as Logger | undefined) ?? silentLogger };
+  const lookup = digestCredentials(where, o, realm);
+
+  // One header per algorithm, strongest first (RFC 8760 §2.4): a UA answers the first it supports.
+  const challenge = (side: (typeof SIDES)[keyof typeof SIDES], reason: string, stale = false): SipAuthResult => {
+    const nonce = signer.make();
+    const tail = `${opaque === undefined ? '' : `, ${authParam('opaque', opaque)}`}${stale ? ', stale=true' : ''}`;
+    const headers = algorithms.map(
+      (algorithm) => [side.challenge, `Digest ${authParam('realm', realm)}, ${authParam('nonce', nonce)}, algorithm=${algorithm}, ${authParam('qop', 'auth')}${tail}`] as const,
+    );
+    return { status: side.status, reason, headers };
+  };
+  const refuse = (status: number, reason: string): SipAuthResult => ({ status, reason, headers: [] });
+
+  async function authenticate(conn: Connection, request: SipRequest, as: 'www' | 'proxy'): Promise<SipAuthResult> {
+    const side = SIDES[as];
+    const asserted = assertedUser(request);
+    if (typeof asserted !== 'string') return refuse(asserted.status, asserted.reason);
+    const connUser = connectionIdentity(conn);
+    if (connUser !== undefined && connUser !== asserted) return refuse(403, `connection authenticated as ${connUser} cannot act as ${asserted}`);
+    if (trustConnection && connUser !== undefined) return { user: connUser };
+
+    // A UA may carry credentials for several realms (proxies on the way, §22.3): ours are the ones with our realm.
+    const values = request.headers.getAll(side.credentials);
+    if (values.length === 0) return challenge(side, side.reason);
+    let params: ReadonlyMap<string, string> | undefined;
+    for (const value of values) {
+      const parsed = parseAuthParams(value);
+      if (parsed === undefined) return refuse(400, `malformed ${side.credentials} header`);
+      if (parsed.scheme !== 'digest' || parsed.params.get('realm') !== realm) continue;
+      if (params !== undefined) return refuse(400, `more than one ${side.credentials} header for realm ${realm}`);
+      params = parsed.params;
+    }
+    if (params === undefined) return challenge(side, `no credentials for realm ${realm}`);
+    const r = readDigestResponse(params, algorithms);
+    // A Reason-Phrase may not hold '"' (RFC 3261 §25.1): the shared reader quotes what it names.
+    if (typeof r === 'string') return refuse(400, r.replaceAll('"', "'"));
+    // RFC 2617 §3.2.2.5 (which RFC 3261 §22.4 builds on): a uri other than the Request-URI is a 400, not a new
+    // challenge — the UA would answer it with the same wrong uri, and a response made for another request
+    // must not pass for this one.
+    if (r.uri !== request.requestUri) return refuse(400, `digest uri ${r.uri} is not the Request-URI ${request.requestUri}`);
+    if (opaque !== undefined && r.opaque !== opaque) return challenge(side, 'wrong opaque');
+    const state = signer.check(r.nonce);
+    if (state === 'invalid') return challenge(side, 'unknown nonce');
+    if (!digestResponseMatches(r, await lookup(log, r.user, r.algorithm), request.method)) return challenge(side, 'invalid user name or password');
+    // Only a correct response earns stale=true: it tells the UA its password was right (RFC 3261 §22.4 via RFC 2617).
+    if (state === 'stale') return challenge(side, 'stale nonce', true);
+    if (r.user !== asserted) return refuse(403, `authenticated as ${r.user} cannot act as ${asserted}`);
+    // Last, so that only someone who knows the password can use up nonce counts.
+    try {
+      if (!(await store.raise(`wsgate:sip:digest:nc:${r.nonce}`, r.nc, nonceTtl))) return challenge(side, 'nonce count replayed or not increasing');
+    } catch (err) {
+      log.log.error({ err }, `${where}: the store failed; answering 500`);
+      return refuse(500, 'authentication store unavailable');
+    }
+    return { user: r.user };
+  }
+
+  return {
+    authenticate,
+    async knows(user: string) {
+      for (const algorithm of algorithms) if ((await lookup(log, user, algorithm)) !== undefined) return true;
+      return false;
+    },
+    close() {
+      if (o.store === undefined) void store.close();
+    },
+  };
+}
+
+/** The attribute `cookieToken()` (its subject), `digestAuth()` and `basicAuth()` set at the upgrade. */
+function defaultIdentity(conn: Connection): string | undefined {
+  const user = conn.get('user');
+  return typeof user === 'string' && user !== '' ? user : undefined;
+}
+
+// ——— option checks: each names the option and the fix ———
+
+const invalid = (where: string, why: string) => new WsgateError('WSGATE_CONFIG_INVALID', `${where}: ${why}`);
+
+function knownKeys(where: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(where, `expected an options object, got ${JSON.stringify(value)}`);
+  for (const key of Object.keys(value)) if (!KEYS.includes(key)) throw invalid(`${where}.${key}`, `unknown option; known ones are ${KEYS.join(', ')}`);
+  return value as Record<string, unknown>;
+}
+
+function booleanOption(where: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalid(where, `expected true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function functionOption<F>(where: string, value: unknown, shape: string): F | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw invalid(where, `expected a function ${shape}, got ${JSON.stringify(value)}`);
+  return value as F;
+}
+
+function nonceTtlOption(where: string, value: unknown): number {
+  if (value === undefined) return 300;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > 86_400) throw invalid(where, `expected seconds from 1 to 86400, got ${JSON.stringify(value)}`);
+  return value;
+}
