@@ -3,7 +3,7 @@
  * user agent written here — a raw `ws` client that answers the digest challenge itself (RFC 7616), upgrades
  * with `sip` and sends OPTIONS — plus raw HTTP for the refusals, XCAP and the final 404.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createLogger, Gateway, loadRouteScript, readConfigFile, resolveConfig, type LogFields } from '@wsgate/core';
-import { freePort } from '@wsgate/test-kit';
+import { digestAuthorization, digestChallenges, freePort, type DigestChallenge } from '@wsgate/test-kit';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const logs: LogFields[] = [];
@@ -35,34 +35,12 @@ beforeAll(async () => {
 });
 afterAll(() => gateway?.close({ grace: 0.2 }));
 
-// ——— a SIP user agent's digest client, from RFC 7616 §3.4 ———
+// ——— a SIP user agent's digest client: the test kit's (RFC 7616 §3.4), answering GET on the upgrade ———
 
-type Challenge = Record<string, string>;
-
-/**
- * The Digest challenges of one WWW-Authenticate value: several share it, comma-separated (RFC 9110 §11.6.1),
- * and a new one starts wherever the scheme name stands before a parameter.
- */
-function challenges(header: string): Challenge[] {
-  const out: Challenge[] = [];
-  for (const m of header.matchAll(/(?:^|,)\s*(Digest\s+)?([\w-]+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
-    if (m[1] !== undefined) out.push({});
-    out.at(-1)![m[2]!] = m[3] ?? m[4]!;
-  }
-  return out;
-}
-
-/** RFC 7616 §3.4.1 with qop=auth: response = H(H(A1):nonce:nc:cnonce:qop:H(A2)), A1 = user:realm:password, A2 = method:uri. */
-function authorization(c: Challenge, user: string, password: string, nc = 1, uri = '/'): string {
-  const H = (s: string) => createHash(c.algorithm === 'SHA-256' ? 'sha256' : 'md5').update(s).digest('hex');
-  const ncText = nc.toString(16).padStart(8, '0');
-  const cnonce = randomBytes(12).toString('base64url');
-  const response = H(`${H(`${user}:${c.realm}:${password}`)}:${c.nonce}:${ncText}:${cnonce}:auth:${H(`GET:${uri}`)}`);
-  return (
-    `Digest username="${user}", realm="${c.realm}", uri="${uri}", algorithm=${c.algorithm}, nonce="${c.nonce}", ` +
-    `nc=${ncText}, cnonce="${cnonce}", qop=auth, response="${response}", opaque="${c.opaque}"`
-  );
-}
+type Challenge = DigestChallenge;
+const challenges = (header: string): Challenge[] => digestChallenges(header);
+const authorization = (c: Challenge, user: string, password: string, nc = 1, uri = '/'): string =>
+  digestAuthorization(c, { user, password, nc, uri, method: 'GET', cnonce: randomBytes(12).toString('base64url') });
 
 interface Refused {
   status: number;

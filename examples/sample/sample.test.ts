@@ -3,7 +3,6 @@
  * WebSocket, wss with the self-signed certificate, and the real `wsgate` command loading this TypeScript script.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -13,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Gateway, loadConfigFile, readConfigFile, resolveConfig, silentLogger } from '@wsgate/core';
-import { freePort, startWsgate, until } from '@wsgate/test-kit';
+import { digestAuthorization, digestChallenges, freePort, startWsgate, until } from '@wsgate/test-kit';
 import sample from './routes.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -135,7 +134,6 @@ describe('sip (RFC 7118) over wss with the self-signed certificate: registrar an
       '',
     ].join('\r\n');
   const next = async (ws: WebSocket) => ((await once(ws, 'message')) as [Buffer])[0].toString();
-  const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
   it('answers OPTIONS for the domain, challenges REGISTER (401) and INVITE (407), registers alice/alice-secret with digest', async () => {
     const ca = readFileSync(join(dataDir, 'tls', 'self-signed-cert.pem'));
@@ -156,12 +154,8 @@ describe('sip (RFC 7118) over wss with the self-signed certificate: registrar an
     ws.send(request('REGISTER', 'sip:example.com', 'z9hG4bK33', [contact]));
     const unauthorized = await next(ws);
     expect(unauthorized).toMatch(/^SIP\/2\.0 401 /);
-    const md5Challenge = /WWW-Authenticate: Digest ([^\r]*algorithm=MD5[^\r]*)/.exec(unauthorized)![1]!;
-    const param = (name: string) => new RegExp(`${name}="?([^",]+)"?`).exec(md5Challenge)![1]!;
-    const [nonce, opaque] = [param('nonce'), param('opaque')];
-    const ha1 = md5('alice:example.com:alice-secret');
-    const response = md5(`${ha1}:${nonce}:00000001:c0ffee:auth:${md5('REGISTER:sip:example.com')}`);
-    const auth = `Authorization: Digest username="alice", realm="example.com", nonce="${nonce}", uri="sip:example.com", algorithm=MD5, qop=auth, nc=00000001, cnonce="c0ffee", response="${response}", opaque="${opaque}"`;
+    const md5 = digestChallenges([...unauthorized.matchAll(/\r\nWWW-Authenticate: (.*)/g)].map((m) => m[1]!)).find((c) => c.algorithm === 'MD5')!;
+    const auth = `Authorization: ${digestAuthorization(md5, { user: 'alice', password: 'alice-secret', method: 'REGISTER', uri: 'sip:example.com' })}`;
     ws.send(request('REGISTER', 'sip:example.com', 'z9hG4bK444', [contact, auth]));
     const registered = await next(ws);
     expect(registered).toMatch(/^SIP\/2\.0 200 OK\r\n/);

@@ -4,50 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '@wsgate/core';
-import { HTDIGEST, attempt, attributesOf, guardRoutes, testGateways, type TestGateway } from '@wsgate/test-kit';
+import { HTDIGEST, attempt, attributesOf, digestAuthorization, digestChallenges, guardRoutes, testGateways, type DigestAnswer, type DigestChallenge, type TestGateway } from '@wsgate/test-kit';
 import { digestAuth, type DigestAuthOptions } from './digest.js';
 
-// ——— a client, written from RFC 7616 §3.4 independently of the module ———
+// ——— the test kit's digest client (RFC 7616 §3.4), with this file's defaults: GET / ———
 
-type Challenge = Record<string, string>;
-
-/** The Digest challenges of a WWW-Authenticate value (several may share one field, RFC 9110 §11.6.1). */
-function challenges(header: string): Challenge[] {
-  return header.split(/,\s*(?=Digest\s)/).map((one) => {
-    const params: Challenge = {};
-    for (const m of one.replace(/^Digest\s+/, '').matchAll(/([\w-]+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]+))/g)) params[m[1]!] = m[2] ?? m[3]!;
-    return params;
-  });
-}
-
-interface Answer {
-  user: string;
-  password: string;
-  uri?: string;
-  method?: string;
-  nc?: number;
-  cnonce?: string;
-  realm?: string;
-}
-
-function authorization(c: Challenge, a: Answer): string {
-  const H = (s: string) => createHash(c.algorithm === 'SHA-256' ? 'sha256' : 'md5').update(s).digest('hex');
-  const uri = a.uri ?? '/';
-  const nc = (a.nc ?? 1).toString(16).padStart(8, '0');
-  const cnonce = a.cnonce ?? 'f2/wE4q74E6zIJEtWaHKaf5wv';
-  const realm = a.realm ?? c.realm!;
-  const response = H(`${H(`${a.user}:${realm}:${a.password}`)}:${c.nonce}:${nc}:${cnonce}:auth:${H(`${a.method ?? 'GET'}:${uri}`)}`);
-  return `Digest username="${a.user}", realm="${realm}", uri="${uri}", algorithm=${c.algorithm}, nonce="${c.nonce}", nc=${nc}, cnonce="${cnonce}", qop=auth, response="${response}", opaque="${c.opaque}"`;
-}
-
-describe('the test client', () => {
-  it('reproduces RFC 7616 §3.9.1 for MD5 and SHA-256', () => {
-    const c = { realm: 'http-auth@example.org', nonce: '7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v', opaque: 'FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS' };
-    const a = { user: 'Mufasa', password: 'Circle of Life', uri: '/dir/index.html', cnonce: 'f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ' };
-    expect(authorization({ ...c, algorithm: 'MD5' }, a)).toContain('response="8ca523f5e9506fed4657c9700eebdbec"');
-    expect(authorization({ ...c, algorithm: 'SHA-256' }, a)).toContain('response="753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"');
-  });
-});
+type Challenge = DigestChallenge;
+const challenges = (header: string): Challenge[] => digestChallenges(header);
+const authorization = (c: Challenge, a: Omit<DigestAnswer, 'method' | 'uri'> & { method?: string; uri?: string }): string =>
+  digestAuthorization(c, { method: 'GET', uri: '/', ...a });
 
 // ——— the module, on real sockets ———
 

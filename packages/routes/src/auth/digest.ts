@@ -21,14 +21,15 @@ export type { DigestAlgorithm } from './credentials/htdigest.js';
 /** What a credentials callback knows of a user: the password, or precomputed HA1s (hex) per algorithm. */
 export type DigestSecret = { readonly password: string } | { readonly ha1: Ha1s };
 
-export interface DigestAuthOptions {
-  /** The realm (Kamailio's `www_authorize("example.com", …)`). Default `wsgate`. */
+/** What every digest authenticator takes, HTTP's `digestAuth()` and SIP's `sipDigest()` alike. */
+export interface DigestCredentialsOptions {
+  /** The realm (Kamailio's `www_authorize("example.com", …)`), usually the domain. Default `wsgate`. */
   readonly realm?: string;
-  /** An htdigest file (`user:realm:HA1`); lines of other realms are ignored. Re-read when it changes. */
+  /** An htdigest file (`user:realm:HA1`, MD5 or SHA-256 HA1); lines of other realms are ignored. Re-read when it changes. */
   readonly file?: string;
   /** Or a lookup of your own (a database): a password or HA1s, or undefined for an unknown user. */
   readonly credentials?: (user: string, realm: string) => DigestSecret | undefined | Promise<DigestSecret | undefined>;
-  /** The challenges offered, preferred first. Default `['SHA-256', 'MD5']`. */
+  /** The challenges offered, preferred first, one header each. Default `['SHA-256', 'MD5']` (RFC 7616 §3.7, RFC 8760 §2.4). */
   readonly algorithms?: readonly DigestAlgorithm[];
   /**
    * The key nonces and `opaque` are signed with (≥ 32 bytes). Give every gateway sharing a store the same
@@ -37,12 +38,15 @@ export interface DigestAuthOptions {
   readonly secret?: string | Buffer;
   /** Seconds a nonce is good for; after it the client is told `stale=true`. Default 300 (Kamailio's `nonce_expire`). */
   readonly nonceTtl?: number;
-  /** Where the highest nonce count seen per nonce is kept (replay protection). Default: a new `MemoryStore`. */
+  /** Where the highest nonce count seen per nonce is kept (replay protection); a shared (Redis) store for several gateways. Default: a new `MemoryStore`. */
   readonly store?: Store;
-  /** The request (and connection) attribute that receives the user name. Default `user`. */
-  readonly attribute?: string;
   /** Seconds between checks of `file` for changes. Default 1. */
   readonly checkInterval?: number;
+}
+
+export interface DigestAuthOptions extends DigestCredentialsOptions {
+  /** The request (and connection) attribute that receives the user name. Default `user`. */
+  readonly attribute?: string;
 }
 
 const ALGORITHMS: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'];

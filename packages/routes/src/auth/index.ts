@@ -1,6 +1,6 @@
 /** Authentication route modules: each a factory returning a `Guard` (see ../kit/guard.ts). */
 export { basicAuth, parseBasicCredentials, type BasicAuthOptions } from './basic.js';
-export { digestAuth, type DigestAlgorithm, type DigestAuthOptions, type DigestSecret } from './digest.js';
+export { digestAuth, type DigestAlgorithm, type DigestAuthOptions, type DigestCredentialsOptions, type DigestSecret } from './digest.js';
 export { cookieToken, type CookieTokenGuard, type CookieTokenOptions } from './cookie-token.js';
 export { directoryTokens, type DirectoryTokensOptions } from './tokens/directory-tokens.js';
 export { memoryTokens, type IssuingTokenStore, type MemoryTokensOptions } from './tokens/memory-tokens.js';

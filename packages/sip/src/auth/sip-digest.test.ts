@@ -7,47 +7,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { defineRoutes, MemoryStore } from '@wsgate/core';
 import { cookieToken, memoryTokens } from '@wsgate/routes';
-import { startTestGateway, type TestGateway } from '@wsgate/test-kit';
+import { digestAuthorization, digestChallenges, startTestGateway, type DigestAnswer, type DigestChallenge, type TestGateway } from '@wsgate/test-kit';
 import { createResponse, parseMessage, readFrame, registrar, serialize, sipDigest, type Registrar, type SipAuthenticator, type SipDigestOptions, type SipResponse } from '../index.js';
 
-// ——— a SIP digest client, written from RFC 3261 §22.4 / RFC 7616 §3.4 independently of the module ———
+// ——— the test kit's digest client (RFC 7616 §3.4), with this file's defaults: REGISTER sip:example.com ———
 
-type Challenge = Record<string, string>;
-
-/** The parameters of one `Digest …` challenge value. */
-function challengeOf(value: string): Challenge {
-  const params: Challenge = {};
-  for (const m of value.replace(/^Digest\s+/, '').matchAll(/([\w-]+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]+))/g)) params[m[1]!] = m[2] ?? m[3]!;
-  return params;
-}
-
-interface Answer {
-  user: string;
-  password: string;
-  uri?: string;
-  method?: string;
-  nc?: number;
-  cnonce?: string;
-}
-
-function authorization(c: Challenge, a: Answer): string {
-  const H = (s: string) => createHash(c.algorithm === 'SHA-256' ? 'sha256' : 'md5').update(s).digest('hex');
-  const uri = a.uri ?? 'sip:example.com';
-  const nc = (a.nc ?? 1).toString(16).padStart(8, '0');
-  const cnonce = a.cnonce ?? 'a7f3c9e1';
-  const response = H(`${H(`${a.user}:${c.realm}:${a.password}`)}:${c.nonce}:${nc}:${cnonce}:auth:${H(`${a.method ?? 'REGISTER'}:${uri}`)}`);
-  const opaque = c.opaque === undefined ? '' : `, opaque="${c.opaque}"`;
-  return `Digest username="${a.user}", realm="${c.realm}", nonce="${c.nonce}", uri="${uri}", response="${response}", algorithm=${c.algorithm}, cnonce="${cnonce}", qop=auth, nc=${nc}${opaque}`;
-}
-
-describe('the test client', () => {
-  it('reproduces RFC 7616 §3.9.1 for MD5 and SHA-256', () => {
-    const c = { realm: 'http-auth@example.org', nonce: '7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v', opaque: 'FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS' };
-    const a = { user: 'Mufasa', password: 'Circle of Life', uri: '/dir/index.html', method: 'GET', cnonce: 'f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ' };
-    expect(authorization({ ...c, algorithm: 'MD5' }, a)).toContain('response="8ca523f5e9506fed4657c9700eebdbec"');
-    expect(authorization({ ...c, algorithm: 'SHA-256' }, a)).toContain('response="753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"');
-  });
-});
+type Challenge = DigestChallenge;
+const challengeOf = (value: string): Challenge => digestChallenges(value)[0]!;
+const authorization = (c: Challenge, a: Omit<DigestAnswer, 'method' | 'uri'> & { method?: string; uri?: string }): string =>
+  digestAuthorization(c, { method: 'REGISTER', uri: 'sip:example.com', cnonce: 'a7f3c9e1', ...a });
 
 // ——— the module, mounted with the registrar on a real gateway, with real WebSocket phones ———
 

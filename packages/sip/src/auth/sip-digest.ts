@@ -19,32 +19,16 @@ import {
   readDigestResponse,
   realmOption,
   secretOption,
-  type DigestAlgorithm,
-  type DigestSecret,
+  type DigestCredentialsOptions,
 } from '@wsgate/routes';
 import type { SipRequest } from '../message.js';
 import { assertedUser } from './asserted-identity.js';
 import type { SipAuthenticator, SipAuthResult } from './authenticator.js';
 
-export interface SipDigestOptions {
-  /** The realm challenges name, usually the SIP domain (`example.com`); htdigest lines of other realms are ignored. Default `wsgate`. */
-  readonly realm?: string;
-  /** An htdigest file (`user:realm:HA1`, MD5 or SHA-256 HA1), the same the HTTP `digestAuth()` reads. Re-read when it changes. */
-  readonly file?: string;
-  /** Or a lookup of your own (a database): a password or HA1s, or undefined for an unknown user. */
-  readonly credentials?: (user: string, realm: string) => DigestSecret | undefined | Promise<DigestSecret | undefined>;
-  /** The challenges offered, preferred first, one header each. Default `['SHA-256', 'MD5']` (RFC 8760 §2.4). */
-  readonly algorithms?: readonly DigestAlgorithm[];
-  /** The key nonces (and `opaque`) are signed with, ≥ 32 bytes: the same on every gateway sharing `store`. Default: random per process. */
-  readonly secret?: string | Buffer;
-  /** Seconds a nonce is good for; a correct answer to an older one gets `stale=true`. Default 300. */
-  readonly nonceTtl?: number;
-  /** Where the highest nonce count per nonce is kept (replay protection); a shared (Redis) store for several gateways. Default: a new MemoryStore. */
-  readonly store?: Store;
+/** The options every digest authenticator takes (realm, file or credentials, algorithms, secret, nonceTtl, store, checkInterval), and SIP's own. */
+export interface SipDigestOptions extends DigestCredentialsOptions {
   /** Send `opaque` in challenges and require it back. Default true. */
   readonly opaque?: boolean;
-  /** Seconds between checks of `file` for changes. Default 1. */
-  readonly checkInterval?: number;
   /**
    * The identity the WebSocket was authenticated as at its upgrade (cookie token, HTTP digest or basic), or
    * undefined. Default `conn.get('user')`, where `cookieToken()`, `digestAuth()` and `basicAuth()` put it.

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { defineRoutes } from '@wsgate/core';
-import { startTestGateway, until, sleep, type TestGateway } from '@wsgate/test-kit';
+import { digestAuthorization, digestChallenges, startTestGateway, until, sleep, type TestGateway } from '@wsgate/test-kit';
 import { parseMessage, sipDigest, sipService, type SipMessage, type SipRequest, type SipResponse, type SipService, type SipServiceOptions } from '../index.js';
 
 /**
@@ -378,13 +377,8 @@ describe('SIP proxy (RFC 3261 §16) between phones on WebSockets', () => {
     const alice = await phone('alice', false);
     const bob = await phone('bob', false);
     // REGISTER needs credentials too; trust nothing: register bob by answering his 401
-    const sha = (x: string) => createHash('sha256').update(x).digest('hex');
-    const answer = (challenge: string, user: string, method: string, uri: string) => {
-      const p = (name: string) => new RegExp(`${name}="?([^",]+)"?`).exec(challenge)![1]!;
-      const ha1 = sha(`${user}:example.com:${passwords[user]}`);
-      const response = sha(`${ha1}:${p('nonce')}:00000001:abc:auth:${sha(`${method}:${uri}`)}`);
-      return `Digest username="${user}", realm="example.com", nonce="${p('nonce')}", uri="${uri}", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="abc", response="${response}", opaque="${p('opaque')}"`;
-    };
+    const answer = (challenge: string, user: string, method: string, uri: string) =>
+      digestAuthorization(digestChallenges(challenge)[0]!, { user, password: passwords[user]!, method, uri });
     const contact = `Contact: <${bob.contact};ob>;+sip.instance="${bob.instance}";reg-id=1`;
     bob.request('REGISTER', 'sip:example.com', { to: `<${bob.aor}>`, callId: 'bobreg', cseq: 1, headers: [contact] });
     const challenge401 = await bob.next<SipResponse>(isStatus(401));
