@@ -28,3 +28,4 @@ export type { Store } from './store/store.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
 export { NODE_FLAGS, withNodeFlags } from './process/node-flags.js';
 export { type Attributes, type ListenerInfo, type ReplyHeaders, type ClientAddress, isThenable } from './vocabulary.js';
+export { randomHex, randomInto } from './random-pool.js';

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '@wsgate/core';
 import { REASON } from './chars.js';
 import { field, SipHeaders } from './headers.js';
 import { type ParseError, type SipRequest, SipResponse } from './message.js';
@@ -14,7 +14,7 @@ export interface ResponseOptions {
 
 /** A new To tag: 64 random bits as hex. */
 export function newTag(): string {
-  return randomBytes(8).toString('hex');
+  return randomHex(8);
 }
 
 /** Text made fit for a Reason-Phrase: characters the grammar forbids become spaces, at most 120 characters. */

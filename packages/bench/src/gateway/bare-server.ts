@@ -1,10 +1,9 @@
 /**
  * The baseline: a bare `ws` server with the gateway's limits (no permessage-deflate, 1 MiB messages) doing what
- * the sample gateway does on its two subprotocols — `echo` sends every message back as it came, `sip` answers
- * each text message with `answerSip`.
+ * the sample gateway does on `echo`: every message sent back as it came. (The sample's `sip` is a registrar and
+ * proxy, measured against Kamailio instead.)
  */
 import { WebSocketServer, type WebSocket } from 'ws';
-import { answerSip } from '@wsgate/examples';
 import { serveChild } from './server-child.js';
 
 const BINARY = { binary: true } as const;
@@ -16,19 +15,13 @@ function echo(this: WebSocket, data: Buffer, isBinary: boolean): void {
   this.send(data, isBinary ? BINARY : TEXT);
 }
 
-function sip(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  if (isBinary) return;
-  const answer = answerSip(data.toString());
-  if (answer !== undefined) this.send(answer);
-}
-
 await serveChild('bare ws', async () => {
   const wss = new WebSocketServer({
     host: '127.0.0.1',
     port: 0,
     perMessageDeflate: false,
     maxPayload: 1024 * 1024,
-    handleProtocols: (offered) => (offered.has('sip') ? 'sip' : offered.has('echo') ? 'echo' : false),
+    handleProtocols: (offered) => (offered.has('echo') ? 'echo' : false),
   });
   await new Promise<void>((resolve, reject) => {
     wss.once('listening', resolve);
@@ -36,7 +29,7 @@ await serveChild('bare ws', async () => {
   });
   wss.on('connection', (ws) => {
     ws.on('error', noop);
-    ws.on('message', ws.protocol === 'sip' ? sip : echo);
+    ws.on('message', echo);
   });
   const address = wss.address();
   if (typeof address === 'string' || address === null) throw new Error('no TCP address');

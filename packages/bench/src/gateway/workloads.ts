@@ -13,10 +13,10 @@ export const SIP_OPTIONS = clientFrame(
   OP_TEXT,
   Buffer.from(
     [
-      'OPTIONS sip:wsgate.invalid SIP/2.0',
+      'OPTIONS sip:example.com SIP/2.0',
       'Via: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bK1825593',
       'Max-Forwards: 70',
-      'To: <sip:wsgate.invalid>',
+      'To: <sip:example.com>',
       'From: <sip:alice@example.com>;tag=vjr5ka7q8d',
       'Call-ID: q6dmr2v3gbg2ibgc5hkd',
       'CSeq: 8110 OPTIONS',

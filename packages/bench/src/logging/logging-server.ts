@@ -9,6 +9,7 @@
 import { openSync, writeSync } from 'node:fs';
 import { createLogger, Gateway, resolveConfig, type Logger } from '@wsgate/core';
 import { sampleRoutes } from '@wsgate/examples';
+import { SAMPLE_OPTIONS } from '../gateway/sample-options.js';
 import { serveChild } from '../gateway/server-child.js';
 import { jsonLinesLogger } from './json-lines-logger.js';
 
@@ -17,7 +18,7 @@ export async function serveWithLogger(which: 'json-lines' | 'pino'): Promise<voi
   const logger: Logger = which === 'pino' ? createLogger({ level: 'info', fd }) : jsonLinesLogger((line) => void writeSync(fd, line));
   await serveChild(`wsgate (${which} logger)`, async () => {
     const gateway = new Gateway(resolveConfig({ listeners: [{ host: '127.0.0.1', port: 0 }], limits: { maxConnections: 16_000 } }, process.cwd()), { logger });
-    gateway.use(await sampleRoutes({ gateway, options: {} }));
+    gateway.use(await sampleRoutes({ gateway, options: SAMPLE_OPTIONS }));
     await gateway.listen();
     const first = gateway.addresses()[0];
     if (!first) throw new Error('the gateway listens nowhere');

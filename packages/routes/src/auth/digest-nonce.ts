@@ -4,7 +4,8 @@
  * from a forged one, and how old it is, without having stored it. Replays of one nonce are a separate
  * matter (the nonce count, kept in the store).
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { randomInto } from '@wsgate/core';
 import { hmac } from '../kit/secure-compare.js';
 
 export type NonceState = 'valid' | 'stale' | 'invalid';
@@ -26,9 +27,9 @@ export class NonceSigner {
 
   /** A fresh nonce: base64url of time, random bytes and MAC (48 characters). */
   make(now = Date.now()): string {
-    const body = Buffer.alloc(TIME + RANDOM);
+    const body = Buffer.allocUnsafe(TIME + RANDOM);
     body.writeBigUInt64BE(BigInt(now), 0);
-    randomBytes(RANDOM).copy(body, TIME);
+    randomInto(body, TIME, RANDOM);
     return Buffer.concat([body, this.mac(body)]).toString('base64url');
   }
 
