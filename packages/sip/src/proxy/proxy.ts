@@ -131,7 +131,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     const dest = destinationOf(req, fromFlow, rules);
     if (dest.kind === 'refuse') return req.method === 'ACK' ? dropStray() : answer(conn, req, dest.status, dest.reason);
     if (dest.kind === 'here' || (req.method === 'REGISTER' && dest.kind === 'aor')) {
-      if (req.method === 'ACK') return dropStray();
+      if (req.method === 'ACK') return; // the ACK of a final answer made here (a 407, a 480): nothing more to do
       return here(conn, req);
     }
     if (dest.kind === 'flow') {
@@ -144,7 +144,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
       return startTransaction(conn, req, [target], undefined, dest.ownRoutes);
     }
     // an address-of-record of ours: authenticate the caller for a new dialog or out-of-dialog request, then look up
-    if (req.method === 'ACK') return dropStray();
+    if (req.method === 'ACK') return; // the ACK of a final answer made here: a 407 challenge, a 480, a 404
     if (options.auth !== undefined && req.toTag === undefined) {
       const result = await options.auth.authenticate(conn, req, 'proxy');
       if (!('user' in result)) return answer(conn, req, result.status, result.reason, result.headers);
