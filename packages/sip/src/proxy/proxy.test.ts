@@ -21,9 +21,10 @@ afterEach(async () => {
   gw = sip = undefined;
 });
 
-async function start(options: Partial<SipServiceOptions> = {}) {
-  sip = sipService({ domains: ['example.com'], ...options });
-  gw = await startTestGateway(
+async function start(options: Partial<SipServiceOptions> = {}, withGateway = false) {
+  gw = await startTestGateway([]);
+  sip = sipService({ domains: ['example.com'], ...(withGateway ? { gateway: gw.gateway } : {}), ...options });
+  gw.gateway.use(
     defineRoutes({
       'http:request': (req) => req.handshake({ protocols: ['sip'], requireProtocol: true }),
       ...sip.routes,
@@ -402,5 +403,27 @@ describe('SIP proxy (RFC 3261 §16) between phones on WebSockets', () => {
     };
     expect(await ask('mallory', 10)).toBe(404);
     expect(await ask('carol', 20)).toBe(480);
+  });
+
+  it('given the gateway: counts requests by method and responses by class, and gauges transactions and registrations', async () => {
+    await start({}, true);
+    const scrape = () => gw!.gateway.metrics.registry.metrics();
+    const alice = await phone('alice');
+    const bob = await phone('bob');
+    alice.request('MESSAGE', 'sip:bob@example.com', { body: 'x' });
+    const m = await bob.next<SipRequest>(isRequest('MESSAGE'));
+    await until(async () => /^wsgate_sip_transactions 1$/m.test(await scrape()), 1000, 'one transaction open');
+    bob.reply(m, 200, 'OK');
+    await alice.next(isStatus(200, 'MESSAGE'));
+    alice.request('MESSAGE', 'sip:nobody@elsewhere.net', { body: 'x' });
+    await alice.next(isStatus(403));
+    const text = await scrape();
+    expect(text).toMatch(/^wsgate_sip_requests_total\{method="REGISTER"\} 2$/m);
+    expect(text).toMatch(/^wsgate_sip_requests_total\{method="MESSAGE"\} 2$/m);
+    expect(text).toMatch(/^wsgate_sip_responses_total\{class="2xx"\} 3$/m); // two REGISTERs' 200s and the relayed 200
+    expect(text).toMatch(/^wsgate_sip_responses_total\{class="4xx"\} 1$/m);
+    expect(text).toMatch(/^wsgate_sip_transactions 0$/m);
+    expect(text).toMatch(/^wsgate_sip_registrations 2$/m);
+    expect(await gw!.gateway.views.get('registrations')!.list({ user: 'bob' })).toHaveLength(1);
   });
 });
