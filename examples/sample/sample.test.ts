@@ -237,7 +237,7 @@ describe("npm start's config, and the README's Operations commands against it", 
       const section = readme.slice(readme.indexOf('## Operations'), readme.indexOf('\n## ', readme.indexOf('## Operations') + 1));
       const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
       const commands = block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean);
-      expect(commands).toHaveLength(6);
+      expect(commands).toHaveLength(7);
       const outputs = new Map<string, string>();
       for (const command of commands) {
         const local = command.replaceAll('examples/sample/wsgate.yaml', copy).replaceAll(':9100', `:${metrics}`);
@@ -251,6 +251,7 @@ describe("npm start's config, and the README's Operations commands against it", 
       expect(list).toMatch(/\n\d+\s+term\s+echo\s+127\.0\.0\.1:\d+\s/);
       expect(list).toContain(`127.0.0.1:${(client as unknown as { _socket: net.Socket })._socket.localPort}`);
       expect(outputs.get('reload')).toBe('reloaded\n');
+      expect(outputs.get('registrations')).toBe('No registrations (total 0)\n');
       expect(outputs.get('http://127.0.0.1:9100/readyz')).toBe('ready: 2 listeners\n');
       expect(outputs.get('http://127.0.0.1:9100/metrics')).toMatch(/^wsgate_websocket_connections 1$[\s\S]*^process_cpu_seconds_total /m);
       await until(() => gateway.lines().some((l) => l.msg === 'reopened logs'), 3000, 'the reopened line');
