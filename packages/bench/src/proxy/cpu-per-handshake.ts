@@ -1,6 +1,7 @@
 /**
- * CPU per proxied handshake, side by side: wsgate (2 workers), nginx (`worker_processes auto`) and the node
- * relay (2 workers of `pipe()`, no HTTP: the least any node proxy does), each with the upstream's own CPU.
+ * CPU per proxied handshake, side by side: wsgate as users run it (`wsgate --config`, `workers: auto`:
+ * ./product-gateway.ts), nginx (`worker_processes auto`) and the node relay (as many workers of `pipe()`, no
+ * HTTP: the least any node proxy does), each with the upstream's own CPU; the wsgate primary's part too.
  * The handshake figure of the proxy bench is two cores divided by the CPU of client + upstream + proxy per
  * handshake; this shows the proxy's share.
  *
@@ -13,22 +14,24 @@ import { killAllServers, pinSelf, ServerProcess } from '../gateway/servers.js';
 import { freePort, killNginxes } from '@wsgate/test-kit';
 import { startNginxProxy } from './nginx-proxy.js';
 import { cpuMicros } from './process-stats.js';
-import { killProxies, ProxyProcess } from './proxy-process.js';
+import { killProductGateways, ProductGateway } from './product-gateway.js';
+import { killRelays, RelayProcess } from './relay-process.js';
 
 type Side = 'wsgate' | 'nginx' | 'nodeRelay';
 
 async function main(): Promise<void> {
   pinSelf(0);
   const upstream = await ServerProcess.start({ name: 'upstream (bare ws)', entry: './bare-server.js' });
-  const wsgate = await ProxyProcess.start(upstream.port, 2);
-  const relay = await ProxyProcess.start(upstream.port, 2, [], 'node-relay');
+  const wsgate = await ProductGateway.start({ upstreamPort: upstream.port, workers: 'auto' });
+  const relay = await RelayProcess.start(upstream.port, wsgate.workerCount);
   const nginxPort = await freePort();
   const nginx = await startNginxProxy(nginxPort, upstream.port);
   try {
-    const sides: Record<Side, { port: number; pids: readonly number[] }> = {
-      wsgate: { port: wsgate.port, pids: wsgate.pids },
-      nginx: { port: nginxPort, pids: nginx.pids },
-      nodeRelay: { port: relay.port, pids: relay.pids },
+    // Read when used: nginx's master opens the port before it forks its workers.
+    const sides: Record<Side, { port: number; pids: () => readonly number[] }> = {
+      wsgate: { port: wsgate.port, pids: () => wsgate.pids },
+      nginx: { port: nginxPort, pids: () => nginx.pids },
+      nodeRelay: { port: relay.port, pids: () => relay.pids },
     };
     const names = Object.keys(sides) as Side[];
     const loads = Object.fromEntries(
@@ -39,13 +42,16 @@ async function main(): Promise<void> {
     ) as Record<Side, HandshakeLoad>;
     for (const side of names) await loads[side].run(1000, 0);
     const totals = Object.fromEntries(names.map((side) => [side, { handshakes: 0, seconds: 0, proxy: 0, upstream: 0 }])) as Record<Side, { handshakes: number; seconds: number; proxy: number; upstream: number }>;
+    let wsgatePrimary = 0;
     for (let slice = 0; slice < Number(process.env.SLICES ?? 6); slice++) {
       for (const side of names) {
-        const proxy0 = cpuMicros(sides[side].pids);
+        const proxy0 = cpuMicros(sides[side].pids());
         const upstream0 = cpuMicros([upstream.pid]);
+        const primary0 = cpuMicros([wsgate.primaryPid]);
         const counted = await loads[side].run(150, 700);
+        if (side === 'wsgate') wsgatePrimary += cpuMicros([wsgate.primaryPid]) - primary0;
         const t = totals[side];
-        t.proxy += cpuMicros(sides[side].pids) - proxy0;
+        t.proxy += cpuMicros(sides[side].pids()) - proxy0;
         t.upstream += cpuMicros([upstream.pid]) - upstream0;
         t.handshakes += counted.count;
         t.seconds += counted.seconds;
@@ -54,8 +60,9 @@ async function main(): Promise<void> {
     for (const side of names) {
       const t = totals[side];
       const errors = loads[side].errors > 0 ? `, ${loads[side].errors} failed (${loads[side].firstError})` : '';
+      const primary = side === 'wsgate' ? ` (primary ${Math.round(wsgatePrimary / t.handshakes)} µs of it)` : '';
       console.log(
-        `${side.padEnd(10)} ${Math.round(t.handshakes / t.seconds)} handshakes/s; CPU per handshake: proxy ${Math.round(t.proxy / t.handshakes)} µs, upstream ${Math.round(t.upstream / t.handshakes)} µs${errors}`,
+        `${side.padEnd(10)} ${Math.round(t.handshakes / t.seconds)} handshakes/s; CPU per handshake: proxy ${Math.round(t.proxy / t.handshakes)} µs${primary}, upstream ${Math.round(t.upstream / t.handshakes)} µs${errors}`,
       );
     }
   } finally {
@@ -66,7 +73,8 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   console.error(err);
   killAllServers();
-  killProxies();
+  killProductGateways();
+  killRelays();
   killNginxes();
   process.exitCode = 1;
 });

@@ -1,5 +1,5 @@
-/** Memory and CPU of a set of processes, from /proc (Linux): what an nginx and a node cluster alike can be measured by. */
-import { readFileSync } from 'node:fs';
+/** Memory, CPU and sockets of a set of processes, from /proc (Linux): what an nginx and a node cluster alike can be measured by. */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** The sum of `read(pid)` over `pids`; a pid that is gone counts 0. */
 function sumOver(pids: readonly number[], read: (pid: number) => number): number {
@@ -34,4 +34,35 @@ export function cpuMicros(pids: readonly number[]): number {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10_000;
   });
+}
+
+/** The child processes of `pid` (a cluster primary's workers, an nginx master's workers), from /proc. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** `cpuMicros` of each pid on its own, in the order given. */
+export function cpuMicrosEach(pids: readonly number[]): number[] {
+  return pids.map((pid) => cpuMicros([pid]));
+}
+
+/** How many sockets `pid` holds open (its file descriptors that are sockets); 0 for a process that is gone. */
+export function socketCount(pid: number): number {
+  let count = 0;
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) count++;
+      } catch {
+        // Closed while we looked.
+      }
+    }
+  } catch {
+    // Exited.
+  }
+  return count;
 }

@@ -1,10 +1,11 @@
-/** The proxy benchmark's answer: one row per figure (direct, through wsgate, through nginx, through the node relay) with the two ratios that matter. */
+/** The proxy benchmark's answer: one row per figure (direct, through wsgate, through nginx, through the node relay) with the ratios that matter, and how the workers shared the load. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { cell, mark, meets } from '../gateway/format.js';
 import type { RunReport } from '../gateway/report.js';
+import { describeShare, type WorkerShare } from './worker-share.js';
 
-/** `nodeRelay`: the least any node proxy does (proxy-server.ts), for what node's sockets cost alone. */
+/** `nodeRelay`: the least any node proxy does (node-relay.ts), for what node's sockets cost alone. */
 export type Column = 'direct' | 'wsgate' | 'nginx' | 'nodeRelay';
 
 export interface ProxyFigure {
@@ -15,16 +16,34 @@ export interface ProxyFigure {
   readonly decimals: number;
   /** Whether wsgate must reach 0.8 of direct on this figure (throughput figures). */
   readonly vsDirect: boolean;
+  /** Issue 17's targets for wsgate against nginx and against the node relay, oriented as `vsNginx`. */
+  readonly targets: { readonly nginx: number; readonly nodeRelay?: number };
 }
 
-export type ProxyReport = RunReport<ProxyFigure>;
+/** The sides that run several workers. */
+export type MultiProcess = 'wsgate' | 'nginx' | 'nodeRelay';
 
-/** wsgate against nginx, oriented so that ≥ 1.00 always means "wsgate at least as good". */
-export function vsNginx(f: ProxyFigure): number | undefined {
-  const { wsgate, nginx } = f.values;
-  if (wsgate === undefined || nginx === undefined || wsgate === 0 || nginx === 0) return undefined;
-  return f.better === 'higher' ? wsgate / nginx : nginx / wsgate;
+export interface ProxyReport extends RunReport<ProxyFigure> {
+  /** By figure key: how each side's workers shared that figure's CPU (./worker-share.ts). */
+  readonly workerShares: Readonly<Record<string, Partial<Record<MultiProcess, WorkerShare>>>>;
+  /** The idle connections each worker held, by side (their sockets, from /proc). */
+  readonly connectionsPerWorker: Readonly<Partial<Record<MultiProcess, readonly number[]>>>;
+  /** The share of the machine's CPU that other processes took during the run (Linux only). */
+  readonly foreignCpuShare?: number;
 }
+
+const MASTER: Record<MultiProcess, [string, string]> = { wsgate: ['wsgate', 'primary'], nginx: ['nginx', 'master'], nodeRelay: ['node relay', 'primary'] };
+
+/** wsgate against `peer`, oriented so that ≥ 1.00 always means "wsgate at least as good". */
+function versus(f: ProxyFigure, peer: 'nginx' | 'nodeRelay'): number | undefined {
+  const { wsgate } = f.values;
+  const other = f.values[peer];
+  if (wsgate === undefined || other === undefined || wsgate === 0 || other === 0) return undefined;
+  return f.better === 'higher' ? wsgate / other : other / wsgate;
+}
+
+export const vsNginx = (f: ProxyFigure): number | undefined => versus(f, 'nginx');
+export const vsNodeRelay = (f: ProxyFigure): number | undefined => versus(f, 'nodeRelay');
 
 export function vsDirect(f: ProxyFigure): number | undefined {
   const { wsgate, direct } = f.values;
@@ -34,18 +53,37 @@ export function vsDirect(f: ProxyFigure): number | undefined {
 
 /** The ratio against its target (both oriented so that higher is better), or a dash. */
 const verdict = (ratio: number | undefined, target: number) => (ratio === undefined ? '—' : `${ratio.toFixed(2)}${mark(meets(ratio, target, 'higher'))}`);
+/** The ratio, its verdict and its target: `0.68 ✗ (≥ 0.75)`. */
+const against = (ratio: number | undefined, target: number | undefined) =>
+  target === undefined ? (ratio === undefined ? '—' : ratio.toFixed(2)) : `${verdict(ratio, target)} (≥ ${target.toFixed(2)})`;
 
 export function toMarkdown(report: ProxyReport): string {
-  const lines = ['| figure | direct | wsgate | nginx | node relay | wsgate vs nginx (≥ 1.00) | wsgate / direct (≥ 0.80) |', '|---|---:|---:|---:|---:|---:|---:|'];
+  const lines = [
+    '| figure | direct | wsgate | nginx | node relay | wsgate vs nginx (target) | wsgate vs node relay (target) | wsgate / direct (≥ 0.80) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
   for (const f of report.figures) {
     const v = f.values;
-    lines.push(`| ${f.label} | ${cell(v.direct, f.decimals)} | ${cell(v.wsgate, f.decimals)} | ${cell(v.nginx, f.decimals)} | ${cell(v.nodeRelay, f.decimals)} | ${verdict(vsNginx(f), 1)} | ${verdict(vsDirect(f), 0.8)} |`);
+    lines.push(
+      `| ${f.label} | ${cell(v.direct, f.decimals)} | ${cell(v.wsgate, f.decimals)} | ${cell(v.nginx, f.decimals)} | ${cell(v.nodeRelay, f.decimals)} | ${against(vsNginx(f), f.targets.nginx)} | ${against(vsNodeRelay(f), f.targets.nodeRelay)} | ${verdict(vsDirect(f), 0.8)} |`,
+    );
   }
+  lines.push('', 'Ratios are oriented so that ≥ 1.00 means wsgate is at least as good (for latency and memory: nginx ÷ wsgate); targets are issue 17\'s.');
+  lines.push('', 'How the workers share the load — each worker\'s part of the workers\' CPU, from /proc:');
+  for (const f of report.figures) {
+    const shares = report.workerShares[f.key];
+    if (!shares) continue;
+    const sides = (Object.keys(MASTER) as MultiProcess[]).filter((s) => shares[s]).map((s) => `${MASTER[s][0]} ${describeShare(shares[s]!, MASTER[s][1])}`);
+    lines.push(`- ${f.label}: ${sides.join('; ')}`);
+  }
+  const held = (Object.keys(MASTER) as MultiProcess[]).filter((s) => report.connectionsPerWorker[s]).map((s) => `${MASTER[s][0]} ${report.connectionsPerWorker[s]!.join(' / ')}`);
+  if (held.length > 0) lines.push(`- idle connections held, by worker (their sockets): ${held.join('; ')}`);
+  if (report.foreignCpuShare !== undefined) lines.push('', `Other processes took ${(report.foreignCpuShare * 100).toFixed(1)} % of the machine's CPU during the run.`);
   return lines.join('\n');
 }
 
 export function writeJson(report: ProxyReport, file: string): void {
-  const figures = report.figures.map((f) => ({ ...f, vsNginx: vsNginx(f) ?? null, vsDirect: vsDirect(f) ?? null }));
+  const figures = report.figures.map((f) => ({ ...f, vsNginx: vsNginx(f) ?? null, vsNodeRelay: vsNodeRelay(f) ?? null, vsDirect: vsDirect(f) ?? null }));
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ ...report, figures }, null, 2) + '\n');
 }
