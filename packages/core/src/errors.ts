@@ -19,7 +19,11 @@ export type WsgateErrorCode =
   /** A credentials file (htpasswd, htdigest) cannot be read or has bad lines. */
   | 'WSGATE_CREDENTIALS_FILE'
   /** A log file (the access log) cannot be opened. */
-  | 'WSGATE_LOG_FILE';
+  | 'WSGATE_LOG_FILE'
+  /** The shared store (Redis) cannot be reached, or did not answer in time: at start, or on a call. */
+  | 'WSGATE_STORE_UNAVAILABLE'
+  /** Another gateway of the shared connection directory did not answer a command (close, ping, send) in time. */
+  | 'WSGATE_NODE_UNANSWERED';
 
 export class WsgateError extends Error {
   override readonly name = 'WsgateError';

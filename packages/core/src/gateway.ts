@@ -18,6 +18,9 @@ import { resolveEventRoutes } from './script/event-routes.js';
 import { resolveTlsCredentials } from './ingress/tls/credentials.js';
 import { setTlsHandshakeTimeout, tlsHandshakeTimeoutMs } from './ingress/tls/handshake-limit.js';
 import { WebSocketHub } from './connections/hub.js';
+import { configuredStore } from './store/configured-store.js';
+import type { Store } from './store/store.js';
+import { SharedDirectory } from './connections/shared-directory.js';
 
 export interface GatewayOptions {
   /** Where the gateway logs; by default a pino logger as `config.log` says (level, file, pretty), on stderr without a file. */
@@ -50,9 +53,21 @@ export class Gateway {
   /**
    * The open WebSockets, terminated here or proxied, by id: list, get, close, ping, send, and subscribe to
    * opens and closes. Typed as the `ConnectionDirectory` seam (methods on a connection may answer through a
-   * promise); today it is this process's `ConnectionRegistry`, which answers at once.
+   * promise). Alone, this process's `ConnectionRegistry`, which answers at once; with `store.redis`, a
+   * `SharedDirectory` over every node's, which answers this process's connections at once and asks Redis or
+   * the holding node for the others'.
    */
   readonly connections: ConnectionDirectory;
+  /**
+   * Where route modules keep state that must hold across gateways (give it to them as their `store` option):
+   * a `RedisStore` when the config has `store.redis`, else this process's `MemoryStore`. `listen()` connects
+   * it (a Redis out of reach fails the start, unless `onUnavailable: degraded`), so a route factory keeps it
+   * and its routes call it; `close()` closes it, after the route sets' `routes:close`.
+   */
+  readonly store: Store;
+  private readonly openStore: () => Promise<void>;
+  /** With `store.redis`: every node's connections, through Redis (connections/shared-directory.ts). */
+  private readonly shared: SharedDirectory | undefined;
   /** This process's connections: the hub, keepalive, `req.track()`, and the metrics and logs below use it. */
   private readonly registry: ConnectionRegistry;
   private readonly mounted: Routes<any>[] = [];
@@ -70,8 +85,17 @@ export class Gateway {
   ) {
     const config = current;
     this.registry = new ConnectionRegistry((options.workerIndex ?? 0) * WORKER_ID_SPAN);
-    this.connections = this.registry;
     this.logger = options.logger ?? createLogger(config.log);
+    this.shared = config.store
+      ? new SharedDirectory(this.registry, {
+          ...config.store.redis,
+          ...(config.node?.name !== undefined ? { node: config.node.name } : {}),
+          ...(config.node?.heartbeat !== undefined ? { heartbeat: config.node.heartbeat } : {}),
+          worker: options.workerIndex ?? 0,
+          logger: this.logger,
+        })
+      : undefined;
+    this.connections = this.shared ?? this.registry;
     this.env = {
       myself: new HostMatcher(ownNames(config, []), []),
       logger: this.logger,
@@ -79,6 +103,7 @@ export class Gateway {
       connections: this.registry,
     };
     this.metrics = new GatewayMetrics(this.registry);
+    ({ store: this.store, open: this.openStore } = configuredStore(config.store, this.logger, this.metrics.registry));
     // One place counts and logs every WebSocket's life, terminated or proxied: this process's, as its metrics are.
     this.registry.subscribe({
       opened: (c) => {
@@ -125,8 +150,19 @@ export class Gateway {
     this.hub.setRoutes(resolved);
   }
 
-  /** Bind every listener; if one fails, those already bound are closed again and the error says which and why. */
+  /**
+   * Connect the store (`store.redis`: a Redis out of reach rejects with `WSGATE_STORE_UNAVAILABLE` naming the
+   * URL, unless degraded) and join the shared connection directory (a `node.name` another live gateway has is
+   * refused with `WSGATE_CONFIG_INVALID`), then bind every listener; if one fails, those already bound are
+   * closed again and the error says which and why.
+   */
   async listen(): Promise<void> {
+    await this.openStore();
+    // A directory that cannot start (Redis, a node name in use) leaves no store connection behind.
+    await this.shared?.start().catch(async (err: unknown) => {
+      await this.store.close().catch(() => undefined);
+      throw err;
+    });
     const started: RunningListener[] = [];
     try {
       for (const [index, listener] of this.config.listeners.entries()) {
@@ -135,6 +171,7 @@ export class Gateway {
       }
     } catch (err) {
       await Promise.all(started.map((l) => l.close()));
+      await this.shared?.stop();
       throw err;
     }
     this.listeners = started;
@@ -184,6 +221,9 @@ export class Gateway {
     for (const l of next) if (!opened.includes(l)) applyLimits(l.server, config.limits);
     for (const swap of newCertificates) swap();
     for (const removed of byKey.values()) void removed.close();
+    if (JSON.stringify(config.store) !== JSON.stringify(this.current.store)) {
+      this.logger.warn({}, 'the store section changed: a reload keeps the store in use; restart to change it');
+    }
     this.current = config;
     this.listeners = next;
     const retired = this.mounted.filter((r) => !routes.includes(r));
@@ -282,6 +322,8 @@ export class Gateway {
       if (this.registry.size > 0) this.logger.warn({ open: this.registry.size }, 'connections still open after they were dropped');
     }
     this.hub.stop();
+    await this.shared?.stop().catch((err: unknown) => this.logger.error({ err }, 'leaving the connection directory failed'));
+    await this.store.close().catch((err: unknown) => this.logger.error({ err }, 'closing the store failed'));
     await this.dispatcher.accessLog?.close();
   }
 }

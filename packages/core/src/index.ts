@@ -10,6 +10,9 @@ export type { ConnectionDirectory, ConnectionSubscriber, SubscribeOptions } from
 export { ConnectionRegistry, type RegistrySubscriber } from './connections/registry.js';
 export type { ConnectionEntry, ConnectionOrigin, TrafficTotals } from './connections/connection-entry.js';
 export { ProxiedConnection, type TunnelControls } from './connections/proxied-connection.js';
+export { SharedDirectory, type DirectoryListing, type SharedDirectoryOptions } from './connections/shared-directory.js';
+export { NODE_ID_SPAN } from './connections/node-claim.js';
+export type { NodeConfig } from './config/types.js';
 export { HostMatcher, parseHost, type HostPort } from './request/host-matcher.js';
 export { inject, type InjectRequest, type InjectResult } from './request/inject.js';
 export { HttpError, WsgateError, type WsgateErrorCode } from './errors.js';
@@ -26,6 +29,8 @@ export type { RealIpConfig } from './config/types.js';
 export { parseProxyPreface, type PrefaceResult } from './ingress/proxy-protocol.js';
 export type { Store } from './store/store.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
+export { RedisStore, StoreUnavailableError, type RedisStoreOptions } from './store/redis-store.js';
+export type { RedisStoreConfig, StoreConfig } from './config/types.js';
 export { NODE_FLAGS, withNodeFlags } from './process/node-flags.js';
 export { type Attributes, type ListenerInfo, type ReplyHeaders, type ClientAddress, isThenable } from './vocabulary.js';
 export { randomHex, randomInto } from './random-pool.js';

@@ -36,3 +36,6 @@ export { onAllCores, stopChild } from './children.js';
 export { killNginxes, Nginx, NGINX, type NginxOptions } from './nginx.js';
 export { startWsgate, type StartWsgateOptions, type WsgateProcess } from './wsgate-process.js';
 export { seededRandom } from './seeded-random.js';
+export { killRedises, REDIS_SERVER, RedisServer, type RedisServerOptions } from './redis.js';
+export { storeBehaviour } from './store-behaviour.js';
+export { digestAuthorization, digestChallenges, type DigestAnswer, type DigestChallenge } from './digest-client.js';

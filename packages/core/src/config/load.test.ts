@@ -188,6 +188,37 @@ describe('resolveConfig', () => {
   });
 });
 
+describe('resolveConfig: store', () => {
+  it('has no store section by default (a memory store), and fills the Redis defaults when given', () => {
+    expect(resolveConfig({ listeners: [{ port: 1 }] }, base).store).toBeUndefined();
+    expect(resolveConfig({ listeners: [{ port: 1 }], store: { redis: { url: 'rediss://:pw@redis.example:6380/2' } } }, base).store).toEqual({
+      redis: { url: 'rediss://:pw@redis.example:6380/2', prefix: '', connectTimeout: 5, commandTimeout: 1, onUnavailable: 'fail' },
+    });
+    const given = { url: 'redis://10.0.0.9', prefix: 'prod:', connectTimeout: 0.5, commandTimeout: 0.25, onUnavailable: 'degraded' };
+    expect(resolveConfig({ listeners: [{ port: 1 }], store: { redis: given } }, base).store).toEqual({ redis: given });
+  });
+
+  it('names each bad store field and what to give instead', () => {
+    const at = (store: unknown) => Object.fromEntries(invalid({ listeners: [{ port: 1 }], store }).details.map((d) => [d.path, d.message]));
+    expect(at({})).toEqual({ 'store.redis': 'is required: give an object such as { url: redis://127.0.0.1:6379, prefix: "prod:" }' });
+    expect(at({ memcached: {} })['store.memcached']).toBe('unknown field (known: redis)');
+    expect(at({ redis: {} })).toEqual({
+      'store.redis.url': 'is required: give a Redis URL such as redis://127.0.0.1:6379, redis://:PASSWORD@HOST:6379/0 or rediss://HOST:6380 (TLS)',
+    });
+    expect(at({ redis: { url: 'http://127.0.0.1:6379' } })).toEqual({
+      'store.redis.url': 'must be a Redis URL such as redis://127.0.0.1:6379, redis://:PASSWORD@HOST:6379/0 or rediss://HOST:6380 (TLS), got the scheme "http:"',
+    });
+    expect(at({ redis: { url: '127.0.0.1:6379' } })['store.redis.url']).toMatch(/^must be a Redis URL .*: put redis:\/\/ \(or rediss:\/\/ for TLS\) before the host$/);
+    expect(at({ redis: { url: 'redis:// bad' } })['store.redis.url']).toMatch(/got a string that is not a URL$/);
+    expect(at({ redis: { url: 'redis://h/db1' } })['store.redis.url']).toMatch(/the path is a database number, got "\/db1"$/);
+    expect(at({ redis: { url: 'redis://h', onUnavailable: 'ignore', commandTimeout: 0, connectTimout: 1 } })).toEqual({
+      'store.redis.onUnavailable': 'must be one of fail, degraded, got "ignore"',
+      'store.redis.commandTimeout': 'must be a number of seconds, more than 0 and at most 2147483, got 0',
+      'store.redis.connectTimout': 'unknown field (known: url, prefix, connectTimeout, commandTimeout, onUnavailable), did you mean connectTimeout?',
+    });
+  });
+});
+
 describe('applyConfigOverrides', () => {
   it('replaces listeners, script path (from the working directory) and log level', () => {
     const parsed = { listeners: [{ port: 1, tls: true }], script: { path: 'a.ts', options: { x: 1 } }, log: { level: 'info' } };

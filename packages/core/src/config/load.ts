@@ -13,7 +13,8 @@ import type { ConfigIssue } from './issues.js';
 import { firstLine, parseConfigText } from './parse-text.js';
 import { applyConfigSchema } from './schema.js';
 import { findSniIssues, toTlsConfig, type FileTls } from './tls.js';
-import type { GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, RealIpConfig, ScriptConfig } from './types.js';
+import { redisUrlProblem } from '../store/redis-url.js';
+import type { GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, RealIpConfig, ScriptConfig, StoreConfig, NodeConfig } from './types.js';
 
 export type { ConfigIssue } from './issues.js';
 
@@ -61,6 +62,7 @@ export function resolveConfig(input: unknown, baseDir: string): GatewayConfig {
     ...findBadTrustedProxies(data),
     ...findManagementTokenIssue(data),
     ...findSendQueueIssue(data),
+    ...findStoreUrlIssue(data),
   ];
   if (issues.length > 0) throw new ConfigError(issues);
   return deepFreeze(toGatewayConfig(data as FileConfig, path.resolve(baseDir)));
@@ -161,6 +163,8 @@ interface FileConfig {
   accessLog?: { path: string; format?: string };
   metrics?: { host: string; port: number; path: string };
   management?: { host: string; port: number; token?: string; tokenFile?: string };
+  store?: StoreConfig;
+  node?: NodeConfig;
   workers: number | 'auto';
 }
 
@@ -193,6 +197,8 @@ function toGatewayConfig(file: FileConfig, baseDir: string): GatewayConfig {
     ...(file.management
       ? { management: { ...file.management, ...(file.management.tokenFile ? { tokenFile: path.resolve(baseDir, file.management.tokenFile) } : {}) } }
       : {}),
+    ...(file.store ? { store: file.store } : {}),
+    ...(file.node ? { node: file.node } : {}),
     workers: file.workers,
   };
 }
@@ -240,6 +246,14 @@ function findSendQueueIssue(data: unknown): ConfigIssue[] {
   const { pause, close } = data.limits.sendQueue;
   if (!Number.isInteger(pause) || !Number.isInteger(close) || (close as number) > (pause as number)) return [];
   return [{ path: 'limits.sendQueue.close', message: `must be more than limits.sendQueue.pause (${pause}), got ${close}: raise close or lower pause` }];
+}
+
+/** `store.redis.url` must be a redis:// or rediss:// URL; the schema only knows it is a string. */
+function findStoreUrlIssue(data: unknown): ConfigIssue[] {
+  if (!isPlainObject(data) || !isPlainObject(data.store) || !isPlainObject(data.store.redis)) return [];
+  const { url } = data.store.redis;
+  const problem = typeof url === 'string' && url !== '' ? redisUrlProblem(url) : undefined;
+  return problem ? [{ path: 'store.redis.url', message: problem }] : [];
 }
 
 /** `realIp.trustedProxies` entries must be addresses or CIDRs; the schema only knows they are strings. */

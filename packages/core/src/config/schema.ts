@@ -240,6 +240,42 @@ export const configSchema = {
         tokenFile: { ...path, expected: 'the path of a file holding the bearer token' },
       },
     },
+    // No defaults here: the host name is known at start (connections/shared-directory.ts).
+    node: {
+      type: 'object',
+      additionalProperties: false,
+      expected: 'an object such as { name: gw-a, heartbeat: 5 } (used with store.redis)',
+      properties: {
+        name: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$', expected: 'a node name of 1 to 64 letters, digits, ".", "_" or "-", such as gw-a' },
+        heartbeat: { type: 'number', exclusiveMinimum: 0, maximum: 3600, expected: 'a number of seconds, more than 0 and at most 3600' },
+      },
+    },
+    // The URL's form is checked by ./load.ts (store/redis-url.ts), with a message a pattern could not give.
+    store: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['redis'],
+      expected: 'an object such as { redis: { url: redis://127.0.0.1:6379 } } (absent: a memory store in this process)',
+      properties: {
+        redis: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url'],
+          expected: 'an object such as { url: redis://127.0.0.1:6379, prefix: "prod:" }',
+          properties: {
+            url: {
+              type: 'string',
+              minLength: 1,
+              expected: 'a Redis URL such as redis://127.0.0.1:6379, redis://:PASSWORD@HOST:6379/0 or rediss://HOST:6380 (TLS)',
+            },
+            prefix: { type: 'string', default: '', expected: 'a key prefix such as "prod:" (or "" for none)' },
+            connectTimeout: seconds(5),
+            commandTimeout: seconds(1),
+            onUnavailable: { enum: ['fail', 'degraded'], default: 'fail' },
+          },
+        },
+      },
+    },
     workers: {
       type: ['integer', 'string'],
       minimum: 1,

@@ -25,8 +25,48 @@ export interface GatewayConfig {
   readonly metrics?: { readonly host: string; readonly port: number; readonly path: string };
   /** The management API (ws.dump, ws.close…), bearer-token protected. Absent: not served. */
   readonly management?: ManagementConfig;
+  /**
+   * Where route modules keep state shared across gateways (`gateway.store`): Redis. Absent: a `MemoryStore`
+   * in this process. Read at start: a reload keeps the store in use.
+   */
+  readonly store?: StoreConfig;
+  /**
+   * This gateway among the nodes sharing `store.redis` (the shared connection directory). Absent: named after
+   * the host, heartbeat 5 s. Unused without `store.redis`. Read at start.
+   */
+  readonly node?: NodeConfig;
   /** Worker processes sharing the listeners (node:cluster); `auto` is one per core. Default 1. */
   readonly workers: number | 'auto';
+}
+
+/** The `node` section: this gateway in the shared connection directory (connections/shared-directory.ts). */
+export interface NodeConfig {
+  /** Unique among the gateways sharing the Redis (letters, digits, `.`, `_`, `-`). Default the host name. */
+  readonly name?: string;
+  /** Seconds between directory heartbeats; a node that stops has its entries gone within 3 of them. Default 5. */
+  readonly heartbeat?: number;
+}
+
+/** The `store` section. */
+export interface StoreConfig {
+  readonly redis: RedisStoreConfig;
+}
+
+/** `store.redis`: the Redis every gateway of a deployment shares. */
+export interface RedisStoreConfig {
+  /** `redis://[[user]:password@]host[:port][/db]`, or `rediss://…` for TLS. */
+  readonly url: string;
+  /** Put before every key, so that deployments can share one Redis (`prod:`). Default `""`. */
+  readonly prefix: string;
+  /** Seconds to reach Redis at start (and per reconnection attempt). Default 5. */
+  readonly connectTimeout: number;
+  /** Seconds a store call waits for Redis before it fails with `WSGATE_STORE_UNAVAILABLE`. Default 1. */
+  readonly commandTimeout: number;
+  /**
+   * Redis unreachable at start: `fail` (one line naming the URL, exit 1) or `degraded` (start with a warning;
+   * store calls fail until Redis is reached). Default `fail`.
+   */
+  readonly onUnavailable: 'fail' | 'degraded';
 }
 
 export interface ManagementConfig {

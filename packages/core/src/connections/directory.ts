@@ -3,7 +3,8 @@ import type { CloseInfo, ConnectionEntry } from './connection-entry.js';
 /**
  * Told of every connection that opens and closes, terminated or proxied. The in-process registry calls
  * subscribers synchronously, as the open or close happens, so a count kept from them is exact at the next
- * handshake; a directory shared by several gateways calls them for another node's connections when it hears.
+ * handshake. The directory shared by several gateways (shared-directory.ts) tells them of this process's
+ * connections only: what they keep (the connections gauge, per-client limits) is per process.
  */
 export interface ConnectionSubscriber {
   opened?(entry: ConnectionEntry<any>): void;
@@ -28,7 +29,8 @@ export interface SubscribeOptions {
  * Answers: the methods that find or act on connections (`list`, `get`, `close`, `ping`, `send`) may answer
  * through a promise, since a shared directory has to ask the node that holds a connection. The in-process
  * registry always answers at once, with a plain value (no promise, no microtask): a caller on a hot path
- * tests with `isThenable()`, any other may simply `await`. `size` and `subscribe` are always synchronous.
+ * tests with `isThenable()`, any other may simply `await`; the shared directory answers this process's
+ * connections so too, and another node's through a promise. `size` and `subscribe` are always synchronous.
  */
 export interface ConnectionDirectory {
   /** Open connections, terminated and proxied, as known now without asking anyone. */

@@ -31,7 +31,16 @@ export class ConnectionRegistry implements ConnectionDirectory, ConnectionRegist
    * @param idBase added to every id: in a cluster, worker k numbers its connections from k × 10⁹, so ids are
    *   unique across workers and tell which worker holds a connection.
    */
-  constructor(private readonly idBase = 0) {}
+  constructor(private idBase = 0) {}
+
+  /**
+   * @internal A directory shared by several gateways numbers this process's connections from its node number
+   * (connections/node-claim.ts) once it has one: ids given before keep theirs.
+   */
+  setIdBase(idBase: number): void {
+    this.idBase = idBase;
+    this.lastId = 0;
+  }
 
   /** @internal */
   nextId(): number {

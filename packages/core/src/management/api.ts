@@ -3,6 +3,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_PAGE, MAX_PAGE, type ConnectionFilter, type GatewayControl } from './control.js';
 import { PAGING_KEYS, type ViewFilter } from './views.js';
 
+/**
+ * Errors of a shared connection directory (`store.redis`): Redis out of reach (503), or the node holding the
+ * connection did not answer in time (504, naming it).
+ */
+const STATUS_OF_CODE: Readonly<Record<string, number>> = { WSGATE_STORE_UNAVAILABLE: 503, WSGATE_NODE_UNANSWERED: 504 };
+
 /** Bodies of management requests are tiny (a close code and reason); anything bigger is refused. */
 const MAX_BODY = 4096;
 
@@ -21,7 +27,7 @@ class ApiError extends Error {
  * | request | does |
  * |---|---|
  * | `GET /status` | pid, uptime, whether WebSockets are enabled, connection count, workers |
- * | `GET /connections?protocol=&client=&idle=&offset=&limit=` | Kamailio's `ws.dump`, filtered and paged |
+ * | `GET /connections?protocol=&client=&idle=&offset=&limit=` | Kamailio's `ws.dump`, filtered and paged (every node's with `store.redis`; `partial` says when only this node's could be read) |
  * | `GET /connections/:id` | one connection |
  * | `POST /connections/:id/close` `{code, reason}` | `ws.close` (default 1000) |
  * | `POST /connections/:id/ping` | `ws.ping` |
@@ -34,7 +40,7 @@ export function createManagementHandler(control: GatewayControl, token: string):
   const expected = digest(token);
   return (req, res) => {
     void handle(control, expected, req, res).catch((err: unknown) => {
-      const status = err instanceof ApiError ? err.status : err instanceof RangeError ? 400 : 500;
+      const status = err instanceof ApiError ? err.status : err instanceof RangeError ? 400 : (STATUS_OF_CODE[(err as { code?: string })?.code ?? ''] ?? 500);
       const headers: Record<string, string> = status === 401 ? { 'WWW-Authenticate': 'Bearer realm="wsgate"' } : {};
       send(res, status, { error: err instanceof Error ? err.message : String(err) }, headers);
     });

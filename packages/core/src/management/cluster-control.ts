@@ -1,4 +1,5 @@
 import type { Worker } from 'node:cluster';
+import { WsgateError, type WsgateErrorCode } from '../errors.js';
 import { WORKER_ID_SPAN } from '../gateway.js';
 import { DEFAULT_PAGE, MAX_PAGE, type ConnectionFilter, type ConnectionPage, type ConnectionSummary, type GatewayControl, type GatewayStatus } from './control.js';
 import type { ViewFilter, ViewInfo, ViewPage, ViewPaging } from './views.js';
@@ -17,6 +18,14 @@ interface ControlResponse {
   readonly value?: unknown;
   readonly error?: string;
   readonly range?: boolean;
+  /** A WsgateError's code (the API answers a shared directory's with 503 or 504). */
+  readonly code?: string;
+}
+
+/** A worker's failure, keeping a WsgateError's code. */
+function workerError(index: number, message: ControlResponse): Error {
+  const text = `worker ${index}: ${message.error}`;
+  return message.code ? new WsgateError(message.code as WsgateErrorCode, text) : new Error(text);
 }
 
 const TIMEOUT_MS = 10_000;
@@ -29,7 +38,14 @@ export function serveControl(control: GatewayControl): void {
     run.then(
       (value) => reply({ wsgate: 'control-result', id: message.id, ok: true, value }),
       (err: unknown) =>
-        reply({ wsgate: 'control-result', id: message.id, ok: false, error: err instanceof Error ? err.message : String(err), range: err instanceof RangeError }),
+        reply({
+          wsgate: 'control-result',
+          id: message.id,
+          ok: false,
+          error: err instanceof Error ? err.message : String(err),
+          range: err instanceof RangeError,
+          ...(typeof (err as { code?: unknown })?.code === 'string' ? { code: (err as { code: string }).code } : {}),
+        }),
     );
   });
 }
@@ -49,9 +65,15 @@ export class ClusterControl implements GatewayControl {
   constructor(
     private readonly workers: () => ReadonlyMap<number, Worker>,
     private readonly reloader: () => Promise<void>,
+    /**
+     * The workers share a connection directory through Redis (`store.redis`): each one sees every node's
+     * connections, so one worker answers for all (asking each would list every connection once per worker).
+     */
+    private readonly shared = false,
   ) {}
 
   async listConnections(filter: ConnectionFilter): Promise<ConnectionPage> {
+    if (this.shared) return (await this.any('listConnections', filter)) as ConnectionPage;
     const offset = filter.offset ?? 0;
     const limit = Math.min(filter.limit ?? DEFAULT_PAGE, MAX_PAGE);
     // Each worker's first offset+limit, merged by id, hold the page wanted.
@@ -115,7 +137,15 @@ export class ClusterControl implements GatewayControl {
     return Promise.all([...this.workers().entries()].map(([index, w]) => this.ask(index, w, op, args)));
   }
 
+  /** The lowest-numbered ready worker (a shared directory: any worker reaches every connection). */
+  private any(op: keyof GatewayControl, ...args: unknown[]): Promise<unknown> {
+    const [first] = [...this.workers().entries()].sort(([a], [b]) => a - b);
+    if (!first) return Promise.reject(new Error(`no worker is ready to answer ${op}`));
+    return this.ask(first[0], first[1], op, args);
+  }
+
   private one(id: number, op: keyof GatewayControl, ...args: unknown[]): Promise<unknown> {
+    if (this.shared) return this.any(op, ...args);
     const index = Math.floor(id / WORKER_ID_SPAN);
     const worker = this.workers().get(index);
     return worker ? this.ask(index, worker, op, args) : Promise.resolve(undefined);
@@ -128,7 +158,7 @@ export class ClusterControl implements GatewayControl {
       const onMessage = (message: ControlResponse) => {
         if (message?.wsgate !== 'control-result' || message.id !== id) return;
         if (message.ok) done(undefined, message.value);
-        else done(message.range ? new RangeError(message.error) : new Error(`worker ${index}: ${message.error}`));
+        else done(message.range ? new RangeError(message.error) : workerError(index, message));
       };
       const onExit = () => done(new Error(`worker ${index} exited during ${op}`));
       const done = (err: Error | undefined, value?: unknown) => {

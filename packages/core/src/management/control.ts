@@ -1,5 +1,6 @@
 import type { ConnectionEntry } from '../connections/connection-entry.js';
 import type { ConnectionDirectory } from '../connections/directory.js';
+import { SharedDirectory } from '../connections/shared-directory.js';
 import type { ViewFilter, ViewInfo, ViewPage, ViewPaging } from './views.js';
 
 /** Which connections to list (all filters optional; they combine). */
@@ -23,6 +24,11 @@ export interface ConnectionPage {
   readonly offset: number;
   readonly limit: number;
   readonly connections: readonly ConnectionSummary[];
+  /**
+   * With a shared directory (`store.redis`), set when other nodes' connections could not be read (Redis out of
+   * reach): the page holds this node's only, and this says so and why.
+   */
+  readonly partial?: string;
 }
 
 export interface GatewayStatus {
@@ -56,9 +62,18 @@ export interface GatewayControl {
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
 
-/** Applies a filter to a directory's connections and pages the result (by id). */
+/**
+ * Applies a filter to a directory's connections and pages the result (by id). A shared directory's listing
+ * names each connection's node, and says when it is partial.
+ */
 export async function pageOf(directory: ConnectionDirectory, filter: ConnectionFilter, now = Date.now()): Promise<ConnectionPage> {
-  const matches = (await directory.list((c) => matchesFilter(c, filter, now))).toSorted((a, b) => a.id - b.id);
+  const accept = (c: ConnectionEntry<any>) => matchesFilter(c, filter, now);
+  if (directory instanceof SharedDirectory) {
+    const { entries, partial } = await directory.listReport(accept);
+    const page = paginate(entries.toSorted((a, b) => a.id - b.id).map((c) => directory.summary(c) as ConnectionSummary), filter);
+    return partial === undefined ? page : { ...page, partial };
+  }
+  const matches = (await directory.list(accept)).toSorted((a, b) => a.id - b.id);
   return paginate(matches.map((c) => c.toJSON() as ConnectionSummary), filter);
 }
 

@@ -1,3 +1,4 @@
+import { SharedDirectory } from '../connections/shared-directory.js';
 import type { Gateway } from '../gateway.js';
 import {
   checkCloseCode,
@@ -30,7 +31,10 @@ export class LocalControl implements GatewayControl {
   }
 
   async getConnection(id: number): Promise<ConnectionSummary | undefined> {
-    return (await this.gateway.connections.get(id))?.toJSON() as ConnectionSummary | undefined;
+    const directory = this.gateway.connections;
+    const entry = await directory.get(id);
+    if (!entry) return undefined;
+    return (directory instanceof SharedDirectory ? directory.summary(entry) : entry.toJSON()) as ConnectionSummary;
   }
 
   async closeConnection(id: number, code: number, reason: string): Promise<boolean> {

@@ -1,10 +1,11 @@
 /**
  * `wsgate check` (also `wsgate -t`, as `nginx -t`): would this start? The config has been loaded by the
  * command exactly as a start loads it (same flags, same errors, cli.ts). Here: the files a start reads
- * (certificates, the management token), the route script imported and its default export checked, and the
- * script type-checked when its project has TypeScript (typecheck.ts). Opens no port: no listener, no
- * metrics or management server, and a factory default export is not called, since a factory may bind
- * ports of its own (`streamRelay().listen()`) and clash with the gateway it is checking for.
+ * (certificates, the management token), the Redis of `store.redis` reached, the route script imported and
+ * its default export checked, and the script type-checked when its project has TypeScript (typecheck.ts).
+ * Opens no port: no listener, no metrics or management server, and a factory default export is not called,
+ * since a factory may bind ports of its own (`streamRelay().listen()`) and clash with the gateway it is
+ * checking for.
  *
  * Output: what is fine on stdout; each problem on stderr, as `wsgate: ...`, or `file:line:col: error TS...`
  * for a type error. The exit code is 0 or 1.
@@ -16,6 +17,7 @@ import { resolveTlsCredentials } from '../ingress/tls/credentials.js';
 import { checkAccessLogPath } from '../observe/access-log.js';
 import { checkLogSettings } from '../observe/logger.js';
 import { managementToken } from '../management/operations.js';
+import { checkStoreReachable } from '../store/configured-store.js';
 import { importRouteScript } from '../script/script-loader.js';
 import { typeCheckScript } from './typecheck.js';
 
@@ -42,6 +44,8 @@ export async function runCheck(config: GatewayConfig, configFile: string | undef
   await checkLogSettings(config.log).catch(problem);
   const source = configFile === undefined ? 'given on the command line' : path.resolve(configFile);
   if (problems.length === 0) say(`config ${source} ok`);
+  // A start connects to Redis (store.redis) before it listens: would it reach it?
+  if (config.store) await checkStoreReachable(config.store).then(say, problem);
 
   if (!config.script) say('no route script: every request would be answered 404 Not found');
   else await checkScript(config.script.path, problems, problem);

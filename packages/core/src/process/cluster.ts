@@ -94,6 +94,7 @@ export async function runPrimary({ config, loadConfig, logger, announce }: Serve
       await loadConfig();
       await control.all('reload');
     },
+    config.store !== undefined,
   );
   const aggregator = new AggregatorRegistry();
   // Ready while a worker serves the listeners and the cluster is not shutting down.

@@ -13,7 +13,8 @@ export const CTL_USAGE = `Usage: wsgate ctl [options] COMMAND [ARGS]
 Commands:
   status                      pid, uptime, WebSockets enabled or not, connections, workers
   list                        open WebSockets (Kamailio's ws.dump); filters: --protocol P --client IP
-                              --idle SECONDS; paging: --offset N --limit N
+                              --idle SECONDS; paging: --offset N --limit N; with store.redis, every
+                              node's (NODE column), and close, ping, show reach any node's
   show ID                     one connection
   close ID [--code N] [--reason TEXT]   close one (default 1000)
   ping ID                     send it a ping
@@ -189,10 +190,12 @@ function formatStatus(s: Row): string {
     .join('\n');
 }
 
-function formatList(page: { total: number; offset: number; connections: Row[] }): string {
-  if (page.connections.length === 0) return `no connections (total ${page.total})`;
+function formatList(page: { total: number; offset: number; connections: Row[]; partial?: string }): string {
+  // A shared directory that could not read the other nodes (Redis out of reach) says so first.
+  const partial = page.partial === undefined ? '' : `partial: ${page.partial}\n`;
+  if (page.connections.length === 0) return `${partial}no connections (total ${page.total})`;
   const last = page.offset + page.connections.length;
-  return `${formatTable(page.connections)}\n${page.offset + 1}–${last} of ${page.total}`;
+  return `${partial}${formatTable(page.connections)}\n${page.offset + 1}–${last} of ${page.total}`;
 }
 
 const COLUMNS: Array<[string, (r: Row) => string]> = [
@@ -207,11 +210,18 @@ const COLUMNS: Array<[string, (r: Row) => string]> = [
   ['OUT', (r) => `${r.messagesOut}/${bytes(Number(r.bytesOut))}`],
 ];
 
+/** With a shared directory (`store.redis`), the node holding each connection and its user, after the id. */
+const SHARED_COLUMNS: Array<[string, (r: Row) => string]> = [
+  ['NODE', (r) => String(r.node)],
+  ['USER', (r) => String(r.user ?? '-')],
+];
+
 function formatTable(rows: Row[]): string {
-  const cells = rows.map((r) => COLUMNS.map(([, get]) => get(r)));
-  const widths = COLUMNS.map(([name], i) => Math.max(name.length, ...cells.map((c) => c[i]!.length)));
+  const columns = rows.some((r) => r.node !== undefined) ? [COLUMNS[0]!, ...SHARED_COLUMNS, ...COLUMNS.slice(1)] : COLUMNS;
+  const cells = rows.map((r) => columns.map(([, get]) => get(r)));
+  const widths = columns.map(([name], i) => Math.max(name.length, ...cells.map((c) => c[i]!.length)));
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(COLUMNS.map(([name]) => name)), ...cells.map(line)].join('\n');
+  return [line(columns.map(([name]) => name)), ...cells.map(line)].join('\n');
 }
 
 function duration(seconds: number): string {

@@ -1,5 +1,9 @@
+import { storeBehaviour } from '@wsgate/test-kit';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from './memory-store.js';
+
+// The cases every store passes (RedisStore runs them too, in redis-store.test.ts).
+storeBehaviour('MemoryStore', async () => new MemoryStore());
 
 function clocked(maxEntries?: number) {
   let t = 1_000_000;
@@ -7,17 +11,7 @@ function clocked(maxEntries?: number) {
   return { store, advance: (seconds: number) => void (t += seconds * 1000) };
 }
 
-describe('MemoryStore', () => {
-  it('gets, sets, replaces and deletes', async () => {
-    const { store } = clocked();
-    expect(await store.get('a')).toBeUndefined();
-    await store.set('a', '1');
-    await store.set('a', '2');
-    expect(await store.get('a')).toBe('2');
-    expect(await store.delete('a')).toBe(true);
-    expect(await store.delete('a')).toBe(false);
-  });
-
+describe('MemoryStore on its own clock', () => {
   it('expires keys after their TTL, with no timer', async () => {
     const { store, advance } = clocked();
     await store.set('a', 'x', 2);
@@ -63,11 +57,14 @@ describe('MemoryStore', () => {
     expect(await store.raise('nc', 1, 5)).toBe(true);
   });
 
-  it('refuses to count on a value that is not an integer', async () => {
-    const { store } = clocked();
-    await store.set('s', 'text');
-    await expect(store.increment('s')).rejects.toThrow(/does not hold an integer/);
-    await expect(store.raise('s', 2)).rejects.toThrow(/does not hold an integer/);
+  it('compares and sets against live values only: an expired key is absent', async () => {
+    const { store, advance } = clocked();
+    expect(await store.compareAndSet('r', undefined, 'v1', 2)).toBe(true);
+    advance(1.999);
+    expect(await store.compareAndSet('r', undefined, 'v2')).toBe(false);
+    advance(0.001);
+    expect(await store.compareAndSet('r', 'v1', 'v2')).toBe(false);
+    expect(await store.compareAndSet('r', undefined, 'v2')).toBe(true);
   });
 
   it('stays bounded: expired keys go first, then the oldest written', async () => {

@@ -93,6 +93,13 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async compareAndSet(key: string, expected: string | undefined, value: string | undefined, ttl?: number): Promise<boolean> {
+    if (this.live(key)?.value !== expected) return false;
+    if (value === undefined) this.map.delete(key);
+    else this.write(key, value, ttl);
+    return true;
+  }
+
   async close(): Promise<void> {
     this.map.clear();
   }

@@ -4,9 +4,9 @@
  * issued, a nonce count seen or a handshake counted on one node holds on all.
  *
  * Every method is one atomic step on the server side, so that two nodes racing on a key cannot both win.
- * Each method's TSDoc says the Redis command (or short Lua script) it maps to; a Redis implementation is a
- * thin class over a client such as ioredis. TTLs are in seconds, fractions allowed (Redis: `PX` in ms);
- * an absent TTL means no expiry. Values are strings; counters are decimal integers, as Redis keeps them.
+ * Each method's TSDoc says the Redis command (or short Lua script) it maps to; `RedisStore` is a thin class
+ * over node-redis that does exactly that. TTLs are in seconds, fractions allowed (Redis: `PX` in ms); an
+ * absent TTL means no expiry. Values are strings; counters are decimal integers, as Redis keeps them.
  *
  * Keys: modules prefix theirs (`wsgate:digest:nc:…`, `wsgate:rate:…`) and never put secrets in them (a
  * token is stored under its hash), since keys show up in `MONITOR` and `SCAN`.
@@ -38,11 +38,21 @@ export interface Store {
   /**
    * Raises an integer to `value` if `value` is greater than what is stored (an absent key is lower than
    * anything), resetting the TTL; true when it did. For "must strictly increase" checks such as digest
-   * nonce counts. Redis, as a Lua script:
-   * `local c = tonumber(redis.call('GET', KEYS[1])) if c and c >= tonumber(ARGV[1]) then return 0 end
-   *  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`.
+   * nonce counts. A value that is not an integer is an error, as for `increment`. Redis, as a Lua script
+   * (`RAISE` in ./redis-scripts.ts): `local v = redis.call('GET', KEYS[1])` — not an integer: an error;
+   * `>= ARGV[1]`: `return 0` — else `redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`.
    */
   raise(key: string, value: number, ttl?: number): Promise<boolean>;
+
+  /**
+   * Compare-and-set: only if the key's value is `expected` now (`undefined`: the key is absent or expired),
+   * sets it to `value` with a new TTL, or deletes it when `value` is undefined; true when it did. For records
+   * that several gateways read, change and write back (a SIP registration's bindings): of two racing
+   * writers that read the same value, exactly one wins and the other reads again. Redis, as a Lua script
+   * (`COMPARE_AND_SET` in ./redis-scripts.ts): `local v = redis.call('GET', KEYS[1])` — not `expected`:
+   * `return 0` — else `SET KEYS[1] value [PX ms]` or `DEL KEYS[1]`, `return 1`.
+   */
+  compareAndSet(key: string, expected: string | undefined, value: string | undefined, ttl?: number): Promise<boolean>;
 
   /** Lets go of what the store holds open (a Redis connection); the memory store has nothing to free. */
   close(): Promise<void>;
