@@ -45,7 +45,7 @@ const s1Kamailio: RouteFactory = ({ gateway, options }) => {
   const sip = sipService({
     domains: [o.realm],
     // trustConnection: a UA that passed HTTP digest on the upgrade is that user; a browser phone answers SIP digest
-    auth: sipDigest({ realm: o.realm, file: o.htdigest, trustConnection: true, logger: gateway.logger, ...secret }),
+    auth: sipDigest({ realm: o.realm, file: o.htdigest, trustConnection: true, logger: gateway.logger, store: gateway.store, ...secret }),
     gateway, // wsgate_sip_* metrics, `wsgate ctl registrations`, its logger
   });
 

@@ -30,7 +30,7 @@ const sample: RouteFactory = ({ gateway, options }) => {
   // Browser phones cannot answer a 401 on the upgrade: they authenticate in SIP (REGISTER 401, INVITE 407).
   const sip = sipService({
     domains: [o.sip.domain],
-    auth: sipDigest({ realm: o.sip.domain, file: o.sip.htdigest, logger: gateway.logger }),
+    auth: sipDigest({ realm: o.sip.domain, file: o.sip.htdigest, logger: gateway.logger, store: gateway.store }),
     gateway, // wsgate_sip_* metrics, `wsgate ctl registrations`, its logger
   });
 

@@ -251,7 +251,7 @@ describe("npm start's config, and the README's Operations commands against it", 
       expect(list).toMatch(/\n\d+\s+term\s+echo\s+127\.0\.0\.1:\d+\s/);
       expect(list).toContain(`127.0.0.1:${(client as unknown as { _socket: net.Socket })._socket.localPort}`);
       expect(outputs.get('reload')).toBe('reloaded\n');
-      expect(outputs.get('registrations')).toBe('No registrations (total 0)\n');
+      expect(outputs.get('registrations')).toBe('no registrations (total 0)\n');
       expect(outputs.get('http://127.0.0.1:9100/readyz')).toBe('ready: 2 listeners\n');
       expect(outputs.get('http://127.0.0.1:9100/metrics')).toMatch(/^wsgate_websocket_connections 1$[\s\S]*^process_cpu_seconds_total /m);
       await until(() => gateway.lines().some((l) => l.msg === 'reopened logs'), 3000, 'the reopened line');

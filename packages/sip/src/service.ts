@@ -15,14 +15,15 @@ export interface SipServiceOptions {
   domains: string | readonly string[];
   /**
    * The gateway (the route factory's `gateway`): gives the service its metrics (`wsgate_sip_*`), the
-   * `wsgate ctl registrations` view and, unless `logger` is given, its logger.
+   * `wsgate ctl registrations` view and, unless given here, its logger and its store (`gateway.store`: the
+   * config's Redis, shared by every gateway, or this process's memory).
    */
-  gateway?: Pick<Gateway, 'metrics' | 'views' | 'connections' | 'logger'>;
+  gateway?: Pick<Gateway, 'metrics' | 'views' | 'connections' | 'logger' | 'store'>;
   /** SIP digest (`sipDigest()`): REGISTER challenged with 401, new dialogs and out-of-dialog requests with 407 */
   auth?: SipAuthenticator;
   /** known users, for 404 (unknown) rather than 480 (known, not registered); default: those `auth` knows, else every user */
   users?: (user: string) => boolean | Promise<boolean>;
-  /** where bindings (and the authenticator's nonces) live; default a MemoryStore of this process */
+  /** where bindings live; default `gateway.store`, else a MemoryStore of this process */
   store?: Store;
   logger?: Logger;
   /** this gateway's name in flow ids; default `local` */
@@ -68,8 +69,8 @@ const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, SUBSCRIBE, 
 export function sipService(options: SipServiceOptions): SipService {
   const domains = new Set((typeof options.domains === 'string' ? [options.domains] : options.domains).map((d) => d.toLowerCase()));
   const node = options.node ?? 'local';
-  const store = options.store ?? new MemoryStore();
   const gateway = options.gateway;
+  const store = options.store ?? gateway?.store ?? new MemoryStore();
   const log = options.logger ?? gateway?.logger;
   const metrics: SipMetrics | undefined = gateway === undefined ? undefined : sipMetrics(gateway);
   const reg = registrar({

@@ -41,12 +41,41 @@ export async function loadBindings(store: Store, key: string, now: number): Prom
   return all.filter((b) => b.expiresAt > now);
 }
 
-/** Writes an AOR's bindings, the key lapsing with the last of them; no bindings deletes the key. */
-export async function saveBindings(store: Store, key: string, bindings: readonly Binding[], now: number): Promise<void> {
-  if (bindings.length === 0) {
-    await store.delete(key);
-    return;
+/** What a change of an AOR's bindings decides: the bindings after it, and whether they must be written. */
+export interface BindingsChange {
+  readonly bindings: readonly Binding[];
+  readonly write: boolean;
+}
+
+/** Read-change-write attempts before giving up on an AOR many gateways are writing at once. */
+const ATTEMPTS = 16;
+
+/**
+ * Changes an AOR's bindings atomically across every gateway sharing the store: reads them, lets `change`
+ * decide (from the live ones), and writes the result back with a compare-and-set on the value read, so that a
+ * write by another gateway in between makes this one read again rather than undo it. Lapsed bindings found on
+ * the way are written out too. `change` may instead return a refusal (anything without `bindings`), which is
+ * passed back and nothing is written.
+ */
+export async function updateBindings<R extends object>(
+  store: Store,
+  key: string,
+  change: (live: readonly Binding[], now: number) => BindingsChange | R,
+): Promise<{ bindings: readonly Binding[]; now: number; lapsed: number } | Exclude<R, BindingsChange>> {
+  for (let attempt = 1; ; attempt++) {
+    const raw = await store.get(key);
+    const now = Date.now();
+    const all = raw === undefined ? [] : (JSON.parse(raw) as Binding[]);
+    const live = all.filter((b) => b.expiresAt > now);
+    const decided = change(live, now);
+    if (!('bindings' in decided && 'write' in decided)) return decided as Exclude<R, BindingsChange>;
+    const lapsed = all.length - live.length;
+    if (!decided.write && lapsed === 0) return { bindings: decided.bindings, now, lapsed };
+    const next = decided.bindings;
+    const text = next.length === 0 ? undefined : JSON.stringify(next);
+    // the key lapses with the last binding
+    const ttl = next.length === 0 ? undefined : Math.max(0.001, (Math.max(...next.map((b) => b.expiresAt)) - now) / 1000);
+    if (await store.compareAndSet(key, raw, text, ttl)) return { bindings: next, now, lapsed };
+    if (attempt >= ATTEMPTS) throw new Error(`the bindings under ${key} changed ${ATTEMPTS} times while being written`);
   }
-  const last = Math.max(...bindings.map((b) => b.expiresAt));
-  await store.set(key, JSON.stringify(bindings), Math.max(0.001, (last - now) / 1000));
 }

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { defineRoutes, MemoryStore } from '@wsgate/core';
-import { startTestGateway, until, type TestGateway } from '@wsgate/test-kit';
+import { defineRoutes, MemoryStore, RedisStore } from '@wsgate/core';
+import { RedisServer, startTestGateway, until, type TestGateway } from '@wsgate/test-kit';
 import { parseMessage, registrar, type Registrar, type SipResponse } from '../index.js';
 
 const AOR = 'sip:alice@example.com';
@@ -190,5 +190,44 @@ describe('registrar (RFC 3261 §10.3, RFC 5626, RFC 7118 §5) over a real WebSoc
     expect(await r.sweep()).toBe(1);
     expect([await stored(), await r.sweep()]).toEqual([1, 0]);
     p.ws.close();
+  });
+
+  it('two gateways sharing one Redis lose no REGISTER: 40 instances of one AOR registered at once, half through each', async () => {
+    const redis = await RedisServer.start();
+    // each gateway its own client, as two machines would have: their read-change-writes of the AOR interleave
+    const stores = await Promise.all([0, 1].map(async () => {
+      const store = new RedisStore({ url: redis.url });
+      await store.connect();
+      return store;
+    }));
+    const regs = ['a', 'b'].map((node, i) => registrar({ domains: 'example.com', store: stores[i]!, node, maxBindings: 64 }));
+    const gws = await Promise.all(
+      regs.map((r) => startTestGateway(defineRoutes({ 'http:request': (req) => req.handshake({ protocols: ['sip'], requireProtocol: true }), ...r.routes }))),
+    );
+    try {
+      const sockets = await Promise.all(
+        Array.from({ length: 40 }, async (_, i) => {
+          const ws = new WebSocket(gws[i % 2]!.url, 'sip');
+          await once(ws, 'open');
+          return ws;
+        }),
+      );
+      const answers = sockets.map((ws) => once(ws, 'message'));
+      sockets.forEach((ws, i) => {
+        const instance = `"<urn:uuid:00000000-0000-1000-8000-${String(i).padStart(12, '0')}>"`;
+        ws.send(register({ cseq: 1, callId: `race-${i}`, contact: ob(`p${i}`, instance), expires: 600 }));
+      });
+      const statuses = await Promise.all(answers.map(async (a) => parseMessage(((await a) as [Buffer])[0]) as SipResponse));
+      expect(statuses.map((m) => `${m.status} ${m.reason}`)).toEqual(Array(40).fill('200 OK'));
+      // every REGISTER's binding is there: a read-change-write that lost the race read again instead of overwriting
+      expect(await regs[0]!.lookup(AOR)).toHaveLength(40);
+      expect(new Set((await regs[1]!.lookup(AOR)).map((b) => b.flow.split('/')[0]))).toEqual(new Set(['a', 'b']));
+      for (const ws of sockets) ws.terminate();
+    } finally {
+      for (const r of regs) r.close();
+      await Promise.all(gws.map((g) => g.close()));
+      await Promise.all(stores.map((st) => st.close()));
+      await redis.close();
+    }
   });
 });

@@ -3,7 +3,7 @@ import { readFrame, type FrameStats } from '../frame.js';
 import type { SipRequest } from '../message.js';
 import { createResponse } from '../respond.js';
 import { serialize } from '../serialize.js';
-import { aorKey, type Binding, loadBindings, saveBindings } from './bindings.js';
+import { aorKey, type Binding, loadBindings, updateBindings } from './bindings.js';
 import { applyRegister, listContacts, planRegister, type RegisterLimits, type Refusal } from './register.js';
 import type { SipMetrics } from '../observe/sip-metrics.js';
 import type { SipAuthenticator } from '../auth/authenticator.js';
@@ -106,7 +106,7 @@ export function registrar(options: RegistrarOptions): Registrar {
   const known = new Set<string>();
   // Connections closed whose bindings are being removed: lookups skip them at once.
   const gone = new Set<string>();
-  // One REGISTER (or cleanup) per AOR at a time in this process: the store has no compare-and-set.
+  // One REGISTER (or cleanup) per AOR at a time in this process; across gateways, compare-and-set (bindings.ts).
   const queues = new Map<string, Promise<unknown>>();
   const serial = <T>(aor: string, step: () => Promise<T>): Promise<T> => {
     const run = (queues.get(aor) ?? Promise.resolve()).then(step, step);
@@ -162,12 +162,12 @@ export function registrar(options: RegistrarOptions): Registrar {
     let result;
     try {
       result = await serial(p.aor, async () => {
-        const now = Date.now();
-        const next = applyRegister(p, await loadBindings(store, key, now), now, flow, limits.maxBindings);
-        if (!Array.isArray(next)) return next;
-        if (p.contacts.length > 0 || p.wildcard) await saveBindings(store, key, next, now);
-        countLocal(p.aor, next);
-        return { bindings: next, now };
+        const done = await updateBindings(store, key, (live, now) => {
+          const next = applyRegister(p, live, now, flow, limits.maxBindings);
+          return Array.isArray(next) ? { bindings: next, write: p.contacts.length > 0 || p.wildcard } : next;
+        });
+        if ('bindings' in done) countLocal(p.aor, done.bindings);
+        return done;
       });
     } catch {
       // the store failed (a Redis outage later): the UA retries; nothing half-written, one key per AOR
@@ -226,12 +226,11 @@ export function registrar(options: RegistrarOptions): Registrar {
       await Promise.all(
         [...aors].map((aor) =>
           serial(aor, async () => {
-            const key = aorKey(prefix, aor);
-            const now = Date.now();
-            const before = await loadBindings(store, key, now);
-            const after = before.filter((b) => b.flow !== flow);
-            if (after.length !== before.length) await saveBindings(store, key, after, now);
-            countLocal(aor, after);
+            const done = await updateBindings(store, aorKey(prefix, aor), (live) => {
+              const after = live.filter((b) => b.flow !== flow);
+              return { bindings: after, write: after.length !== live.length };
+            });
+            countLocal(aor, done.bindings);
           }),
         ),
       );
@@ -250,15 +249,11 @@ export function registrar(options: RegistrarOptions): Registrar {
       if (step.done) break;
       const aor = step.value;
       dropped += await serial(aor, async () => {
-        const key = aorKey(prefix, aor);
-        const now = Date.now();
-        const text = await store.get(key);
-        const all = text === undefined ? [] : (JSON.parse(text) as Binding[]);
-        const live = all.filter((b) => b.expiresAt > now);
-        if (live.length !== all.length) await saveBindings(store, key, live, now);
-        countLocal(aor, live);
-        if (!live.some((b) => b.flow.startsWith(local))) known.delete(aor);
-        return all.length - live.length;
+        // no change but the lapsed ones, which updateBindings writes out
+        const done = await updateBindings(store, aorKey(prefix, aor), (live) => ({ bindings: live, write: false }));
+        countLocal(aor, done.bindings);
+        if (!done.bindings.some((b) => b.flow.startsWith(local))) known.delete(aor);
+        return done.lapsed;
       });
     }
     stats.lapsed += dropped;
