@@ -1,12 +1,13 @@
-import { type Connection, type Gateway, type GaugeHandle, type Logger, MemoryStore, type Store, type ViewHandle } from '@wsgate/core';
+import { type Connection, type Gateway, type GaugeHandle, type Logger, MemoryStore, randomHex, type Store, type ViewHandle } from '@wsgate/core';
 import { readFrame, type FrameStats } from './frame.js';
-import { ParseError, type SipRequest } from './message.js';
+import { ParseError, type SipRequest, type SipResponse } from './message.js';
 import type { ParseOptions } from './parse.js';
 import { createResponse, errorResponse } from './respond.js';
 import { serialize } from './serialize.js';
 import type { SipAuthenticator } from './auth/authenticator.js';
 import { registrationsView } from './observe/registrations-view.js';
 import { sipMetrics, type SipMetrics } from './observe/sip-metrics.js';
+import { type Flow, localFlow, remoteFlow } from './proxy/flow.js';
 import { sipProxy, type SipProxy } from './proxy/proxy.js';
 import { registrar, type Registrar, type RegistrarOptions } from './registrar/registrar.js';
 
@@ -30,7 +31,10 @@ export interface SipServiceOptions {
   node?: string;
   /** the proxy's host name in its Via and Record-Route; default the first domain */
   host?: string;
-  /** flow-token secret, for gateways that share dialogs; default random per process */
+  /**
+   * The flow tokens' HMAC key: the same on gateways that see one dialog. Default: one made once and kept in
+   * the store (`wsgate:sip:flow-key`), so gateways sharing a store share it.
+   */
   secret?: string;
   /** registrar settings (expiry limits, bindings per AOR, sweep) */
   registrar?: Omit<RegistrarOptions, 'domains' | 'store' | 'node' | 'auth' | 'logger'>;
@@ -57,6 +61,11 @@ export interface SipService {
   readonly frames: FrameStats;
   close(): void;
 }
+
+const FLOW_KEY = 'wsgate:sip:flow-key';
+
+/** The `post()` topic of SIP responses between gateways. */
+const POST_TOPIC = 'wsgate:sip:response';
 
 const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, SUBSCRIBE, NOTIFY, REFER, INFO, UPDATE, PRACK';
 
@@ -86,10 +95,18 @@ export function sipService(options: SipServiceOptions): SipService {
   const parse: ParseOptions = options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize };
   const frames: FrameStats = { messages: 0, answered: 0, dropped: 0, keepalives: 0 };
 
-  // This gateway's SIP WebSockets by id: the flows the proxy sends on.
+  // This process's SIP WebSockets by id; other gateways' are reached through the shared directory, where
+  // connection ids are unique across nodes.
   const conns = new Map<number, Connection>();
   const local = `${node}/`;
-  const connection = (flow: string) => (flow.startsWith(local) ? conns.get(Number(flow.slice(local.length))) : undefined);
+  const directory = gateway?.connections;
+  const connection = (flow: string): Flow | undefined => {
+    if (!flow.startsWith(local)) return undefined;
+    const id = Number(flow.slice(local.length));
+    const conn = conns.get(id);
+    if (conn !== undefined) return localFlow(conn);
+    return directory === undefined ? undefined : remoteFlow(id, directory);
+  };
 
   const proxy = sipProxy(
     {
@@ -100,7 +117,7 @@ export function sipService(options: SipServiceOptions): SipService {
       connection,
       auth: options.auth,
       users: options.users ?? (options.auth?.knows === undefined ? undefined : (user: string) => options.auth!.knows!(user)),
-      secret: options.secret,
+      secret: options.secret ?? (() => sharedKey(store)),
       inviteTimeout: options.inviteTimeout,
       requestTimeout: options.requestTimeout,
       maxTransactions: options.maxTransactions,
@@ -141,6 +158,36 @@ export function sipService(options: SipServiceOptions): SipService {
     log?.error({ err: error, connection: conn.id }, 'SIP message handling failed');
   }
 
+  /**
+   * A response to a request another process's proxy sent (the callee's WebSocket is here, the caller's there):
+   * this proxy's Via names the caller's connection (`tx`), and the process holding it runs the transaction.
+   */
+  function toItsTransaction(conn: Connection, response: SipResponse, data: Buffer): void {
+    const top = response.topVia;
+    const tx = top.params.get('tx');
+    const id = tx === undefined || tx === null ? NaN : Number(tx);
+    if (directory === undefined || !Number.isSafeInteger(id) || conns.has(id) || top.host.toLowerCase() !== host.toLowerCase() || !top.branch?.startsWith('z9hG4bKwg')) {
+      metrics?.dropped('stray');
+      return;
+    }
+    void Promise.resolve(directory.post(id, POST_TOPIC, JSON.stringify({ from: conn.id, message: data.toString('utf8') }))).then(
+      (taken) => taken || metrics?.dropped('stray'),
+      (err: unknown) => log?.warn({ err, callId: response.callId }, 'SIP response could not reach the gateway running its transaction'),
+    );
+  }
+
+  // What other gateways post here: responses to this process's transactions, received over their WebSockets.
+  const unlisten = directory?.listen(POST_TOPIC, (text) => {
+    let posted: { from: number; message: string };
+    try {
+      posted = JSON.parse(text) as { from: number; message: string };
+    } catch {
+      return;
+    }
+    const r = readFrame(posted.message, parse);
+    if (r.kind === 'message' && r.message.kind === 'response' && !proxy.response(posted.from, r.message)) metrics?.dropped('stray');
+  });
+
   const routes = {
     'websocket:message'(conn: Connection, data: Buffer): Promise<void> | void {
       if (!conns.has(conn.id)) conns.set(conn.id, conn);
@@ -152,7 +199,10 @@ export function sipService(options: SipServiceOptions): SipService {
       }
       if (r.kind === 'drop') return metrics?.dropped('malformed');
       try {
-        if (r.message.kind === 'response') return proxy.response(conn, r.message);
+        if (r.message.kind === 'response') {
+          if (!proxy.response(conn.id, r.message)) toItsTransaction(conn, r.message, data);
+          return;
+        }
         metrics?.request(r.message.method);
         return proxy.request(conn, r.message).catch((e: unknown) => refuseLate(conn, e));
       } catch (e) {
@@ -170,6 +220,7 @@ export function sipService(options: SipServiceOptions): SipService {
   };
 
   function close(): void {
+    unlisten?.();
     for (const handle of observed.splice(0)) handle.remove();
     reg.close();
     proxy.close();
@@ -177,4 +228,12 @@ export function sipService(options: SipServiceOptions): SipService {
   }
 
   return { routes, registrar: reg, proxy, frames, close };
+}
+
+/** The flow-token key in the store: the first gateway to ask makes it, every later one reads the same. */
+async function sharedKey(store: Store): Promise<string> {
+  await store.add(FLOW_KEY, randomHex(32));
+  const key = await store.get(FLOW_KEY);
+  if (key === undefined) throw new Error(`the store lost ${FLOW_KEY} as soon as it was written`);
+  return key;
 }

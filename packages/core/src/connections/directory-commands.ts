@@ -7,7 +7,7 @@
  */
 import { WsgateError } from '../errors.js';
 
-export type CommandOp = 'close' | 'ping' | 'send' | 'terminate';
+export type CommandOp = 'close' | 'ping' | 'send' | 'terminate' | 'post';
 
 export interface Command {
   readonly op: CommandOp;
@@ -18,6 +18,8 @@ export interface Command {
   readonly data?: string;
   readonly base64?: boolean;
   readonly binary?: boolean;
+  /** post: the listener's topic (`data` is the text handed to it). */
+  readonly topic?: string;
 }
 
 interface Request extends Command {

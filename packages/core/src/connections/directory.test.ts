@@ -75,6 +75,24 @@ describe('gateway.connections, the in-process directory', () => {
     ws.close();
   });
 
+  it('post(id, topic) hands data to the listener of the topic in the process holding the id, at once; false otherwise', async () => {
+    gw = await startTestGateway(routes);
+    const ws = await open('/?user=ann');
+    await until(() => gw!.gateway.connections.size === 1, 2000, 'connection listed');
+    const directory: ConnectionDirectory = gw.gateway.connections;
+    const { id } = await byUser(directory, 'ann');
+    const heard: string[] = [];
+    expect(directory.post(id, 'sip', 'before anyone listens')).toBe(false);
+    const stop = directory.listen('sip', (data) => heard.push(data));
+    expect(directory.post(id, 'sip', 'one')).toBe(true);
+    expect(directory.post(id, 'other', 'two')).toBe(false);
+    expect(directory.post(id + 1000, 'sip', 'three')).toBe(false);
+    stop();
+    expect(directory.post(id, 'sip', 'four')).toBe(false);
+    expect(heard).toEqual(['one']);
+    ws.close();
+  });
+
   it('send(id) answers false for an unknown id, a proxied tunnel, and a connection no longer open', async () => {
     gw = await startTestGateway(routes);
     const directory: ConnectionDirectory = gw.gateway.connections;

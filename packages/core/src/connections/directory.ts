@@ -70,4 +70,13 @@ export interface ConnectionDirectory {
 
   /** Be told of opens and closes from now on (see `SubscribeOptions.current`); returns the function that stops it. */
   subscribe(subscriber: ConnectionSubscriber, options?: SubscribeOptions): () => void;
+  /**
+   * Hands `data` to the listener of `topic` (`listen()`) in the process that holds connection `id`, another
+   * node's through Redis: a route module's own traffic between nodes, such as a SIP response going back to
+   * the process whose proxy sent the request. Answers false when no process holds the id or nothing listens
+   * on the topic there. May be a promise.
+   */
+  post(id: number, topic: string, data: string): boolean | Promise<boolean>;
+  /** Hears what `post()` hands this process on `topic` (one listener a topic); returns the function that stops it. */
+  listen(topic: string, listener: (data: string) => void): () => void;
 }

@@ -25,6 +25,8 @@ export interface ConnectionRegistrar {
 export class ConnectionRegistry implements ConnectionDirectory, ConnectionRegistrar {
   private readonly byId = new Map<number, ConnectionEntry<any>>();
   private readonly subscribers = new Set<ConnectionSubscriber>();
+  /** Route modules' listeners of `post()`, by topic. */
+  private readonly listeners = new Map<string, (data: string) => void>();
   private lastId = 0;
 
   /**
@@ -92,6 +94,20 @@ export class ConnectionRegistry implements ConnectionDirectory, ConnectionRegist
     if (conn.state !== 'open') return false;
     return conn.send(data, options);
   }
+  post(id: number, topic: string, data: string): boolean {
+    const listener = this.listeners.get(topic);
+    if (listener === undefined || !this.byId.has(id)) return false;
+    listener(data);
+    return true;
+  }
+
+  listen(topic: string, listener: (data: string) => void): () => void {
+    this.listeners.set(topic, listener);
+    return () => {
+      if (this.listeners.get(topic) === listener) this.listeners.delete(topic);
+    };
+  }
+
   [Symbol.iterator](): IterableIterator<ConnectionEntry<any>> {
     return this.byId.values();
   }

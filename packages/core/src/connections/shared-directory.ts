@@ -280,6 +280,15 @@ export class SharedDirectory implements ConnectionDirectory {
     return this.askHolder(id, command);
   }
 
+  post(id: number, topic: string, data: string): boolean | Promise<boolean> {
+    if (this.registry.get(id) || this.isOurs(id)) return this.registry.post(id, topic, data);
+    return this.askHolder(id, { op: 'post', id, topic, data });
+  }
+
+  listen(topic: string, listener: (data: string) => void): () => void {
+    return this.registry.listen(topic, listener);
+  }
+
   /** An id numbered by this process (its node number and worker): no other node holds it. */
   private isOurs(id: number): boolean {
     return this.number !== 0 && Math.floor(id / NODE_ID_SPAN) === this.number && Math.floor((id % NODE_ID_SPAN) / WORKER_ID_SPAN) === this.worker;
@@ -323,6 +332,8 @@ export class SharedDirectory implements ConnectionDirectory {
         const data = command.base64 ? Buffer.from(command.data ?? '', 'base64') : (command.data ?? '');
         return this.registry.send(command.id, data, command.binary !== undefined ? { binary: command.binary } : undefined);
       }
+      case 'post':
+        return this.registry.post(command.id, command.topic ?? '', command.data ?? '');
     }
   }
 

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { defineRoutes } from '@wsgate/core';
-import { digestAuthorization, digestChallenges, startTestGateway, until, sleep, type TestGateway } from '@wsgate/test-kit';
+import { defineRoutes, type Gateway } from '@wsgate/core';
+import { digestAuthorization, digestChallenges, RedisServer, startTestGateway, until, sleep, type TestGateway } from '@wsgate/test-kit';
 import { parseMessage, sipDigest, sipService, type SipMessage, type SipRequest, type SipResponse, type SipService, type SipServiceOptions } from '../index.js';
 
 /**
@@ -108,8 +108,8 @@ class Phone {
   }
 }
 
-async function phone(user: string, register = true, contactHost?: string): Promise<Phone> {
-  const ws = new WebSocket(gw!.url, 'sip');
+async function phone(user: string, register = true, contactHost?: string, url = gw!.url): Promise<Phone> {
+  const ws = new WebSocket(url, 'sip');
   await once(ws, 'open');
   const p = new Phone(ws, user, `<urn:uuid:00000000-0000-4000-8000-${String(phones.length + 1).padStart(12, '0')}>`, contactHost);
   phones.push(p);
@@ -425,5 +425,80 @@ describe('SIP proxy (RFC 3261 §16) between phones on WebSockets', () => {
     expect(text).toMatch(/^wsgate_sip_transactions 0$/m);
     expect(text).toMatch(/^wsgate_sip_registrations 2$/m);
     expect(await gw!.gateway.views.get('registrations')!.list({ user: 'bob' })).toHaveLength(1);
+  });
+});
+
+describe('SIP across gateways sharing a Redis (issue 15.3): the phones on two nodes reach each other', () => {
+  let redis: RedisServer | undefined;
+  let nodes: TestGateway[] = [];
+  let services: SipService[] = [];
+  afterEach(async () => {
+    for (const p of phones.splice(0)) p.ws.terminate();
+    for (const s of services) s.close();
+    await Promise.all(nodes.map((n) => n.close()));
+    await redis?.close();
+    nodes = [];
+    services = [];
+    redis = undefined;
+  });
+
+  /** Two gateways (nodes a and b) on one redis-server: the store, the directory of connections and the flow key are shared. */
+  async function twoNodes(): Promise<[TestGateway, TestGateway]> {
+    redis = await RedisServer.start();
+    for (const name of ['a', 'b']) {
+      const node = await startTestGateway([], { store: { redis: { url: redis.url } }, node: { name, heartbeat: 1 } });
+      const sip = sipService({ domains: ['example.com'], gateway: node.gateway as Gateway });
+      node.gateway.use(defineRoutes({ 'http:request': (req) => req.handshake({ protocols: ['sip'], requireProtocol: true }), ...sip.routes }));
+      nodes.push(node);
+      services.push(sip);
+    }
+    return [nodes[0]!, nodes[1]!];
+  }
+
+  it('a MESSAGE from a phone on node a reaches a phone on node b, and its 200 comes back through a', async () => {
+    const [a, b] = await twoNodes();
+    const alice = await phone('alice', true, undefined, a.url);
+    const bob = await phone('bob', true, undefined, b.url);
+    const sent = alice.request('MESSAGE', 'sip:bob@example.com', { body: 'across' });
+    const got = await bob.next<SipRequest>(isRequest('MESSAGE'), 'the MESSAGE on node b');
+    expect(got.bodyText()).toBe('across');
+    expect(got.topVia.params.get('tx')).toBe(String((await a.gateway.connections.list())[0]!.id)); // the transaction's connection, on a
+    bob.reply(got, 200, 'OK');
+    const ok = await alice.next<SipResponse>(isStatus(200, 'MESSAGE'), 'the 200 through node a');
+    expect([ok.via.length, ok.topVia.branch]).toEqual([1, sent.branch]);
+  });
+
+  it('a call across the nodes: INVITE, 180, 200, the ACK from a, the BYE from b, each on the right WebSocket', async () => {
+    const [a, b] = await twoNodes();
+    const alice = await phone('alice', true, undefined, a.url);
+    const bob = await phone('bob', true, undefined, b.url);
+    const callId = `x-${rnd()}`;
+    alice.request('INVITE', 'sip:bob@example.com', { callId, body: 'v=0' });
+    const invite = await bob.next<SipRequest>(isRequest('INVITE'), 'the INVITE on node b');
+    const rr = invite.headers.values('record-route');
+    bob.reply(invite, 180, 'Ringing', [...rr.map((r) => `Record-Route: ${r}`), `Contact: <${bob.contact}>`]);
+    await alice.next(isStatus(180), 'the 180 on node a');
+    bob.reply(invite, 200, 'OK', [...rr.map((r) => `Record-Route: ${r}`), `Contact: <${bob.contact}>`]);
+    const ok = await alice.next<SipResponse>(isStatus(200, 'INVITE'), 'the 200 on node a');
+    alice.request('ACK', bob.contact, { callId, to: ok.headers.get('to')!, cseq: 1, headers: ok.headers.values('record-route').reverse().map((r) => `Route: ${r}`) });
+    await bob.next(isRequest('ACK'), 'the ACK on node b');
+    // bob hangs up on node b: node b verifies the Route's flow tokens with the key the nodes share, and sends to a
+    bob.ws.send(
+      [`BYE ${alice.contact} SIP/2.0`, `Via: SIP/2.0/WS ${bob.host};branch=z9hG4bK${rnd()}`, 'Max-Forwards: 70', ...rr.map((r) => `Route: ${r}`),
+        `From: ${invite.headers.get('to')};tag=bobtotag`, `To: <${alice.aor}>;tag=alicetag`, `Call-ID: ${callId}`, 'CSeq: 1 BYE', 'Content-Length: 0', '', ''].join('\r\n'),
+    );
+    const bye = await alice.next<SipRequest>(isRequest('BYE'), 'the BYE on node a');
+    alice.reply(bye, 200, 'OK');
+    await bob.next(isStatus(200, 'BYE'), 'the 200 to BYE on node b');
+  });
+
+  it('a phone that closes on node b leaves the shared location at once: a call from node a gets 480', async () => {
+    const [a, b] = await twoNodes();
+    const alice = await phone('alice', true, undefined, a.url);
+    const bob = await phone('bob', true, undefined, b.url);
+    bob.ws.close();
+    await until(async () => (await services[0]!.registrar.lookup(bob.aor)).length === 0, 2000, "bob's binding gone from the shared store");
+    alice.request('INVITE', 'sip:bob@example.com');
+    expect((await alice.next<SipResponse>((m) => m.kind === 'response' && m.status >= 400)).status).toBe(480);
   });
 });

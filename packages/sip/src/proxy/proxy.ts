@@ -10,6 +10,7 @@ import { bestResponse } from './best-response.js';
 import { destinationOf, type DestinationRules } from './destination.js';
 import { FlowTokens } from './flow-token.js';
 import { ackFor, branchRequest, cancelFor, stampReceived } from './forward.js';
+import type { Flow } from './flow.js';
 import { type Branch, ProxyTransaction, serverKey, type Synthetic } from './transaction.js';
 
 export interface ProxyOptions {
@@ -20,14 +21,14 @@ export interface ProxyOptions {
   readonly node: string;
   /** the proxy's host in its Via and Record-Route; default the first domain */
   readonly host: string;
-  /** the local WebSocket of a flow (`<node>/<connection id>`), when it is open on this gateway */
-  connection(flow: string): Connection | undefined;
+  /** the WebSocket of a flow (`<node>/<connection id>`): this process's, or another gateway's through the shared directory */
+  connection(flow: string): Flow | undefined;
   /** challenges out-of-dialog requests with 407 (absent: none) */
   readonly auth?: SipAuthenticator | undefined;
   /** known users: an AOR with no binding is 404 for an unknown user, 480 for a known one (absent: always 480) */
   readonly users?: ((user: string) => boolean | Promise<boolean>) | undefined;
-  /** flow-token secret, shared by gateways that see the same dialogs; default random per process */
-  readonly secret?: string | undefined;
+  /** flow-token key, the same on gateways that see the same dialogs (or how to get it); default random per process */
+  readonly secret?: string | (() => Promise<string>) | undefined;
   /** Timer C: seconds an INVITE may go without a final answer (each provisional restarts it); default 180 */
   readonly inviteTimeout?: number | undefined;
   /** Timer F: seconds any other request may wait for its final answer; default 32 */
@@ -53,8 +54,12 @@ export interface ProxyStats {
 export interface SipProxy {
   /** A request received on `conn`, parsed; REGISTER and requests for this server are not its business (see `here`). */
   request(conn: Connection, request: SipRequest): Promise<void>;
-  /** A response received on `conn`: matched to its branch by this proxy's Via, relayed upstream. */
-  response(conn: Connection, response: SipResponse): void;
+  /**
+   * A response received on the WebSocket `from` (a connection id: this process's, or another gateway's that
+   * posted it here): matched to its branch by this proxy's Via and relayed upstream. False when no branch of
+   * this process sent the request it answers.
+   */
+  response(from: number, response: SipResponse): boolean;
   /** The WebSocket closed: its branches count as 480, its own pending INVITEs are cancelled. */
   connectionClosed(conn: Connection): void;
   /** proxy transactions alive now */
@@ -76,8 +81,19 @@ const CANCELLED_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"';
  * Record-Route; responses come back through the transaction they belong to.
  */
 export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
-  const tokens = new FlowTokens(options.secret);
-  const rules: DestinationRules = { domains: options.domains, host: options.host.toLowerCase(), tokens };
+  // The flow tokens' key may come from the store (shared by the gateways that see one dialog): known before
+  // the first request is routed.
+  let rules: DestinationRules | undefined;
+  let tokens: FlowTokens;
+  let keying: Promise<DestinationRules> | undefined;
+  const keyed = (): Promise<DestinationRules> =>
+    (keying ??= (async () => {
+      tokens = new FlowTokens(typeof options.secret === 'function' ? await options.secret() : options.secret);
+      return (rules = { domains: options.domains, host: options.host.toLowerCase(), tokens });
+    })().catch((err: unknown) => {
+      keying = undefined; // the store was out of reach: the next request asks again
+      throw err;
+    }));
   const inviteTimeout = (options.inviteTimeout ?? 180) * 1000;
   const requestTimeout = (options.requestTimeout ?? 32) * 1000;
   const maxTransactions = options.maxTransactions ?? 64;
@@ -95,11 +111,21 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
   let counter = 0;
   const flowOf = (conn: Connection) => `${options.node}/${conn.id}`;
   const isOpen = (conn: Connection) => conn.state === 'open';
-  const viaOf = (conn: Connection, branch: string) => `SIP/2.0/${conn.listener.tls ? 'WSS' : 'WS'} ${options.host};branch=${branch}`;
+  // `tx`: the connection the transaction's request came in on, so that a gateway that receives the response on
+  // another node's behalf can post it to the process running the transaction (`ProxyOptions.connection`).
+  const viaOf = (target: Flow, branch: string, caller?: Connection) =>
+    `SIP/2.0/${target.secure ? 'WSS' : 'WS'} ${options.host};branch=${branch}${caller === undefined ? '' : `;tx=${caller.id}`}`;
   const recordRoute = (flow: string) => `<sip:${tokens.sign(flow)}@${options.host};transport=ws;lr>`;
 
   function send(conn: Connection, message: SipRequest | SipResponse): void {
     if (isOpen(conn)) conn.send(serialize(message), { binary: false });
+  }
+
+  /** Sends on a flow; a flow that turns out gone makes `gone` run (a branch's 480). */
+  function sendOn(flow: Flow, message: SipRequest, gone?: () => void): void {
+    const sent = flow.send(serialize(message));
+    if (sent === false) gone?.();
+    else if (sent !== true) sent.then((ok) => ok || gone?.(), () => gone?.());
   }
 
   function answer(conn: Connection, request: SipRequest, status: number, reason: string, headers: ReadonlyArray<readonly [string, string]> = []): void {
@@ -128,7 +154,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     stampReceived(req, conn.remoteAddress, conn.remotePort);
 
     const fromFlow = flowOf(conn);
-    const dest = destinationOf(req, fromFlow, rules);
+    const dest = destinationOf(req, fromFlow, rules ?? (await keyed()));
     if (dest.kind === 'refuse') return req.method === 'ACK' ? dropStray() : answer(conn, req, dest.status, dest.reason);
     if (dest.kind === 'here' || (req.method === 'REGISTER' && dest.kind === 'aor')) {
       if (req.method === 'ACK') return; // the ACK of a final answer made here (a 407, a 480): nothing more to do
@@ -137,7 +163,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     if (dest.kind === 'flow') {
       // in dialog: to the other end's WebSocket, which is gone if that phone reconnected (RFC 5626 §5.3: 430)
       const target = options.connection(dest.flow);
-      if (target === undefined || !isOpen(target)) {
+      if (target === undefined || !target.open) {
         return req.method === 'ACK' ? dropStray() : answer(conn, req, 430, 'Flow Failed');
       }
       if (req.method === 'ACK') return forwardStateless(req, target, dest.ownRoutes);
@@ -150,17 +176,17 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
       if (!('user' in result)) return answer(conn, req, result.status, result.reason, result.headers);
     }
     const bindings = await options.registrar.lookup(dest.aor);
-    const targets: Array<{ conn: Connection; uri: string }> = [];
+    const targets: Array<{ flow: Flow; uri: string }> = [];
     for (const b of bindings) {
-      const target = b.connectionId === undefined ? undefined : options.connection(b.flow);
-      if (target !== undefined && isOpen(target)) targets.push({ conn: target, uri: b.uri });
+      const target = options.connection(b.flow);
+      if (target !== undefined && target.open) targets.push({ flow: target, uri: b.uri });
     }
     if (!isOpen(conn)) return;
     if (targets.length === 0) {
       if (options.users !== undefined && !(await options.users(dest.user))) return answer(conn, req, 404, 'Not Found');
       return answer(conn, req, 480, 'Temporarily Unavailable');
     }
-    return startTransaction(conn, req, targets.map((t) => t.conn), targets.map((t) => t.uri), dest.ownRoutes);
+    return startTransaction(conn, req, targets.map((t) => t.flow), targets.map((t) => t.uri), dest.ownRoutes);
   }
 
   function dropStray(): void {
@@ -171,7 +197,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
   /** A request came back with a Via of ours on a branch that carried the same request: a loop, not a spiral (§16.3 step 4). */
   function loops(req: SipRequest): boolean {
     for (const v of req.via.slice(1)) {
-      if (v.host.toLowerCase() !== rules.host || v.branch === undefined || !v.branch.startsWith(prefix)) continue;
+      if (v.host.toLowerCase() !== options.host.toLowerCase() || v.branch === undefined || !v.branch.startsWith(prefix)) continue;
       const b = branches.get(v.branch);
       if (b !== undefined && b.request.requestUri === req.requestUri && b.request.callId === req.callId && b.request.cseq.seq === req.cseq.seq) return true;
     }
@@ -179,13 +205,13 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
   }
 
   /** A 2xx's ACK is its own transaction and gets no answer (§17.1.1.3): sent on, nothing kept. */
-  function forwardStateless(req: SipRequest, target: Connection, ownRoutes: number): void {
+  function forwardStateless(req: SipRequest, target: Flow, ownRoutes: number): void {
     const branch = `${prefix}${(counter++).toString(36)}`;
     stats.forwarded++;
-    send(target, branchRequest(req, { via: viaOf(target, branch), ownRoutes }));
+    sendOn(target, branchRequest(req, { via: viaOf(target, branch), ownRoutes }));
   }
 
-  function startTransaction(caller: Connection, req: SipRequest, targets: Connection[], uris: string[] | undefined, ownRoutes: number): void {
+  function startTransaction(caller: Connection, req: SipRequest, targets: Flow[], uris: string[] | undefined, ownRoutes: number): void {
     let mine = byCaller.get(caller.id);
     if (mine !== undefined && mine.size >= maxTransactions) {
       return answer(caller, req, 503, `Service Unavailable: more than ${maxTransactions} transactions open on this connection`);
@@ -202,11 +228,11 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
       const id = `${prefix}${(counter++).toString(36)}`;
       const copy = branchRequest(req, {
         uri: uris?.[i],
-        via: viaOf(target, id),
-        ...(dialogForming ? { recordRoute: [recordRoute(flowOf(target)), recordRoute(callerFlow)] } : {}),
+        via: viaOf(target, id, caller),
+        ...(dialogForming ? { recordRoute: [recordRoute(`${options.node}/${target.id}`), recordRoute(callerFlow)] } : {}),
         ownRoutes,
       });
-      const branch: Branch = { id, tx, request: copy, conn: target, provisional: false, final: undefined, cancelled: false };
+      const branch: Branch = { id, tx, request: copy, flow: target, provisional: false, final: undefined, cancelled: false };
       tx.branches.push(branch);
       branches.set(id, branch);
       let theirs = byCallee.get(target.id);
@@ -225,7 +251,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     }
     for (const b of tx.branches) {
       stats.forwarded++;
-      send(b.conn, b.request);
+      sendOn(b.flow, b.request, () => flowGone(b));
     }
   }
 
@@ -242,19 +268,26 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
       if (b.final !== undefined) continue;
       if (tx.method === 'INVITE' && b.provisional && !b.cancelled) {
         b.cancelled = true;
-        send(b.conn, cancelFor(b.request));
+        sendOn(b.flow, cancelFor(b.request));
       }
       b.final = { status: 408, reason: 'Request Timeout' };
     }
     settle(tx);
   }
 
-  function response(conn: Connection, res: SipResponse): void {
+  function response(from: number, res: SipResponse): boolean {
     const id = res.topVia.branch;
     const branch = id === undefined ? undefined : branches.get(id);
-    if (branch === undefined || branch.conn !== conn) return dropStray();
-    if (res.cseq.method === 'CANCEL') return; // the 200 to our CANCEL: the INVITE's 487 is what matters
-    if (res.cseq.method !== branch.request.method) return dropStray();
+    if (branch === undefined) return false;
+    if (branch.flow.id !== from || (res.cseq.method !== branch.request.method && res.cseq.method !== 'CANCEL')) {
+      dropStray();
+      return true;
+    }
+    if (res.cseq.method !== 'CANCEL') branchAnswered(branch, res); // the 200 to our CANCEL: the INVITE's 487 is what matters
+    return true;
+  }
+
+  function branchAnswered(branch: Branch, res: SipResponse): void {
     const tx = branch.tx;
     if (res.status < 200) {
       if (branch.final !== undefined) return;
@@ -271,7 +304,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
       return;
     }
     branch.final = res;
-    if (!ok && tx.method === 'INVITE') send(conn, ackFor(branch.request, res));
+    if (!ok && tx.method === 'INVITE') sendOn(branch.flow, ackFor(branch.request, res));
     if (ok) {
       relay(tx, res);
       tx.answered ??= res.status;
@@ -286,7 +319,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     for (const b of tx.branches) {
       if (b.final !== undefined || b.cancelled) continue;
       b.cancelled = true;
-      send(b.conn, cancelFor(b.request, reason));
+      sendOn(b.flow, cancelFor(b.request, reason));
     }
   }
 
@@ -329,9 +362,9 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     if (mine?.size === 0) byCaller.delete(tx.caller.id);
     for (const b of tx.branches) {
       branches.delete(b.id);
-      const theirs = byCallee.get(b.conn.id);
+      const theirs = byCallee.get(b.flow.id);
       theirs?.delete(b);
-      if (theirs?.size === 0) byCallee.delete(b.conn.id);
+      if (theirs?.size === 0) byCallee.delete(b.flow.id);
     }
   }
 
@@ -354,16 +387,16 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     if (tx.answered === undefined) cancelPending(tx, req.headers.get('reason'));
   }
 
+  /** The callee's WebSocket is gone (closed here, or its holder says so): the branch is 480, as if it had answered. */
+  function flowGone(b: Branch): void {
+    if (b.final !== undefined) return;
+    b.final = { status: 480, reason: 'Temporarily Unavailable' } satisfies Synthetic;
+    settle(b.tx);
+  }
+
   function connectionClosed(conn: Connection): void {
     // its branches will never answer: 480 for each, so their transactions can settle
-    const theirs = byCallee.get(conn.id);
-    if (theirs !== undefined) {
-      for (const b of [...theirs]) {
-        if (b.final !== undefined) continue;
-        b.final = { status: 480, reason: 'Temporarily Unavailable' } satisfies Synthetic;
-        settle(b.tx);
-      }
-    }
+    for (const b of [...(byCallee.get(conn.id) ?? [])]) flowGone(b);
     // its own INVITEs still ringing elsewhere: nobody is left to answer, so the phones stop ringing
     const mine = byCaller.get(conn.id);
     if (mine !== undefined) {

@@ -1,4 +1,5 @@
 import type { Connection } from '@wsgate/core';
+import type { Flow } from './flow.js';
 import type { SipRequest, SipResponse } from '../message.js';
 
 /** A final answer made here for a branch that got none (timeout, closed flow): §16.7's "408 for the branch". */
@@ -13,7 +14,8 @@ export interface Branch {
   readonly id: string;
   readonly tx: ProxyTransaction;
   readonly request: SipRequest;
-  readonly conn: Connection;
+  /** the callee's WebSocket, here or on another gateway */
+  readonly flow: Flow;
   /** a provisional response came (1xx): an INVITE branch that may be cancelled */
   provisional: boolean;
   /** set when the branch completed: the response it gave, or one made here */
