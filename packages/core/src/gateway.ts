@@ -15,7 +15,7 @@ import { ConnectionRegistry } from './connections/registry.js';
 import type { RequestEnv } from './request/request-facts.js';
 import { isRoutes, type Routes } from './script/routes.js';
 import { resolveEventRoutes } from './script/event-routes.js';
-import { resolveTlsCredentials } from './ingress/tls/credentials.js';
+import { type ListenerCredentials, resolveTlsCredentials } from './ingress/tls/credentials.js';
 import { setTlsHandshakeTimeout, tlsHandshakeTimeoutMs } from './ingress/tls/handshake-limit.js';
 import { WebSocketHub } from './connections/hub.js';
 import { configuredStore } from './store/configured-store.js';
@@ -27,6 +27,8 @@ export interface GatewayOptions {
   logger?: Logger;
   /** In a cluster, this worker's number (1…N): it prefixes connection ids. */
   workerIndex?: number;
+  /** TLS session-ticket keys (48 bytes) every TLS listener uses: a cluster's workers share the primary's. */
+  tlsTicketKeys?: Buffer;
 }
 
 /** Connection ids of worker k start at k × this. */
@@ -78,12 +80,15 @@ export class Gateway {
   private readonly dispatcher: RequestDispatcher;
   private listeners: RunningListener[] = [];
   private closing: Promise<void> | undefined;
+  private readonly withTicketKeys: (c: ListenerCredentials | undefined) => ListenerCredentials | undefined;
 
   constructor(
     private current: GatewayConfig,
     options: GatewayOptions = {},
   ) {
     const config = current;
+    const ticketKeys = options.tlsTicketKeys;
+    this.withTicketKeys = (c) => (c === undefined || ticketKeys === undefined ? c : { ...c, ticketKeys });
     this.registry = new ConnectionRegistry((options.workerIndex ?? 0) * WORKER_ID_SPAN);
     this.logger = options.logger ?? createLogger(config.log);
     this.shared = config.store
@@ -167,7 +172,7 @@ export class Gateway {
     try {
       for (const [index, listener] of this.config.listeners.entries()) {
         const credentials = listener.tls ? await resolveTlsCredentials(listener, this.config, this.logger) : undefined;
-        started.push(await startListener(index, listener, this.config.limits, credentials, this.dispatcher, this.logger));
+        started.push(await startListener(index, listener, this.config.limits, this.withTicketKeys(credentials), this.dispatcher, this.logger));
       }
     } catch (err) {
       await Promise.all(started.map((l) => l.close()));
@@ -205,10 +210,10 @@ export class Gateway {
         if (kept) {
           byKey.delete(listenerKey(listener));
           next.push(kept);
-          const tls = credentials[index];
+          const tls = this.withTicketKeys(credentials[index]);
           if (tls) newCertificates.push(kept.prepareCredentials(tls));
         } else {
-          const l = await startListener(index, listener, config.limits, credentials[index], this.dispatcher, this.logger);
+          const l = await startListener(index, listener, config.limits, this.withTicketKeys(credentials[index]), this.dispatcher, this.logger);
           opened.push(l);
           next.push(l);
         }

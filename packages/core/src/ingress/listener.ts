@@ -63,7 +63,14 @@ export async function startListener(
   // Installed even without tls.sni: a reload may add per-host certificates to a listener it keeps.
   const sni = credentials ? new SniSelector(createSniTable(credentials.sni)) : undefined;
   const server = credentials
-    ? https.createServer({ ...options, cert: credentials.cert, key: credentials.key, SNICallback: sni!.callback, handshakeTimeout: tlsHandshakeTimeoutMs(limits) })
+    ? https.createServer({
+        ...options,
+        cert: credentials.cert,
+        key: credentials.key,
+        SNICallback: sni!.callback,
+        handshakeTimeout: tlsHandshakeTimeoutMs(limits),
+        ...(credentials.ticketKeys !== undefined ? { ticketKeys: credentials.ticketKeys } : {}),
+      })
     : http.createServer(options);
   limitConnections(server, config, limits, logger);
 
@@ -108,7 +115,10 @@ export async function startListener(
       if (!sni) throw new WsgateError('WSGATE_API_MISUSE', `listeners[${index}] (${config.name}) is not a TLS listener: it has no certificates to replace`);
       const table = createSniTable(next.sni);
       return () => {
-        (server as https.Server).setSecureContext({ cert: next.cert, key: next.key });
+        // A new context has new ticket keys unless given: keep the ones the workers share (or this server had),
+        // so the sessions of browsers connected before the reload still resume.
+        const tlsServer = server as https.Server;
+        tlsServer.setSecureContext({ cert: next.cert, key: next.key, ticketKeys: next.ticketKeys ?? tlsServer.getTicketKeys() });
         sni.replace(table);
       };
     },

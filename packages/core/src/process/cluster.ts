@@ -4,6 +4,7 @@
  * a worker that dies; reloads and stops them all.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { AggregatorRegistry } from 'prom-client';
 import { formatHostPort } from '../config/load.js';
 import { WsgateError } from '../errors.js';
@@ -36,8 +37,10 @@ export async function runPrimary({ config, loadConfig, logger, announce }: Serve
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   // Workers run under wsgate's V8 settings whatever node flags started the primary (node-flags.ts says why).
   cluster.setupPrimary({ execArgv: withNodeFlags(process.execArgv) });
+  // One set of TLS session-ticket keys for every worker, a replaced one included (listener.ts says why).
+  const ticketKeys = randomBytes(48).toString('hex');
   const fork = (index: number): Promise<void> => {
-    const worker = cluster.fork({ WSGATE_WORKER_INDEX: String(index) });
+    const worker = cluster.fork({ WSGATE_WORKER_INDEX: String(index), WSGATE_TLS_TICKET_KEYS: ticketKeys });
     const bornAt = Date.now();
     forked.add(worker);
     const ready = new Promise<void>((resolve, reject) => {

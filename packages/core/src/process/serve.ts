@@ -28,7 +28,14 @@ export interface ServeOptions {
 export async function serve({ config, loadConfig, logger, announce }: ServeOptions): Promise<() => Promise<void>> {
   const workerIndex = cluster.isWorker ? Number(process.env.WSGATE_WORKER_INDEX) : undefined;
   const log = workerIndex === undefined ? logger : logger.child({ worker: workerIndex });
-  const gateway = new Gateway(config, { logger: log, ...(workerIndex !== undefined ? { workerIndex } : {}) });
+  // The primary's session-ticket keys: a browser resumes its TLS session on whichever worker it lands.
+  const ticketKeys = cluster.isWorker && process.env.WSGATE_TLS_TICKET_KEYS ? Buffer.from(process.env.WSGATE_TLS_TICKET_KEYS, 'hex') : undefined;
+  delete process.env.WSGATE_TLS_TICKET_KEYS;
+  const gateway = new Gateway(config, {
+    logger: log,
+    ...(workerIndex !== undefined ? { workerIndex } : {}),
+    ...(ticketKeys?.length === 48 ? { tlsTicketKeys: ticketKeys } : {}),
+  });
   // prom-client's process_* and nodejs_* metrics beside wsgate's: the command's; an embedder has its own.
   collectDefaultMetrics({ register: gateway.metrics.registry });
   if (config.script) gateway.use(await loadRouteScript(config.script, gateway));

@@ -21,6 +21,11 @@ const SNI_HINT = 'or remove this entry';
 export interface ListenerCredentials extends TlsCredentials {
   /** By lower-case host name or `*.domain`, in config order; empty without `tls.sni`. */
   readonly sni: ReadonlyMap<string, TlsCredentials>;
+  /**
+   * The session-ticket keys (48 bytes) to encrypt TLS session tickets with: the same in every worker of a
+   * cluster, so that a browser resuming its session may land on any of them. Absent: node's, random per server.
+   */
+  readonly ticketKeys?: Buffer;
 }
 
 /**
