@@ -6,6 +6,7 @@
 import { isThenable, MemoryStore, type Gateway, type RequestContext, type Store } from '@wsgate/core';
 import { integer, invalidOption, knownKeys, seconds } from '../kit/option-checks.js';
 import type { Guard } from '../kit/guard.js';
+import { STORE_RETRY_AFTER, StoreOutage, storePolicyOption, type StoreUnavailablePolicy } from '../kit/store-outage.js';
 import { WindowCounts } from './window-counts.js';
 
 /** Client addresses counted per window by the in-process count; past it, new ones go uncounted. */
@@ -24,13 +25,19 @@ export interface RateLimitOptions {
    * flight are not counted: a burst of simultaneous ones can pass the limit by their number.
    */
   readonly connections?: { readonly max: number; readonly retryAfter?: number };
-  /** The gateway whose connections `connections` counts (the route script's factory gets it). */
+  /** The gateway whose connections `connections` counts (the route script's factory gets it); its metrics count store outages. */
   readonly gateway?: Gateway;
   /**
    * Where handshakes are counted, for a count shared by several gateways (a Redis-backed store). Default:
    * in this process, up to 100,000 client addresses per window (past that, new ones are not limited).
    */
   readonly store?: Store;
+  /**
+   * When `store` cannot be reached (Redis down: `WSGATE_STORE_UNAVAILABLE`): `open` admits the handshake
+   * uncounted, `closed` refuses it with 503 and `Retry-After`. Logged once per outage, and counted in
+   * `wsgate_route_store_unavailable_total{module="rate-limit"}` when `gateway` is given. Default `open`.
+   */
+  readonly onStoreUnavailable?: StoreUnavailablePolicy;
   /** The refusal status: 429 Too Many Requests (default) or 503 Service Unavailable (nginx's default). */
   readonly status?: 429 | 503;
 }
@@ -41,17 +48,20 @@ export interface RateLimitOptions {
  * @throws {WsgateError} `WSGATE_CONFIG_INVALID` for bad numbers, no limit at all, or `connections` without `gateway`.
  */
 export function rateLimit(options: RateLimitOptions): Guard {
-  const o = knownKeys('rateLimit()', options, ['handshakes', 'connections', 'gateway', 'store', 'status']);
+  const o = knownKeys('rateLimit()', options, ['handshakes', 'connections', 'gateway', 'store', 'onStoreUnavailable', 'status']);
   if (o.handshakes === undefined && o.connections === undefined) {
     throw invalidOption('rateLimit()', 'give handshakes: { limit } and/or connections: { max }');
   }
   const status = integer('rateLimit().status', o.status, 429, 429, 503);
   if (status !== 429 && status !== 503) throw invalidOption('rateLimit().status', 'expected 429 or 503');
+  const policy = storePolicyOption('rateLimit().onStoreUnavailable', o.onStoreUnavailable, 'open');
+  const gateway = o.gateway as Gateway | undefined;
+  const outage = new StoreOutage('rate-limit', 'handshake counts', policy, typeof gateway?.metrics?.counter === 'function' ? gateway.metrics : undefined);
   const rate = o.handshakes === undefined ? undefined : handshakeWindow(knownKeys('rateLimit().handshakes', o.handshakes, ['limit', 'window']), o.store as Store | undefined);
   const open = o.connections === undefined ? undefined : connectionCount(knownKeys('rateLimit().connections', o.connections, ['max', 'retryAfter']), o.gateway as Gateway | undefined);
 
   const refuse = (req: RequestContext<any>, over: Over): false => {
-    req.refuse(status, 'rate-limit', over.reason, { 'Retry-After': String(over.retryAfter) });
+    req.refuse(over.status ?? status, 'rate-limit', over.reason, { 'Retry-After': String(over.retryAfter) });
     return false;
   };
   return {
@@ -63,7 +73,14 @@ export function rateLimit(options: RateLimitOptions): Guard {
       const fast = rate?.over(ip);
       if (fast === undefined) return true;
       // The in-process count answers at once; a shared store through a promise.
-      return isThenable(fast) ? fast.then((over) => over === undefined || refuse(req, over)) : refuse(req, fast);
+      if (!isThenable(fast)) return refuse(req, fast);
+      return fast.then(
+        (over) => {
+          outage.answered(req.log);
+          return over === undefined || refuse(req, over);
+        },
+        (err: unknown) => outage.failed(err, req.log) || refuse(req, { status: 503, reason: 'rate-limit store unavailable', retryAfter: STORE_RETRY_AFTER }),
+      );
     },
     async close() {
       open?.stop();
@@ -72,6 +89,8 @@ export function rateLimit(options: RateLimitOptions): Guard {
 }
 
 interface Over {
+  /** Other than the configured status: 503 when the store is out of reach. */
+  readonly status?: number;
   readonly reason: string;
   readonly retryAfter: number;
 }

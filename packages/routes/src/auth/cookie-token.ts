@@ -6,6 +6,7 @@
 import { isThenable, type ConnectionDirectory, type ConnectionEntry } from '@wsgate/core';
 import type { Guard } from '../kit/guard.js';
 import { headerName, integer, invalidOption, knownKeys } from '../kit/option-checks.js';
+import { STORE_RETRY_AFTER, StoreOutage, storePolicyOption, type StoreUnavailablePolicy } from '../kit/store-outage.js';
 import { attributeOption } from './options.js';
 import type { TokenInfo, TokenStore } from './tokens/token-store.js';
 
@@ -20,12 +21,20 @@ export interface CookieTokenOptions {
   readonly subjectAttribute?: string;
   /** The gateway's connection directory (`gateway.connections`), for `revoke()` to close those a token opened. */
   readonly connections?: ConnectionDirectory;
+  /**
+   * When the token store's shared store cannot be reached (Redis down: `WSGATE_STORE_UNAVAILABLE`): `closed`
+   * refuses with 503 and `Retry-After`; `open` admits on what the token store can tell without it
+   * (`TokenStore.unchecked`: a signed token's signature and expiry, so only revocations go unseen; any
+   * well-formed opaque token). Logged once per outage. Default `closed`.
+   */
+  readonly onStoreUnavailable?: StoreUnavailablePolicy;
 }
 
 export interface CookieTokenGuard extends Guard {
   /**
    * Revokes a token in the store and closes the WebSockets it opened (close code 1008 Policy Violation and
-   * reason `token revoked` unless given). Resolves with the number of connections closed.
+   * reason `token revoked` unless given). Resolves with the number of connections closed. Rejects with
+   * `WSGATE_STORE_UNAVAILABLE` while the token store's shared store is out of reach: nothing revoked or closed.
    */
   revoke(token: string, close?: { code?: number; reason?: string }): Promise<number>;
   /**
@@ -41,7 +50,7 @@ export interface CookieTokenGuard extends Guard {
  * @throws {WsgateError} `WSGATE_CONFIG_INVALID` for bad options.
  */
 export function cookieToken(options: CookieTokenOptions): CookieTokenGuard {
-  const o = knownKeys('cookieToken()', options, ['store', 'cookie', 'attribute', 'subjectAttribute', 'connections']);
+  const o = knownKeys('cookieToken()', options, ['store', 'cookie', 'attribute', 'subjectAttribute', 'connections', 'onStoreUnavailable']);
   const store = o.store as TokenStore | undefined;
   if (!store || typeof store.verify !== 'function' || typeof store.revoke !== 'function') {
     throw invalidOption('cookieToken().store', 'give a token store: directoryTokens({ dir }), memoryTokens() or signedTokens({ secret })');
@@ -53,6 +62,7 @@ export function cookieToken(options: CookieTokenOptions): CookieTokenGuard {
   if (connections !== undefined && typeof connections.list !== 'function') {
     throw invalidOption('cookieToken().connections', 'expected the gateway\'s connection directory: connections: gateway.connections');
   }
+  const outage = new StoreOutage('cookie-token', 'tokens', storePolicyOption('cookieToken().onStoreUnavailable', o.onStoreUnavailable, 'closed'));
 
   const closeConnections = (id: string, close: { code?: number; reason?: string } = {}): number | Promise<number> => {
     if (!connections) throw invalidOption('cookieToken().connections', 'closing connections needs connections: gateway.connections');
@@ -85,7 +95,18 @@ export function cookieToken(options: CookieTokenOptions): CookieTokenGuard {
       };
       // A token the store remembers is answered at once; one it must look up, through a promise.
       const info = store.verify(token);
-      return isThenable(info) ? info.then(admit) : admit(info);
+      if (!isThenable(info)) return admit(info);
+      return info.then(
+        (found) => {
+          outage.answered(req.log);
+          return admit(found);
+        },
+        (err: unknown) => {
+          if (outage.failed(err, req.log) && store.unchecked) return admit(store.unchecked(token));
+          req.refuse(503, 'cookie-token', 'token store unavailable', { 'Retry-After': String(STORE_RETRY_AFTER) });
+          return false;
+        },
+      );
     },
     async revoke(token, close) {
       const id = await store.revoke(token);

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { MemoryStore, type Logger, type RequestContext, type Store } from '@wsgate/core';
 import type { Guard } from '../kit/guard.js';
 import { invalidOption, knownKeys, seconds } from '../kit/option-checks.js';
+import { STORE_RETRY_AFTER, StoreOutage, storePolicyOption, type StoreUnavailablePolicy } from '../kit/store-outage.js';
 import { authParam, parseAuthParams } from './auth-params.js';
 import { CredentialsFile } from './credentials/credentials-file.js';
 import { NonceSigner } from './digest-nonce.js';
@@ -40,6 +41,12 @@ export interface DigestCredentialsOptions {
   readonly nonceTtl?: number;
   /** Where the highest nonce count seen per nonce is kept (replay protection); a shared (Redis) store for several gateways. Default: a new `MemoryStore`. */
   readonly store?: Store;
+  /**
+   * When the store cannot be reached (Redis down: `WSGATE_STORE_UNAVAILABLE`), after the password was checked:
+   * `closed` refuses with 503 and `Retry-After` (HTTP) or SIP 503; `open` admits without the replay check.
+   * Logged once per outage. Default `closed`.
+   */
+  readonly onStoreUnavailable?: StoreUnavailablePolicy;
   /** Seconds between checks of `file` for changes. Default 1. */
   readonly checkInterval?: number;
 }
@@ -61,7 +68,7 @@ const hex = (algorithm: DigestAlgorithm, text: string) => createHash(HASH[algori
  */
 export function digestAuth(options: DigestAuthOptions): Guard {
   const where = 'digestAuth()';
-  const o = knownKeys(where, options, ['realm', 'file', 'credentials', 'algorithms', 'secret', 'nonceTtl', 'store', 'attribute', 'checkInterval']);
+  const o = knownKeys(where, options, ['realm', 'file', 'credentials', 'algorithms', 'secret', 'nonceTtl', 'store', 'onStoreUnavailable', 'attribute', 'checkInterval']);
   const realm = realmOption(`${where}.realm`, o.realm);
   const algorithms = algorithmsOption(`${where}.algorithms`, o.algorithms);
   const nonceTtl = seconds(`${where}.nonceTtl`, o.nonceTtl, 300, 1, 86_400);
@@ -69,6 +76,7 @@ export function digestAuth(options: DigestAuthOptions): Guard {
   const signer = new NonceSigner(secretOption(`${where}.secret`, o.secret) ?? randomSecret(), realm, nonceTtl * 1000);
   const opaque = signer.opaque();
   const store = (o.store as Store | undefined) ?? new MemoryStore();
+  const outage = new StoreOutage('digest', 'nonce counts', storePolicyOption(`${where}.onStoreUnavailable`, o.onStoreUnavailable, 'closed'));
   const lookup = credentialsOption(where, o, realm);
 
   // One WWW-Authenticate field per algorithm, strongest first (RFC 7616 §3.7): clients pick the first they know.
@@ -104,7 +112,18 @@ export function digestAuth(options: DigestAuthOptions): Guard {
       // Only a correct response earns `stale=true`: it tells the client its password was right.
       if (state === 'stale') return refuse(req, 'stale nonce', true);
       // Checked last, so that only someone who knows the password can use up nonce counts.
-      if (!(await store.raise(`wsgate:digest:nc:${r.nonce}`, r.nc, nonceTtl))) return refuse(req, 'nonce count replayed or not increasing');
+      let raised: boolean;
+      try {
+        raised = await store.raise(`wsgate:digest:nc:${r.nonce}`, r.nc, nonceTtl);
+        outage.answered(req.log);
+      } catch (err) {
+        if (!outage.failed(err, req.log)) {
+          req.refuse(503, 'digest', 'nonce-count store unavailable', { 'Retry-After': String(STORE_RETRY_AFTER) });
+          return false;
+        }
+        raised = true;
+      }
+      if (!raised) return refuse(req, 'nonce count replayed or not increasing');
       req.set(attribute, r.user);
       return true;
     },

@@ -19,6 +19,9 @@ import {
   readDigestResponse,
   realmOption,
   secretOption,
+  STORE_RETRY_AFTER,
+  StoreOutage,
+  storePolicyOption,
   type DigestCredentialsOptions,
 } from '@wsgate/routes';
 import type { SipRequest } from '../message.js';
@@ -47,7 +50,7 @@ const SIDES = {
   proxy: { status: 407, reason: 'Proxy Authentication Required', challenge: 'Proxy-Authenticate', credentials: 'Proxy-Authorization' },
 } as const;
 
-const KEYS = ['realm', 'file', 'credentials', 'algorithms', 'secret', 'nonceTtl', 'store', 'opaque', 'checkInterval', 'connectionIdentity', 'trustConnection', 'logger'];
+const KEYS = ['realm', 'file', 'credentials', 'algorithms', 'secret', 'nonceTtl', 'store', 'onStoreUnavailable', 'opaque', 'checkInterval', 'connectionIdentity', 'trustConnection', 'logger'];
 
 /**
  * A SIP digest authenticator for the registrar (`registrar({ auth })`) and the proxy.
@@ -66,6 +69,8 @@ export function sipDigest(options: SipDigestOptions): SipAuthenticator {
   const connectionIdentity = functionOption<(conn: Connection) => string | undefined>(`${where}.connectionIdentity`, o.connectionIdentity, '(conn) => string | undefined') ?? defaultIdentity;
   const store = (o.store as Store | undefined) ?? new MemoryStore();
   const log = { log: (o.logger as Logger | undefined) ?? silentLogger };
+  // Closed by default: 503 with Retry-After, which a UA retries (RFC 3261 §21.5.4); open admits unchecked for replays.
+  const outage = new StoreOutage('sip-digest', 'nonce counts', storePolicyOption(`${where}.onStoreUnavailable`, o.onStoreUnavailable, 'closed'));
   const lookup = digestCredentials(where, o, realm);
 
   // One header per algorithm, strongest first (RFC 8760 §2.4): a UA answers the first it supports.
@@ -115,10 +120,18 @@ export function sipDigest(options: SipDigestOptions): SipAuthenticator {
     if (r.user !== asserted) return refuse(403, `authenticated as ${r.user} cannot act as ${asserted}`);
     // Last, so that only someone who knows the password can use up nonce counts.
     try {
-      if (!(await store.raise(`wsgate:sip:digest:nc:${r.nonce}`, r.nc, nonceTtl))) return challenge(side, 'nonce count replayed or not increasing');
+      const raised = await store.raise(`wsgate:sip:digest:nc:${r.nonce}`, r.nc, nonceTtl);
+      outage.answered(log.log);
+      if (!raised) return challenge(side, 'nonce count replayed or not increasing');
     } catch (err) {
-      log.log.error({ err }, `${where}: the store failed; answering 500`);
-      return refuse(500, 'authentication store unavailable');
+      let admit: boolean;
+      try {
+        admit = outage.failed(err, log.log);
+      } catch {
+        log.log.error({ err }, `${where}: the store failed; answering 500`);
+        return refuse(500, 'authentication store failed');
+      }
+      if (!admit) return { status: 503, reason: 'authentication store unavailable', headers: [['Retry-After', String(STORE_RETRY_AFTER)]] };
     }
     return { user: r.user };
   }

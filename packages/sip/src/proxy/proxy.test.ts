@@ -501,4 +501,27 @@ describe('SIP across gateways sharing a Redis (issue 15.3): the phones on two no
     alice.request('INVITE', 'sip:bob@example.com');
     expect((await alice.next<SipResponse>((m) => m.kind === 'response' && m.status >= 400)).status).toBe(480);
   });
+
+  it('Redis out of reach: REGISTER and a call get 503 with Retry-After, and both work again once it is back', async () => {
+    redis = await RedisServer.start();
+    const node = await startTestGateway([], { store: { redis: { url: redis.url, commandTimeout: 0.5 } }, node: { name: 'solo' } });
+    const sip = sipService({ domains: ['example.com'], gateway: node.gateway as Gateway });
+    node.gateway.use(defineRoutes({ 'http:request': (req) => req.handshake({ protocols: ['sip'], requireProtocol: true }), ...sip.routes }));
+    nodes.push(node);
+    services.push(sip);
+    const alice = await phone('alice', true, undefined, node.url);
+    await redis.stop();
+    const contact = `Contact: <${alice.contact};ob>;+sip.instance="${alice.instance}";reg-id=1`;
+    alice.request('REGISTER', 'sip:example.com', { to: `<${alice.aor}>`, callId: 'again', cseq: 5, headers: [contact] });
+    const refused = await alice.next<SipResponse>(isStatus(503, 'REGISTER'), 'a 503 to REGISTER');
+    expect(refused.headers.get('retry-after')).toBe('5');
+    alice.request('MESSAGE', 'sip:bob@example.com', { body: 'x' });
+    const unavailable = await alice.next<SipResponse>(isStatus(503, 'MESSAGE'), 'a 503 to MESSAGE');
+    expect(unavailable.reason).toContain('location store unavailable');
+    await redis.resume();
+    await until(async () => {
+      alice.request('REGISTER', 'sip:example.com', { to: `<${alice.aor}>`, callId: 'again', headers: [contact] });
+      return (await alice.next<SipResponse>((m) => m.kind === 'response' && m.cseq.method === 'REGISTER')).status === 200;
+    }, 5000, 'a REGISTER to succeed after Redis is back');
+  });
 });

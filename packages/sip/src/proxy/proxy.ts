@@ -71,7 +71,9 @@ export interface SipProxy {
 /** Answers requests addressed to this server itself (REGISTER, OPTIONS to the domain): the service's part. */
 export type HereHandler = (conn: Connection, request: SipRequest) => Promise<void> | void;
 
-const INVITE_LINGER_MS = 32_000; // RFC 6026 Timer L: 2xx retransmissions and late 2xx of other branches still relayed
+const INVITE_LINGER_MS = 32_000;
+/** Sent with a 503 whose cause (a store out of reach) is expected to pass: RFC 3261 §21.5.4. */
+const RETRY: ReadonlyArray<readonly [string, string]> = [['Retry-After', '5']]; // RFC 6026 Timer L: 2xx retransmissions and late 2xx of other branches still relayed
 const CANCELLED_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"';
 
 /**
@@ -154,7 +156,15 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     stampReceived(req, conn.remoteAddress, conn.remotePort);
 
     const fromFlow = flowOf(conn);
-    const dest = destinationOf(req, fromFlow, rules ?? (await keyed()));
+    let known = rules;
+    if (known === undefined) {
+      try {
+        known = await keyed();
+      } catch {
+        return answer(conn, req, 503, 'Service Unavailable: flow-token key store unavailable', RETRY);
+      }
+    }
+    const dest = destinationOf(req, fromFlow, known);
     if (dest.kind === 'refuse') return req.method === 'ACK' ? dropStray() : answer(conn, req, dest.status, dest.reason);
     if (dest.kind === 'here' || (req.method === 'REGISTER' && dest.kind === 'aor')) {
       if (req.method === 'ACK') return; // the ACK of a final answer made here (a 407, a 480): nothing more to do
@@ -175,7 +185,13 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
       const result = await options.auth.authenticate(conn, req, 'proxy');
       if (!('user' in result)) return answer(conn, req, result.status, result.reason, result.headers);
     }
-    const bindings = await options.registrar.lookup(dest.aor);
+    let bindings;
+    try {
+      bindings = await options.registrar.lookup(dest.aor);
+    } catch {
+      // the location service's store is out of reach (Redis): the caller may try again shortly
+      return answer(conn, req, 503, 'Service Unavailable: location store unavailable', RETRY);
+    }
     const targets: Array<{ flow: Flow; uri: string }> = [];
     for (const b of bindings) {
       const target = options.connection(b.flow);

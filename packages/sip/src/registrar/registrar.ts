@@ -170,8 +170,8 @@ export function registrar(options: RegistrarOptions): Registrar {
         return done;
       });
     } catch {
-      // the store failed (a Redis outage later): the UA retries; nothing half-written, one key per AOR
-      return refuse(conn, request, { status: 500, reason: 'registrar store unavailable' }, p.aor);
+      // the store failed (Redis out of reach): 503 and Retry-After, the UA retries; nothing half-written, one key per AOR
+      return refuse(conn, request, { status: 503, reason: 'registrar store unavailable', headers: [['Retry-After', '5']] }, p.aor);
     }
     if (!('bindings' in result)) return refuse(conn, request, result, p.aor);
     if (result.bindings.some((b) => b.flow === flow)) {

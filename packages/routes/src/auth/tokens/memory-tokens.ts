@@ -56,6 +56,8 @@ export function memoryTokens(options: MemoryTokensOptions = {}): IssuingTokenSto
       if (record.sub !== undefined) info.subject = record.sub;
       return info;
     },
+    // Without the store an opaque token is only a well-formed string: open admits any such cookie.
+    unchecked: (token) => (OPAQUE_TOKEN.test(token) ? { id: opaqueTokenId(token) } : undefined),
     async revoke(token) {
       if (!OPAQUE_TOKEN.test(token)) return undefined;
       await store.delete(key(token));

@@ -20,12 +20,20 @@ export interface TokenInfo {
 export interface TokenStore {
   /**
    * The token's info when it is valid now; undefined otherwise. Never throws for a bad token. At once when no
-   * I/O is needed (a malformed token, one the store remembers), through a promise otherwise.
+   * I/O is needed (a malformed token, one the store remembers), through a promise otherwise; that promise
+   * rejects with `WSGATE_STORE_UNAVAILABLE` while a shared store is out of reach.
    */
   verify(token: string): TokenInfo | undefined | Promise<TokenInfo | undefined>;
   /**
+   * What can be told of the token without the store it keeps its state in, for a `cookieToken()` with
+   * `onStoreUnavailable: 'open'` while that store is out of reach: signed tokens check their signature and
+   * expiry (only a revocation goes unseen), opaque tokens only their form. Absent: such a cookieToken refuses.
+   */
+  unchecked?(token: string): TokenInfo | undefined;
+  /**
    * Makes the token invalid from now on. Resolves with its id (also when it was already invalid, so that
-   * the connections it opened can still be found), or undefined when it is not a well-formed token.
+   * the connections it opened can still be found), or undefined when it is not a well-formed token. Rejects
+   * with `WSGATE_STORE_UNAVAILABLE` while a shared store is out of reach: nothing is revoked; try again.
    */
   revoke(token: string): Promise<string | undefined>;
   /** Frees what the store holds. */
