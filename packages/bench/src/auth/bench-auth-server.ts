@@ -12,7 +12,7 @@ import { defineRoutes, Gateway, resolveConfig } from '@wsgate/core';
 import { mediaCookieRoutes, mediaSite, mediaSiteOptions, s2MediaCookie } from '@wsgate/examples';
 import { allOf } from '@wsgate/routes';
 import { serveChild } from '../gateway/server-child.js';
-import { BENCH_ORIGIN, BENCH_TOKEN } from './bench-auth.js';
+import { BENCH_ORIGIN, BENCH_TOKEN, UNREFUSED_LIMITS } from './bench-auth.js';
 
 const MODES = ['guarded', 'bare', 'direct'] as const;
 const mode = MODES.find((m) => m === process.env.WSGATE_BENCH_AUTH) ?? 'guarded';
@@ -29,7 +29,7 @@ await serveChild(`wsgate (${mode})`, async () => {
   } else {
     const tokens = mkdtempSync(join(tmpdir(), 'wsgate-bench-tokens-'));
     writeFileSync(join(tokens, BENCH_TOKEN), '');
-    const options = { tokens, origins: [BENCH_ORIGIN], handshakesPerSecond: 100_000_000, connectionsPerIp: 1_000_000 };
+    const options = { tokens, origins: [BENCH_ORIGIN], ...UNREFUSED_LIMITS };
     gateway.use(await s2MediaCookie({ gateway, options }));
   }
   await gateway.listen();

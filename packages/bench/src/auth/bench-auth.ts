@@ -17,6 +17,14 @@ import { killAllServers, pinning, pinSelf, ServerProcess } from '../gateway/serv
 /** The token the benchmark's requests carry (the guarded server makes its file), and the page origin they claim. */
 export const BENCH_TOKEN = 'YmVuY2gtdG9rZW4tZm9yLWF1dGg';
 export const BENCH_ORIGIN = 'https://media.example.com';
+/** The guard's limits in the benchmark: high enough that its load is never refused, so every handshake is counted and checked. */
+export const UNREFUSED_LIMITS = { handshakesPerSecond: 100_000_000, connectionsPerIp: 1_000_000 } as const;
+
+/** The benchmark's guarded handshake load on `port`: `clients` loops of the upgrade the guard admits (shared with ../scale/). */
+export function guardedHandshakeLoad(port: number, options: { clients?: number; busyPoll?: boolean; token?: string } = {}): HandshakeLoad {
+  const target = { port, request: authUpgradeRequest(port, BENCH_ORIGIN, options.token ?? BENCH_TOKEN) };
+  return new HandshakeLoad(target, nextSourceAddress(), { clients: options.clients ?? 50, maxCount: 10_000_000, busyPoll: options.busyPoll ?? false });
+}
 
 /** What the benchmark's clients send: an upgrade that the guarded route admits (the example's token and origin). */
 export function authUpgradeRequest(port: number, origin: string, token: string): Buffer {
@@ -82,11 +90,7 @@ async function measureSet(options: { seconds?: number; clients?: number }) {
       servers[side] = await ServerProcess.start({ name: `wsgate (${side})`, entry: '../auth/bench-auth-server.js' });
     }
     const loads = Object.fromEntries(
-      SIDES.map((side) => {
-        const port = servers[side]!.port;
-        const target = { port, request: authUpgradeRequest(port, BENCH_ORIGIN, BENCH_TOKEN) };
-        return [side, new HandshakeLoad(target, nextSourceAddress(), { clients: options.clients ?? 50, maxCount: 10_000_000, busyPoll: pinning })];
-      }),
+      SIDES.map((side) => [side, guardedHandshakeLoad(servers[side]!.port, { clients: options.clients ?? 50, busyPoll: pinning })]),
     ) as Record<Side, HandshakeLoad>;
     const sliceMs = 500;
     const totals = await interleave(loads, SIDES, { warmupMs: 1000, rampMs: 150, sliceMs, slices: Math.max(1, Math.round(((options.seconds ?? 3) * 1000) / sliceMs)) });

@@ -1,0 +1,45 @@
+/**
+ * How many of each command a Redis has run (`INFO commandstats`), read over a plain socket in RESP: what the
+ * benchmark's gateways cost Redis per handshake or message, a count that the machine's load does not blur.
+ */
+import net from 'node:net';
+
+const TIMEOUT_MS = 5000;
+
+/** Calls by command name (lower case: `get`, `multi`, …) since the server started. */
+export function commandCounts(port: number): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let reply = Buffer.alloc(0);
+    const fail = (err: Error) => (socket.destroy(), reject(err));
+    socket.setTimeout(TIMEOUT_MS, () => fail(new Error(`redis :${port}: no INFO answer in ${TIMEOUT_MS} ms`)));
+    socket.once('error', fail);
+    socket.once('connect', () => socket.write('*2\r\n$4\r\nINFO\r\n$12\r\ncommandstats\r\n'));
+    socket.on('data', (chunk: Buffer) => {
+      reply = Buffer.concat([reply, chunk]);
+      // A bulk string: `$<length>\r\n<text>\r\n`.
+      const head = reply.indexOf('\r\n');
+      if (head === -1) return;
+      if (reply[0] !== 0x24) return fail(new Error(`redis :${port}: INFO answered ${reply.toString('latin1', 0, head)}`));
+      const length = Number(reply.toString('latin1', 1, head));
+      if (reply.length < head + 2 + length) return;
+      socket.end();
+      const counts: Record<string, number> = {};
+      for (const line of reply.toString('latin1', head + 2, head + 2 + length).split('\r\n')) {
+        const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
+        if (m) counts[m[1]!] = Number(m[2]);
+      }
+      resolve(counts);
+    });
+  });
+}
+
+/** What was run between two counts, per `per` (handshakes, messages), commands with none left out. */
+export function commandsPer(before: Record<string, number>, after: Record<string, number>, per: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, calls] of Object.entries(after)) {
+    const n = (calls - (before[name] ?? 0)) / Math.max(1, per);
+    if (n >= 0.005) out[name] = Number(n.toFixed(2));
+  }
+  return out;
+}
