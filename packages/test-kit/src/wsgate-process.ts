@@ -17,6 +17,21 @@ export interface WsgateProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** Every wsgate started here and not yet exited. */
+const live = new Set<ChildProcess>();
+
+/** Ends every wsgate started here at once (a failing or interrupted run, a watchdog): SIGKILL to each process group. */
+export function killWsgates(): void {
+  for (const child of live) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
+  live.clear();
+}
+
 export interface StartWsgateOptions {
   cwd?: string;
   /** Default: this process's, without NODE_PATH (pnpm's bin shims set it to every workspace package). */
@@ -34,6 +49,8 @@ export interface StartWsgateOptions {
 export async function startWsgate(command: string, args: readonly string[], options: StartWsgateOptions = {}): Promise<WsgateProcess> {
   const { NODE_PATH: _, ...operatorEnv } = process.env;
   const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? operatorEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   const output = { stdout: '', stderr: '' };
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));

@@ -11,10 +11,10 @@ import { upgradeRequest } from '../gateway/frames.js';
 import { nextSourceAddress } from '../gateway/loopback.js';
 import { HandshakeLoad } from '../gateway/phases/handshakes.js';
 import { killAllServers, pinSelf, ServerProcess } from '../gateway/servers.js';
-import { freePort, killNginxes } from '@wsgate/test-kit';
+import { freePort, killNginxes, killWsgates } from '@wsgate/test-kit';
 import { startNginxProxy } from './nginx-proxy.js';
 import { cpuMicros } from './process-stats.js';
-import { killProductGateways, ProductGateway } from './product-gateway.js';
+import { ProductGateway } from './product-gateway.js';
 import { killRelays, RelayProcess } from './relay-process.js';
 
 type Side = 'wsgate' | 'nginx' | 'nodeRelay';
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   console.error(err);
   killAllServers();
-  killProductGateways();
+  killWsgates();
   killRelays();
   killNginxes();
   process.exitCode = 1;

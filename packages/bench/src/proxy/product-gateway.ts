@@ -17,7 +17,6 @@ import { childPids } from './process-stats.js';
 /** The command users run: `wsgate` is `@wsgate/core`'s dist/cli.js (packages/bench/dist/proxy → packages/core). */
 const CLI = fileURLToPath(new URL('../../../core/dist/cli.js', import.meta.url));
 
-const live = new Set<WsgateProcess>();
 
 export interface ProductGatewayOptions {
   readonly upstreamPort: number;
@@ -105,7 +104,6 @@ log:
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
-    live.add(started);
     try {
       // The primary logs `listening` once its first worker is ready, and `management` once all are.
       const deadline = Date.now() + 15_000;
@@ -151,12 +149,10 @@ log:
 
   /** SIGTERM to the command's process group (a graceful stop), SIGKILL after 5 s; the temp folder goes too. */
   stop(): Promise<void> {
-    live.delete(this.process);
     return ProductGateway.end(this.process, this.dir);
   }
 
   private static async end(running: WsgateProcess, dir: string): Promise<void> {
-    live.delete(running);
     await running.stop(5000);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -174,14 +170,3 @@ async function managementGet<T>(management: Management, path: string): Promise<T
   return (await res.json()) as T;
 }
 
-/** Ends every gateway started here at once (errors, signals, the watchdog): SIGKILL to each process group. */
-export function killProductGateways(): void {
-  for (const running of live) {
-    try {
-      process.kill(-running.child.pid!, 'SIGKILL');
-    } catch {
-      // Gone already.
-    }
-  }
-  live.clear();
-}

@@ -31,11 +31,11 @@ import { closeAll, openMany, type Target } from '../gateway/ws-client.js';
 import { LARGE_BINARY, SMALL_TEXT, payloadLength } from '../gateway/workloads.js';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, makeCertificates } from '@wsgate/test-kit';
+import { freePort, makeCertificates, killWsgates } from '@wsgate/test-kit';
 import { killNginxes, type Nginx } from '@wsgate/test-kit';
 import { startNginxProxy } from './nginx-proxy.js';
 import { residentBytes, socketCount } from './process-stats.js';
-import { killProductGateways, ProductGateway } from './product-gateway.js';
+import { ProductGateway } from './product-gateway.js';
 import { killRelays, RelayProcess } from './relay-process.js';
 import { toMarkdown, writeJson, type Column, type MultiProcess, type ProxyFigure, type ProxyReport } from './table.js';
 import { tlsHandshakeCpu, type TlsCpu } from './tls-handshake-cpu.js';
@@ -282,7 +282,7 @@ async function main(): Promise<void> {
 
 function killEverything(): void {
   killAllServers();
-  killProductGateways();
+  killWsgates();
   killRelays();
   killNginxes();
 }

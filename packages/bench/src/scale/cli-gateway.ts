@@ -15,7 +15,6 @@ import { freePort, onAllCores, startWsgate, type WsgateProcess } from '@wsgate/t
 /** The command users run: `wsgate` is `@wsgate/core`'s dist/cli.js (packages/bench/dist/scale → packages/core). */
 const CLI = fileURLToPath(new URL('../../../core/dist/cli.js', import.meta.url));
 
-const live = new Set<WsgateProcess>();
 
 export interface CliGatewayOptions {
   /** A route script of this folder, by its compiled name (`guarded-routes.js`): run from packages/bench/dist/scale. */
@@ -66,7 +65,6 @@ export class CliGateway {
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
-    live.add(started);
     try {
       // `management` is announced after `listening` (process/serve.ts).
       const deadline = Date.now() + 15_000;
@@ -94,20 +92,8 @@ export class CliGateway {
   }
 
   private static async end(running: WsgateProcess, dir: string): Promise<void> {
-    live.delete(running);
     await running.stop(5000);
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Ends every gateway started here at once (errors, signals): SIGKILL to each process group. */
-export function killCliGateways(): void {
-  for (const running of live) {
-    try {
-      process.kill(-running.child.pid!, 'SIGKILL');
-    } catch {
-      // Gone already.
-    }
-  }
-  live.clear();
-}

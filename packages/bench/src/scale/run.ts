@@ -17,10 +17,10 @@
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { killRedises, RedisServer } from '@wsgate/test-kit';
+import { killRedises, RedisServer, killWsgates } from '@wsgate/test-kit';
 import { fmt } from '../gateway/format.js';
 import { runGuarded } from '../gateway/run-guard.js';
-import { killCliGateways } from './cli-gateway.js';
+
 import { compareGuardedHandshakes, type RoundOptions } from './guarded-handshake.js';
 import { compareSendAcross } from './send-across.js';
 import { figuresOf, toMarkdown, writeJson, type ScaleReport } from './table.js';
@@ -75,7 +75,7 @@ await runGuarded({
   validate: validateKnobs,
   watchdogMs: WATCHDOG_MS,
   killAll: () => {
-    killCliGateways();
+    killWsgates();
     killRedises();
   },
   main,

@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, sleep } from '@wsgate/test-kit';
+import { freePort, sleep, killWsgates } from '@wsgate/test-kit';
 import { fmt } from '../gateway/format.js';
 import { ensureFileLimit } from '../gateway/limits.js';
 import { MachineLoad } from '../gateway/machine-load.js';
@@ -29,7 +29,7 @@ import type { LoadJob, LoadReply, RateResult, User } from './load.js';
 import { processTree, serverMemoryBytes } from './server-memory.js';
 import { toMarkdown, writeJson, type SipFigure, type SipReport } from './table.js';
 import { makeUsers, writeHtdigest } from './users.js';
-import { killWsgates, startWsgateSip, type WsgateSip } from './wsgate.js';
+import { startWsgateSip, type WsgateSip } from './wsgate.js';
 
 type Side = 'wsgate' | 'kamailio';
 const NAMES: Record<Side, string> = { wsgate: 'wsgate', kamailio: 'Kamailio' };

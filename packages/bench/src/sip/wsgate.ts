@@ -12,19 +12,7 @@ const CLI = fileURLToPath(new URL('../../../core/dist/cli.js', import.meta.url))
 // The compiled script beside the compiled starter; the TypeScript source when run from src (tests), which the CLI compiles.
 const ROUTES = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './wsgate-routes.ts' : './wsgate-routes.js', import.meta.url));
 
-const live = new Set<WsgateProcess>();
 
-/** Kills every wsgate started here, at once (a failing or interrupted run): SIGKILL to each process group. */
-export function killWsgates(): void {
-  for (const p of live) {
-    try {
-      process.kill(-p.child.pid!, 'SIGKILL');
-    } catch {
-      // Gone already.
-    }
-  }
-  live.clear();
-}
 
 export interface WsgateSipOptions {
   readonly port: number;
@@ -70,8 +58,6 @@ export async function startWsgateSip(o: WsgateSipOptions): Promise<WsgateSip> {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  live.add(proc);
-  proc.child.once('exit', () => live.delete(proc));
   const stop = async () => {
     await proc.stop();
     rmSync(dir, { recursive: true, force: true });
