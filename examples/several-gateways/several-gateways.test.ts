@@ -136,7 +136,7 @@ beforeAll(async () => {
     }
     const line = local.slice(0, -1).trim();
     if (line.startsWith('npx wsgate')) {
-      gateways.push(await startWsgate('sh', ['-c', `exec ${line}`], { cwd: root, timeoutMs: 30_000 }));
+      gateways.push(await startWsgate('sh', ['-c', `exec ${line}`], { cwd: root, timeoutMs: 30_000, management: true }));
       continue;
     }
     // redis-server and haproxy in the foreground, each in a process group of its own.

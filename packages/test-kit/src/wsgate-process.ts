@@ -40,6 +40,8 @@ export interface StartWsgateOptions {
   listeners?: number;
   /** Default 15 s: a TypeScript script is compiled at start. */
   timeoutMs?: number;
+  /** Also wait for its `management` line: the management API starts after the listeners. */
+  management?: boolean;
 }
 
 /**
@@ -78,8 +80,10 @@ export async function startWsgate(command: string, args: readonly string[], opti
 
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   for (;;) {
-    const listening = lines().filter((l) => l.msg === 'listening');
-    if (listening.length >= (options.listeners ?? 1)) return { child, output, listening, lines, stop };
+    const all = lines();
+    const listening = all.filter((l) => l.msg === 'listening');
+    const managed = options.management !== true || all.some((l) => l.msg === 'management');
+    if (listening.length >= (options.listeners ?? 1) && managed) return { child, output, listening, lines, stop };
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       await stop(0);
       throw new Error(`${command} ${args.join(' ')} did not start: ${JSON.stringify(output)}`);

@@ -30,7 +30,7 @@ async function startNode(dir: string, name: string, host: string, workers: numbe
       `node: { name: ${name}, heartbeat: 0.5 }\nmanagement: { host: 127.0.0.1, port: ${managementPort}, token: ${TOKEN} }\n` +
       'keepalive: { mechanism: none }\nshutdown: { grace: 1 }\n',
   );
-  const p = await startWsgate(process.execPath, [CLI, '--config', config], { timeoutMs: 20_000 });
+  const p = await startWsgate(process.execPath, [CLI, '--config', config], { timeoutMs: 20_000, management: true });
   running.push(p);
   return { api: `http://127.0.0.1:${managementPort}`, url: String(p.listening[0]!.url) };
 }

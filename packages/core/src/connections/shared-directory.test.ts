@@ -63,7 +63,7 @@ async function startNode(dir: string, name: string, host: string): Promise<Node>
       '',
     ].join('\n'),
   );
-  const process = await startWsgate(globalThis.process.execPath, [CLI, '--config', config], { timeoutMs: 20_000 });
+  const process = await startWsgate(globalThis.process.execPath, [CLI, '--config', config], { timeoutMs: 20_000, management: true });
   const port = Number(new URL(String(process.listening[0]!.url)).port);
   return { name, host, config, api: `http://127.0.0.1:${managementPort}`, process, port };
 }
