@@ -57,3 +57,22 @@ return 1`,
   },
   transformReply: undefined as unknown as () => NumberReply<0 | 1>,
 };
+
+/**
+ * `increment(key, by, ttl)` with a TTL: KEYS[1] the key; ARGV the amount and the TTL in ms. The new count;
+ * the expiry is set only on a counter that has none (a fixed window). One command where MULTI/INCRBY/PEXPIRE
+ * NX/EXEC are four: the rate limit runs it on every handshake.
+ */
+export const INCREMENT = {
+  NUMBER_OF_KEYS: 1,
+  SCRIPT: `
+local n = redis.pcall('INCRBY', KEYS[1], ARGV[1])
+if type(n) == 'table' and n.err then return redis.error_reply('${NOT_INTEGER}') end
+if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return n`,
+  parseCommand(parser: CommandParser, key: string, by: string, ms: string) {
+    parser.pushKey(key);
+    parser.push(by, ms);
+  },
+  transformReply: undefined as unknown as () => NumberReply<number>,
+};

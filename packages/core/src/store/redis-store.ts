@@ -19,7 +19,7 @@
  */
 import { WsgateError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
-import { COMPARE_AND_SET, NOT_INTEGER, RAISE } from './redis-scripts.js';
+import { COMPARE_AND_SET, INCREMENT, NOT_INTEGER, RAISE } from './redis-scripts.js';
 import { redactedUrl, redisUrlProblem } from './redis-url.js';
 import type { Store } from './store.js';
 
@@ -175,9 +175,8 @@ export class RedisStore implements Store {
     const k = this.prefix + key;
     return this.run(key, async () => {
       if (ms === undefined) return Number(await this.client.incrBy(k, by));
-      // NX: only a counter with no expiry yet gets one, so later increments keep the window fixed.
-      const [count] = await this.client.multi().incrBy(k, by).pExpire(k, ms, 'NX').exec();
-      return Number(count);
+      // one script: only a counter with no expiry yet gets one, so later increments keep the window fixed
+      return Number(await this.client.increment(k, String(by), String(ms)));
     });
   }
 
@@ -253,7 +252,7 @@ function makeClient(redis: RedisModule, url: string, connectMs: number, commandM
     disableOfflineQueue: true,
     // A command already sent is ended too: a Redis that stopped answering must not hold a request.
     commandOptions: { timeout: commandMs, rejectInFlight: true },
-    scripts: { raise: redis.defineScript(RAISE), compareAndSet: redis.defineScript(COMPARE_AND_SET) },
+    scripts: { raise: redis.defineScript(RAISE), compareAndSet: redis.defineScript(COMPARE_AND_SET), increment: redis.defineScript(INCREMENT) },
   });
 }
 

@@ -30,8 +30,9 @@ export interface Store {
   /**
    * Adds `by` to an integer counter and returns the new value; an absent key counts from 0. The TTL applies
    * when the counter is created and is not extended by later increments (a fixed window).
-   * Redis: `MULTI; INCRBY key by; PEXPIRE key ms NX; EXEC` (Redis ≥ 7; before, a Lua script that sets the
-   * expiry when INCRBY returned `by`).
+   * Redis: `INCRBY key by` alone without a TTL; with one, a Lua script (`INCREMENT` in ./redis-scripts.ts):
+   * `INCRBY`, then `PEXPIRE key ms` when `PTTL` says the key has no expiry — one command on the wire where
+   * `MULTI; INCRBY; PEXPIRE NX; EXEC` would be four (a rate limit runs it on every handshake).
    */
   increment(key: string, by?: number, ttl?: number): Promise<number>;
 

@@ -20,6 +20,7 @@ describe('rateLimit()', () => {
       delete: (k) => inner.delete(k),
       increment: (k, by, t) => inner.increment(k, by, t),
       raise: (k, v, t) => inner.raise(k, v, t),
+      compareAndSet: (k, e, v, t) => inner.compareAndSet(k, e, v, t),
       close: () => inner.close(),
     };
   };
@@ -44,6 +45,26 @@ describe('rateLimit()', () => {
     expect(gw.logs).toContainEqual(expect.objectContaining({ msg: 'request refused', by: 'rate-limit', client: '203.0.113.1:0' }));
     // Another client is counted apart.
     const other = await attempt(gw.url, from('203.0.113.2'));
+    expect(other.status).toBe(101);
+    other.ws!.close();
+  });
+
+  it('with a shared store, counts the window before (read once per window) into the sliding estimate', async () => {
+    const gw = await startGateway(guardRoutes(rateLimit({ handshakes: { limit: 4, window: 1 }, store: sharedStore() })), realIp);
+    // Start just after a window begins, so that the four fit in it and the next attempts fall early in the next.
+    await until(() => Date.now() % 1000 < 100, 2000, 'the start of a window');
+    const first = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 4; i++) {
+      const ok = await attempt(gw.url, from('203.0.113.7'));
+      expect(ok.status).toBe(101);
+      ok.ws!.close();
+    }
+    expect(Math.floor(Date.now() / 1000)).toBe(first); // the four in one window
+    await until(() => Math.floor(Date.now() / 1000) === first + 1 && Date.now() % 1000 < 300, 2000, 'early in the next window');
+    // 4 in the window before, nearly all of it still inside the sliding second: 4 × (1 - into) + 1 > 4
+    expect((await attempt(gw.url, from('203.0.113.7'))).status).toBe(429);
+    expect((await attempt(gw.url, from('203.0.113.7'))).status).toBe(429);
+    const other = await attempt(gw.url, from('203.0.113.8'));
     expect(other.status).toBe(101);
     other.ws!.close();
   });

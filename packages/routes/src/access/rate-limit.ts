@@ -108,6 +108,9 @@ function handshakeWindow(o: Record<string, unknown>, store: Store | undefined) {
   // In process (the default, or a MemoryStore given) the count answers at once: no promise per handshake.
   const own = store === undefined ? new WindowCounts(MAX_COUNTED_CLIENTS) : undefined;
   const local = store instanceof MemoryStore ? store : undefined;
+  // With a shared store: the totals of the window before `closedIndex`, by client, read once (below).
+  let closedIndex = -1;
+  const closedCounts = new Map<string, number>();
   const verdict = (ip: string, into: number, current: number, previous: number): Over | undefined => {
     if (current <= limit && previous * (1 - into / windowMs) + current <= limit) return undefined;
     return {
@@ -132,8 +135,23 @@ function handshakeWindow(o: Record<string, unknown>, store: Store | undefined) {
         return verdict(ip, into, current, current <= limit ? Number(local.getNow(prefix + (index - 1)) ?? 0) : 0);
       }
       return (async () => {
-        const current = await store!.increment(prefix + index, 1, 2 * windowSeconds);
-        return verdict(ip, into, current, current <= limit ? Number((await store!.get(prefix + (index - 1))) ?? 0) : 0);
+        // A window that has ended counts no more hits: its total, read once, is kept here for the rest of the
+        // current window, so a shared store sees one command per handshake, not two.
+        if (closedIndex !== index) {
+          closedIndex = index;
+          closedCounts.clear();
+        }
+        let previous = closedCounts.get(ip);
+        let current: number;
+        if (previous === undefined) {
+          let read: string | undefined;
+          [current, read] = await Promise.all([store!.increment(prefix + index, 1, 2 * windowSeconds), store!.get(prefix + (index - 1))]);
+          previous = Number(read ?? 0);
+          if (closedIndex === index && closedCounts.size < MAX_COUNTED_CLIENTS) closedCounts.set(ip, previous);
+        } else {
+          current = await store!.increment(prefix + index, 1, 2 * windowSeconds);
+        }
+        return verdict(ip, into, current, current <= limit ? previous : 0);
       })();
     },
   };
