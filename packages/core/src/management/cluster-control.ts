@@ -77,7 +77,7 @@ export class ClusterControl implements GatewayControl {
     const offset = filter.offset ?? 0;
     const limit = Math.min(filter.limit ?? DEFAULT_PAGE, MAX_PAGE);
     // Each worker's first offset+limit, merged by id, hold the page wanted.
-    const pages = (await this.all('listConnections', { ...filter, offset: 0, limit: Math.min(offset + limit, MAX_PAGE * 10) })) as ConnectionPage[];
+    const pages = (await this.all('listConnections', { ...filter, offset: 0, limit: offset + limit, uncapped: true })) as ConnectionPage[];
     const merged = pages.flatMap((p) => p.connections).sort((a, b) => a.id - b.id);
     return { total: pages.reduce((n, p) => n + p.total, 0), offset, limit, connections: merged.slice(offset, offset + limit) };
   }

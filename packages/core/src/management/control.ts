@@ -14,6 +14,11 @@ export interface ConnectionFilter {
   readonly offset?: number | undefined;
   /** Default 100, at most 1000. */
   readonly limit?: number | undefined;
+  /**
+   * Not from the API: a cluster primary asks each worker for its first `offset + limit` connections, which may
+   * be more than a page may hold, to merge the page wanted from them.
+   */
+  readonly uncapped?: boolean | undefined;
 }
 
 /** A connection as the management API shows it (`Connection.toJSON()`, plus the worker in a cluster). */
@@ -86,7 +91,7 @@ export function matchesFilter(conn: ConnectionEntry<any>, filter: ConnectionFilt
 
 export function paginate(all: readonly ConnectionSummary[], filter: ConnectionFilter): ConnectionPage {
   const offset = filter.offset ?? 0;
-  const limit = Math.min(filter.limit ?? DEFAULT_PAGE, MAX_PAGE);
+  const limit = filter.uncapped === true ? (filter.limit ?? DEFAULT_PAGE) : Math.min(filter.limit ?? DEFAULT_PAGE, MAX_PAGE);
   return { total: all.length, offset, limit, connections: all.slice(offset, offset + limit) };
 }
 
