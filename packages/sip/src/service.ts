@@ -101,8 +101,10 @@ export function sipService(options: SipServiceOptions): SipService {
   const local = `${node}/`;
   const directory = gateway?.connections;
   const connection = (flow: string): Flow | undefined => {
-    if (!flow.startsWith(local)) return undefined;
-    const id = Number(flow.slice(local.length));
+    // `<node>/<connection id>`: with a shared directory ids are unique across nodes, so the id alone finds it
+    const id = Number(flow.slice(flow.lastIndexOf('/') + 1));
+    if (!Number.isSafeInteger(id)) return undefined;
+    if (directory === undefined && !flow.startsWith(local)) return undefined;
     const conn = conns.get(id);
     if (conn !== undefined) return localFlow(conn);
     return directory === undefined ? undefined : remoteFlow(id, directory);

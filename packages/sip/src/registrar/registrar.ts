@@ -208,8 +208,9 @@ export function registrar(options: RegistrarOptions): Registrar {
     for (const a of aors) {
       if ((aor !== undefined && a !== aor) || (filter.user !== undefined && a.slice(a.indexOf(':') + 1, a.lastIndexOf('@')) !== filter.user)) continue;
       for (const b of await loadBindings(store, aorKey(prefix, a), now)) {
-        if (!b.flow.startsWith(local) || gone.has(b.flow)) continue;
-        const connectionId = Number(b.flow.slice(local.length));
+        // this process's flows only: another gateway (or worker) sharing the store lists its own
+        const connectionId = Number(b.flow.slice(b.flow.lastIndexOf('/') + 1));
+        if (!flows.has(connectionId) || gone.has(b.flow)) continue;
         if (filter.connectionId === undefined || connectionId === filter.connectionId) out.push({ ...b, aor: a, connectionId });
       }
     }
