@@ -443,7 +443,9 @@ export class SharedDirectory implements ConnectionDirectory {
   }
 
   private async beat(): Promise<void> {
-    if (this.beating || this.closing || !this.client?.isReady) return;
+    // Only while the commands channel listens too: a node whose records are back in Redis must also answer
+    // the pings and closes they invite (after Redis restarts, the subscriber may reconnect after the client).
+    if (this.beating || this.closing || !this.client?.isReady || !this.subscriber?.isReady) return;
     this.beating = (async () => {
       try {
         await this.claim(false);

@@ -53,10 +53,11 @@ describe('TLS in a cluster', () => {
     let ticket = first.ticket;
     const pids = new Set([first.pid]);
     const resumed: boolean[] = [];
-    // Batches of 10 at once until both workers have answered a resuming client (at most 6 batches): with
-    // SCHED_NONE the kernel picks the worker, and connections one after another may all land on one.
-    for (let batch = 0; batch < 6 && pids.size < 2; batch++) {
-      const answers = await Promise.all(Array.from({ length: 10 }, () => ask(port, ticket)));
+    // Batches of 20 at once until both workers have answered a resuming client (at most 30 batches, 20 s):
+    // with SCHED_NONE the kernel picks the worker, and connections close together may all land on one.
+    const deadline = Date.now() + 20_000;
+    for (let batch = 0; batch < 30 && pids.size < 2 && Date.now() < deadline; batch++) {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => ask(port, ticket)));
       for (const r of answers) {
         pids.add(r.pid);
         resumed.push(r.reused);
