@@ -196,7 +196,8 @@ describe('registrar (RFC 3261 §10.3, RFC 5626, RFC 7118 §5) over a real WebSoc
     const redis = await RedisServer.start();
     // each gateway its own client, as two machines would have: their read-change-writes of the AOR interleave
     const stores = await Promise.all([0, 1].map(async () => {
-      const store = new RedisStore({ url: redis.url });
+      // a generous command timeout: this test is about atomicity, and a loaded machine may be slow to answer
+      const store = new RedisStore({ url: redis.url, commandTimeout: 10 });
       await store.connect();
       return store;
     }));
