@@ -97,7 +97,7 @@ export function sipService(options: SipServiceOptions): SipService {
 
   // This process's SIP WebSockets by id; other gateways' are reached through the shared directory, where
   // connection ids are unique across nodes.
-  const conns = new Map<number, Connection>();
+  const conns = new Map<number, Flow>();
   const local = `${node}/`;
   const directory = gateway?.connections;
   const connection = (flow: string): Flow | undefined => {
@@ -105,9 +105,7 @@ export function sipService(options: SipServiceOptions): SipService {
     const id = Number(flow.slice(flow.lastIndexOf('/') + 1));
     if (!Number.isSafeInteger(id)) return undefined;
     if (directory === undefined && !flow.startsWith(local)) return undefined;
-    const conn = conns.get(id);
-    if (conn !== undefined) return localFlow(conn);
-    return directory === undefined ? undefined : remoteFlow(id, directory);
+    return conns.get(id) ?? (directory === undefined ? undefined : remoteFlow(id, directory));
   };
 
   const proxy = sipProxy(
@@ -192,7 +190,8 @@ export function sipService(options: SipServiceOptions): SipService {
 
   const routes = {
     'websocket:message'(conn: Connection, data: Buffer): Promise<void> | void {
-      if (!conns.has(conn.id)) conns.set(conn.id, conn);
+      // one Flow per WebSocket, made at its first message: the proxy looks flows up on every request
+      if (!conns.has(conn.id)) conns.set(conn.id, localFlow(conn));
       const r = readFrame(data, parse, frames);
       if (r.kind === 'keepalive') return void (r.reply !== undefined && conn.send(r.reply, { binary: false }));
       if (r.kind === 'answer') {

@@ -34,7 +34,7 @@ export { freeUdpPort, udpClient, udpNode, type UdpClient, type UdpNode } from '.
 export { fixturePath } from './fixtures.js';
 export { onAllCores, stopChild } from './children.js';
 export { killNginxes, Nginx, NGINX, type NginxOptions } from './nginx.js';
-export { killWsgates, startWsgate, type StartWsgateOptions, type WsgateProcess } from './wsgate-process.js';
+export { killWsgates, runToEnd, startWsgate, type CommandResult, type StartWsgateOptions, type WsgateProcess } from './wsgate-process.js';
 export { seededRandom } from './seeded-random.js';
 export { killRedises, REDIS_SERVER, RedisServer, type RedisServerOptions } from './redis.js';
 export { storeBehaviour } from './store-behaviour.js';

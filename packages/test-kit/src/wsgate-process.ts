@@ -3,6 +3,7 @@
  * or `npx wsgate` in an installed project), awaited until it listens, and always stopped.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { sleep } from './wait.js';
 
 export interface WsgateProcess {
@@ -90,4 +91,22 @@ export async function startWsgate(command: string, args: readonly string[], opti
     }
     await sleep(25);
   }
+}
+
+/** What a command that runs to its end printed, and its exit code. */
+export interface CommandResult {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+/** Runs a short-lived command (`node dist/cli.js ctl …`, `… check`) to its end. */
+export async function runToEnd(command: string, args: readonly string[]): Promise<CommandResult> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk));
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk));
+  const [code] = (await once(child, 'exit')) as [number];
+  return { code, out, err };
 }

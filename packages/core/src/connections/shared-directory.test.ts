@@ -3,7 +3,6 @@
  * `wsgate` processes started by the CLI on 127.0.0.1, .2 and .3 sharing it (`store.redis`, `node`), ws
  * clients, and `wsgate ctl` and the management API of another node than the client's.
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { freePort, RedisServer, sleep, startWsgate, type WsgateProcess } from '@wsgate/test-kit';
+import { runToEnd, freePort, RedisServer, sleep, startWsgate, type WsgateProcess } from '@wsgate/test-kit';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const CORE = pathToFileURL(fileURLToPath(new URL('../../dist/index.js', import.meta.url))).href;
@@ -68,15 +67,7 @@ async function startNode(dir: string, name: string, host: string): Promise<Node>
   return { name, host, config, api: `http://127.0.0.1:${managementPort}`, process, port };
 }
 
-async function ctl(node: Node, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const child = spawn(process.execPath, [CLI, 'ctl', '--config', node.config, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk));
-  child.stderr.on('data', (chunk: Buffer) => (err += chunk));
-  const [code] = await once(child, 'exit');
-  return { code: code as number, out, err };
-}
+const ctl = (node: Node, ...args: string[]) => runToEnd(process.execPath, [CLI, 'ctl', '--config', node.config, ...args]);
 
 async function api(node: Node, method: string, path: string, body?: unknown): Promise<{ status: number; data: any }> {
   const res = await fetch(node.api + path, {

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startTestGateway, until, type TestGateway } from '@wsgate/test-kit';
+import { runToEnd, startTestGateway, until, type TestGateway } from '@wsgate/test-kit';
 import { defineRoutes } from '../script/routes.js';
 import { LocalControl } from './local-control.js';
 import { startOperations, type Operations } from './operations.js';
@@ -143,15 +142,7 @@ describe('metrics', () => {
 
 describe('wsgate ctl', () => {
   const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-  const ctl = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
-    const child = spawn(process.execPath, [cli, 'ctl', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c));
-    child.stderr.on('data', (c: Buffer) => (err += c));
-    const [code] = await once(child, 'exit');
-    return { code: code as number, out, err };
-  };
+  const ctl = (...args: string[]) => runToEnd(process.execPath, [cli, 'ctl', ...args]);
 
   it('lists as a table or JSON, closes by id, and says clearly what is wrong', async () => {
     const { api: base } = await start();

@@ -1,10 +1,9 @@
 /** What route modules add to operations: their metrics on the metrics listener, their views on the management API and in `wsgate ctl`. */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startTestGateway, until, type TestGateway } from '@wsgate/test-kit';
+import { runToEnd, startTestGateway, until, type TestGateway } from '@wsgate/test-kit';
 import { WsgateError } from '../errors.js';
 import { defineRoutes } from '../script/routes.js';
 import { LocalControl } from './local-control.js';
@@ -170,15 +169,7 @@ describe('management views', () => {
 
 describe('wsgate ctl VIEW', () => {
   const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-  const ctl = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
-    const child = spawn(process.execPath, [cli, 'ctl', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk));
-    const [code] = await once(child, 'exit');
-    return { code: code as number, out, err };
-  };
+  const ctl = (...args: string[]) => runToEnd(process.execPath, [cli, 'ctl', ...args]);
 
   it('prints a view as a table or JSON, takes its filters as options or --filter, and names the allowed filters for another', async () => {
     const { api } = await start();

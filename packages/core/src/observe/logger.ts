@@ -10,7 +10,6 @@
 import { closeSync, openSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { pino, type DestinationStream } from 'pino';
-import { WsgateError } from '../errors.js';
 import { checkLogFilePath, logFileError } from './log-file.js';
 import { prettifier } from './pretty.js';
 

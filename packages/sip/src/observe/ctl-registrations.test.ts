@@ -3,7 +3,6 @@
  * registrations` gathers each worker's bindings through the primary, the metrics listener sums the SIP
  * counters and the bindings gauge over the workers, and the log lines carry the Call-ID.
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { freePort, startWsgate, until, type WsgateProcess } from '@wsgate/test-kit';
+import { runToEnd, freePort, startWsgate, until, type WsgateProcess } from '@wsgate/test-kit';
 import { parseMessage } from '../index.js';
 
 const CLI = fileURLToPath(new URL('../../../core/dist/cli.js', import.meta.url));
@@ -56,15 +55,7 @@ afterEach(async () => {
   wsgate = undefined;
 });
 
-async function ctl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const child = spawn(process.execPath, [CLI, 'ctl', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk));
-  child.stderr.on('data', (chunk: Buffer) => (err += chunk));
-  const [code] = await once(child, 'exit');
-  return { code: code as number, out, err };
-}
+const ctl = (...args: string[]) => runToEnd(process.execPath, [CLI, 'ctl', ...args]);
 
 async function registered(port: number, user: string): Promise<WebSocket> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}`, 'sip');

@@ -43,32 +43,31 @@ export function stampReceived(request: SipRequest, ip: string, port: number): vo
   request.headers.prepend('Via', value);
 }
 
-/** The ACK a proxy's INVITE client transaction sends for a non-2xx final response (§17.1.1.3), over the branch's flow. */
-export function ackFor(branch: SipRequest, response: SipResponse): SipRequest {
+/**
+ * A request a proxy makes on one branch of its own (§17.1.1.3 ACK, §9.1 CANCEL): the branch's Request-URI and
+ * top Via (so the callee matches it to the INVITE), From, Call-ID and CSeq number, the given To, its Route set.
+ */
+function hopRequest(method: 'ACK' | 'CANCEL', branch: SipRequest, to: string, reason?: string): SipRequest {
   const headers = new SipHeaders();
   headers.add('Via', branch.headers.get('via')!);
   headers.add('Max-Forwards', '70');
   headers.add('From', branch.headers.get('from')!);
-  headers.add('To', response.headers.get('to')!);
+  headers.add('To', to);
   headers.add('Call-ID', branch.callId);
-  headers.add('CSeq', `${branch.cseq.seq} ACK`);
-  for (const route of branch.headers.getAll('route')) headers.add('Route', route);
-  headers.add('Content-Length', '0');
-  return new SipRequest('ACK', branch.requestUri, headers);
-}
-
-/** The CANCEL of one branch's INVITE (§9.1): same Request-URI, top Via, From, To, Call-ID and CSeq number. */
-export function cancelFor(branch: SipRequest, reason?: string): SipRequest {
-  const headers = new SipHeaders();
-  headers.add('Via', branch.headers.get('via')!);
-  headers.add('Max-Forwards', '70');
-  headers.add('From', branch.headers.get('from')!);
-  headers.add('To', branch.headers.get('to')!);
-  headers.add('Call-ID', branch.callId);
-  headers.add('CSeq', `${branch.cseq.seq} CANCEL`);
+  headers.add('CSeq', `${branch.cseq.seq} ${method}`);
   for (const route of branch.headers.getAll('route')) headers.add('Route', route);
   // RFC 3326: tells the phones still ringing why they stop (answered elsewhere, or the caller hung up)
   if (reason !== undefined) headers.add('Reason', reason);
   headers.add('Content-Length', '0');
-  return new SipRequest('CANCEL', branch.requestUri, headers);
+  return new SipRequest(method, branch.requestUri, headers);
+}
+
+/** The ACK a proxy's INVITE client transaction sends for a non-2xx final response: To as the response has it. */
+export function ackFor(branch: SipRequest, response: SipResponse): SipRequest {
+  return hopRequest('ACK', branch, response.headers.get('to')!);
+}
+
+/** The CANCEL of one branch's INVITE: To as the INVITE had it. */
+export function cancelFor(branch: SipRequest, reason?: string): SipRequest {
+  return hopRequest('CANCEL', branch, branch.headers.get('to')!, reason);
 }
