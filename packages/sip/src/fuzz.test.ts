@@ -154,7 +154,7 @@ describe('parser fuzz', () => {
     expect(counts.refused - counts.answered).toBeGreaterThan(CASES / 20);
     expect(slowest).toBeLessThan(2_000); // no hang, even on a loaded machine
     // a slow first parse is the collector or the machine, not the input: timed again alone, each is quick
-    for (const c of slow.sort((a, b) => b.ms - a.ms).slice(0, 10)) expect(bestOf(5, c.frame, c.validateAll)).toBeLessThan(5);
+    for (const c of slow.sort((a, b) => b.ms - a.ms).slice(0, 10)) expect(bestOf(20, c.frame, c.validateAll)).toBeLessThan(5);
   }, 60_000);
 
   it('adversarial 60 KB values parse (or are refused) in linear time', () => {
