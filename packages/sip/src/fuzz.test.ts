@@ -153,8 +153,14 @@ describe('parser fuzz', () => {
     expect(counts.answered).toBeGreaterThan(CASES / 20);
     expect(counts.refused - counts.answered).toBeGreaterThan(CASES / 20);
     expect(slowest).toBeLessThan(2_000); // no hang, even on a loaded machine
-    // a slow first parse is the collector or the machine, not the input: timed again alone, each is quick
-    for (const c of slow.sort((a, b) => b.ms - a.ms).slice(0, 10)) expect(bestOf(20, c.frame, c.validateAll)).toBeLessThan(5);
+    // a slow first parse is the collector or the machine, not the input: timed again alone, each is quick.
+    // "Quick" is 5 ms, or 200 parses of a plain valid message timed just before, when the machine is so loaded
+    // that even that one is slow (CI once took 5.08 ms at best of 20 for a case this machine parses in 0.03 ms)
+    const reference = Buffer.from(valid[0]!.text);
+    for (const c of slow.sort((a, b) => b.ms - a.ms).slice(0, 10)) {
+      const bound = Math.max(5, 200 * bestOf(20, reference, true));
+      expect(bestOf(20, c.frame, c.validateAll)).toBeLessThan(bound);
+    }
   }, 60_000);
 
   it('adversarial 60 KB values parse (or are refused) in linear time', () => {
