@@ -154,6 +154,25 @@ describe('a gateway with per-host certificates', () => {
     await once(ws, 'close');
   });
 
+  it('a listener started without per-host certificates runs no SNI callback: a reload adding some is refused, one changing its default is taken', async () => {
+    const port = await freePort();
+    gw = await startTestGateway(routes, { listeners: [listenerWith(port, {})] });
+    const withSni = resolveConfig({ listeners: [listenerWith(port, { 'meet.example.com': files('meet') })] }, dir);
+    const error = await gw.gateway.reload(withSni, [routes]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WsgateError);
+    expect((error as WsgateError).message).toMatch(/^listeners\[0\]\.tls\.sni: the listener wss was started without per-host certificates, .* restart the gateway/);
+    expect(await presented(port, 'meet.example.com')).toBe('fallback');
+    await gw.gateway.reload(resolveConfig({ listeners: [listenerWith(port, {}, 'rooms')] }, dir), [routes]);
+    expect(await presented(port, 'meet.example.com')).toBe('rooms');
+  });
+
+  it('a reload that takes every per-host certificate away serves the default to every name', async () => {
+    const port = await freePort();
+    gw = await startTestGateway(routes, { listeners: [listenerWith(port, { 'meet.example.com': files('meet') })] });
+    await gw.gateway.reload(resolveConfig({ listeners: [listenerWith(port, {})] }, dir), [routes]);
+    expect(await presented(port, 'meet.example.com')).toBe('fallback');
+  });
+
   it('a reload with a bad per-host certificate changes nothing and names the entry', async () => {
     const port = await freePort();
     gw = await startTestGateway(routes, { listeners: [listenerWith(port, { 'meet.example.com': files('meet') })] });
