@@ -16,8 +16,8 @@
  *   }
  *   event_route[websocket:closed] { xlog("L_INFO", "WebSocket connection from $si:$sp has closed\n"); }
  *
- * What is not a WebSocket is passed on (`req.next()`) to the route sets mounted after this one — XCAP
- * (./xcap.ts) — and what none of them takes gets `404 Not found`. `set_reply_close()` holds for those
+ * What is not a WebSocket is passed on (`req.next()`) to the route sets mounted after this one — the XCAP
+ * server, `xcap()` — and what none of them takes gets `404 Not found`. `set_reply_close()` holds for those
  * answers too: the flag is the request's, whichever route set replies.
  *
  * The WebSocket speaks `sip` (RFC 7118): each text message is one SIP message, for a registrar and proxy of the
@@ -28,10 +28,9 @@
  *   answers SIP digest instead (REGISTER 401, INVITE 407), against the same htdigest file.
  */
 import { defineRoutes, type RouteFactory } from '@wsgate/core';
-import { allOf, digestAuth, host, origin } from '@wsgate/routes';
+import { allOf, digestAuth, host, origin, xcap } from '@wsgate/routes';
 import { sipDigest, sipService } from '@wsgate/sip';
 import { readOptions } from './options.js';
-import { xcapRoutes } from './xcap.js';
 
 const s1Kamailio: RouteFactory = ({ gateway, options }) => {
   const o = readOptions(options);
@@ -83,7 +82,10 @@ const s1Kamailio: RouteFactory = ({ gateway, options }) => {
     },
     's1-kamailio',
   );
-  return [kamailio, xcapRoutes()];
+  // Kamailio's xcap_server on the same port (RFC 4825): a user's documents live under their SIP URI, and a request
+  // without credentials gets the same digest challenges as the upgrade (the same users, nonces and counts).
+  const xcapServer = xcap({ gateway, auth: httpDigest, xuis: (user) => [`sip:${user}@${o.realm}`] });
+  return [kamailio, xcapServer];
 };
 
 export default s1Kamailio;

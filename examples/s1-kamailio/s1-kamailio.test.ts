@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createLogger, Gateway, loadRouteScript, readConfigFile, resolveConfig, type LogFields } from '@wsgate/core';
-import { digestAuthorization, digestChallenges, freePort, type DigestChallenge } from '@wsgate/test-kit';
+import { digestAuthorization, digestChallenges, freePort, xcapRequest, type DigestChallenge, type XcapAnswer, type XcapRequest } from '@wsgate/test-kit';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const logs: LogFields[] = [];
@@ -200,3 +200,62 @@ describe('what is not a WebSocket', () => {
     expect(text).toMatch(/\r\nConnection: close\r\n/i);
   });
 });
+
+// ——— XCAP on the same port: a client's first session, as the guide shows it ———
+
+/** An XCAP request as a digest client makes it: refused with the challenges first, then answered with the SHA-256 one. */
+async function xcapAs(user: string, password: string, path: string, r: XcapRequest = {}): Promise<XcapAnswer> {
+  const first = await xcapRequest(ws, path, r);
+  if (first.status !== 401) return first;
+  const c = challenges(String(first.headers['www-authenticate'])).find((x) => x.algorithm === 'SHA-256')!;
+  const Authorization = digestAuthorization(c, { user, password, uri: path, method: r.method ?? 'GET', cnonce: randomBytes(12).toString('base64url') });
+  return xcapRequest(ws, path, { ...r, headers: { ...r.headers, Authorization } });
+}
+
+describe('XCAP (RFC 4825) after the WebSocket route, with the same digest users', () => {
+  const doc = '/xcap-root/resource-lists/users/sip:alice@example.com/index';
+  const friends = `${doc}/~~/resource-lists/list%5B@name=%22friends%22%5D`;
+  const buddies = readFileSync(join(here, 'buddies.xml'), 'utf8');
+
+  it('a first session: caps, PUT a list, GET one entry, PUT one entry, a stale conditional PUT loses with 412, DELETE', async () => {
+    const caps = await xcapRequest(ws, '/xcap-root/xcap-caps/global/index');
+    expect(caps.status).toBe(200);
+    expect(caps.body).toContain('<auid>resource-lists</auid>');
+    expect(caps.headers.connection).toBe('close');
+
+    const created = await xcapAs('alice', 'alice-secret', doc, { method: 'PUT', type: 'application/resource-lists+xml', body: buddies });
+    expect(created.status).toBe(201);
+    const firstEtag = created.headers.etag as string;
+    expect(firstEtag).toBe('"mI56EY6GqM4-WlSGiXJ3Zrk6-qq"'); // the guide's curl commands rely on it
+
+    const bob = await xcapAs('alice', 'alice-secret', `${friends}/entry%5B@uri=%22sip:bob@example.com%22%5D`);
+    expect(bob.status).toBe(200);
+    expect(bob.headers['content-type']).toBe('application/xcap-el+xml');
+    expect(bob.body).toMatch(/^<entry uri="sip:bob@example.com"[^>]*>\s*<display-name>Bob<\/display-name>\s*<\/entry>$/);
+
+    const carol = `${friends}/entry%5B@uri=%22sip:carol@example.com%22%5D`;
+    const added = await xcapAs('alice', 'alice-secret', carol, { method: 'PUT', type: 'application/xcap-el+xml', body: '<entry uri="sip:carol@example.com"><display-name>Carol</display-name></entry>' });
+    expect(added.status).toBe(201);
+    expect(added.headers.etag).not.toBe(firstEtag);
+
+    // a second client still holding the first ETag
+    const stale = await xcapAs('alice', 'alice-secret', carol, { method: 'PUT', type: 'application/xcap-el+xml', body: '<entry uri="sip:carol@example.com"/>', headers: { 'If-Match': firstEtag } });
+    expect(stale.status).toBe(412);
+    expect(stale.headers.etag).toBe(added.headers.etag);
+
+    const removed = await xcapAs('alice', 'alice-secret', carol, { method: 'DELETE' });
+    expect(removed.status).toBe(200);
+    expect((await xcapAs('alice', 'alice-secret', carol)).status).toBe(404);
+  });
+
+  it('challenges a request without credentials, and keeps each user to their own documents (403)', async () => {
+    const anonymous = await xcapRequest(ws, doc);
+    expect(anonymous.status).toBe(401);
+    expect(String(anonymous.headers['www-authenticate'])).toMatch(/^Digest realm="example.com"/);
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const r = await xcapAs('bob', 'bob-secret', doc, { method, ...(method === 'PUT' ? { type: 'application/resource-lists+xml', body: buddies } : {}) });
+      expect(r, method).toMatchObject({ status: 403, body: '"bob" may not access the documents of "sip:alice@example.com"\n' });
+    }
+  });
+});
+

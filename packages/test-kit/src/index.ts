@@ -36,6 +36,8 @@ export { onAllCores, stopChild } from './children.js';
 export { killNginxes, Nginx, NGINX, type NginxOptions } from './nginx.js';
 export { killWsgates, runToEnd, startWsgate, type CommandResult, type StartWsgateOptions, type WsgateProcess } from './wsgate-process.js';
 export { seededRandom } from './seeded-random.js';
+export { thrown } from './thrown.js';
 export { killRedises, REDIS_SERVER, RedisServer, type RedisServerOptions } from './redis.js';
 export { storeBehaviour } from './store-behaviour.js';
 export { digestAuthorization, digestChallenges, type DigestAnswer, type DigestChallenge } from './digest-client.js';
+export { RFC4825_INSERT_EXAMPLE, RFC4825_NAMESPACES, RFC4826_LISTS, xcapRequest, type XcapAnswer, type XcapRequest } from './xcap-client.js';

@@ -64,6 +64,7 @@ export class RequestDispatcher {
   private handle(listener: ListenerInfo, raw: IncomingMessage, carrier: Carrier): void {
     const started = performance.now();
     const req = new RequestContext(raw, listener, this.env);
+    if (!carrier.socket) req.bodySource = raw;
     const outcome = decide(req, this.routes, !carrier.socket);
     if (isThenable(outcome)) {
       // Node's HTTP server let go of an upgraded socket: while async routes run, its errors are ours to take.

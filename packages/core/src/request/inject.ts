@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
 import { validateHandshake, type HandshakeDecision, type HandshakeOptions } from '@wsgate/handshake';
 import type { ProxyTarget } from './actions.js';
 import { decide } from './dispatch.js';
@@ -35,6 +36,8 @@ export interface InjectRequest {
    */
   realIp?: { readonly trustedProxies: readonly string[]; readonly header?: string };
   logger?: Logger;
+  /** What `req.body()` reads (a plain request's body); none when absent. */
+  body?: string | Buffer;
 }
 
 export type InjectResult<A extends Record<string, unknown> = Record<string, unknown>> =
@@ -94,6 +97,7 @@ export async function inject<A extends Record<string, unknown> = Record<string, 
   };
   const listener = { name: request.listener?.name ?? `inject:${port}`, port, tls: request.listener?.tls ?? false };
   const req = new RequestContext<A>(head, listener, env);
+  if (request.body !== undefined && !isUpgrade(headers)) req.bodySource = Readable.from([Buffer.from(request.body)]);
   const outcome = await decide(req, requestRoutes, !isUpgrade(headers));
   if (outcome.kind === 'handshake') {
     return { kind: 'handshake', options: outcome.options, decision: validateHandshake(head, outcome.options), req };

@@ -1,10 +1,12 @@
 import { STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { HandshakeOptions } from '@wsgate/handshake';
 import type { ConnectionEntry } from '../connections/connection-entry.js';
 import { ProxiedConnection, type TunnelControls } from '../connections/proxied-connection.js';
-import { WsgateError } from '../errors.js';
+import { HttpError, WsgateError } from '../errors.js';
 import type { Attributes, ReplyHeaders } from '../vocabulary.js';
 import { NEXT, type Action, type ProxyAction, type ProxyTarget, type ReplyAction } from './actions.js';
+import { readBody, type BodyOptions } from './request-body.js';
 import { RequestFacts } from './request-facts.js';
 import { checkReplyHeaders } from './response-headers.js';
 
@@ -25,6 +27,9 @@ export class RequestContext<A extends Attributes = Attributes> extends RequestFa
   expired = false;
   /** @internal The tunnel `track()` listed: the dispatcher writes its access-log line when it closes. */
   tracked: ConnectionEntry<any> | undefined = undefined;
+  /** @internal Set by the dispatcher for a plain request (and by `inject()`): where its body comes from. */
+  bodySource: Readable | undefined = undefined;
+  private bodyRead: Promise<Buffer> | undefined;
 
   /** Close the connection after the reply (Kamailio's `set_reply_close()`). */
   setReplyClose(): void {
@@ -76,8 +81,45 @@ export class RequestContext<A extends Attributes = Attributes> extends RequestFa
     return this.take({ kind: 'handshake', options });
   }
 
-  /** Relay the request, WebSocket or plain HTTP, to an upstream (nginx's `proxy_pass`). */
+  /**
+   * The request body, read whole, at most `limit` bytes: for routes that answer requests themselves (an XCAP
+   * PUT). Read once: later calls share the first read, each checked against its own `limit`. An upgrade
+   * request has no body here (empty). Bounded in time by `limits.routeTimeout`, like the route.
+   * @throws {HttpError} 413 past `limit` (known from `Content-Length` before reading, or counted while
+   *   reading), 400 when the client leaves before the end; the reply then closes the connection. Let it
+   *   through and the gateway answers it.
+   * @throws {WsgateError} `WSGATE_API_MISUSE` for a `limit` that is not a whole number of bytes.
+   * @example
+   * const xml = (await req.body({ limit: 1_048_576 })).toString('utf8');
+   */
+  body(options: BodyOptions): Promise<Buffer> {
+    const { limit } = options;
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      throw new WsgateError('WSGATE_API_MISUSE', `req.body(): limit must be a whole number of bytes, got ${String(limit)}`);
+    }
+    const source = this.bodySource;
+    this.bodyRead ??= source === undefined ? Promise.resolve(Buffer.alloc(0)) : readBody(source, this.header('content-length'), limit);
+    return this.bodyRead.then(
+      (body) => {
+        if (body.length > limit) throw new HttpError(413, `Request body larger than ${limit} bytes`);
+        return body;
+      },
+      (err: unknown) => {
+        // The rest of the body is unread: the connection cannot carry another request.
+        this.setReplyClose();
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * Relay the request, WebSocket or plain HTTP, to an upstream (nginx's `proxy_pass`).
+   * @throws {WsgateError} `WSGATE_API_MISUSE` after `req.body()` read the body: there is none left to relay.
+   */
   proxy(target: ProxyTarget): ProxyAction {
+    if (this.bodyRead !== undefined && this.bodySource !== undefined) {
+      throw new WsgateError('WSGATE_API_MISUSE', 'req.proxy() called after req.body(): the body was read here and cannot be relayed');
+    }
     return this.take({ kind: 'proxy', target });
   }
 

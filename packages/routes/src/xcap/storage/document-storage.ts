@@ -1,0 +1,54 @@
+/**
+ * Where XCAP documents live, behind one small contract: read a snapshot, write it back only if nothing changed
+ * since (compare-and-set), list a user's documents. The route module retries a write that lost a race on a
+ * fresh snapshot, so two writers never lose each other's changes.
+ */
+import { createHash } from 'node:crypto';
+
+/** Which document: a user's (`scope: 'users'`, with `xui`) or a usage's global one. */
+export interface DocumentRef {
+  readonly auid: string;
+  readonly scope: 'users' | 'global';
+  readonly xui: string | undefined;
+  /** The path inside the user's or global folder, decoded (`index`, `lists/work`). */
+  readonly document: string;
+}
+
+export interface StoredDocument {
+  readonly body: string;
+  /** The strong entity tag, quoted (RFC 9110 §8.8.3): a digest of the body. */
+  readonly etag: string;
+}
+
+/** What a read saw: the document (if any), and what a write must still find to succeed. */
+export interface Snapshot {
+  readonly document: StoredDocument | undefined;
+  /** Bytes the other documents sharing this document's record hold (a user's quota). */
+  readonly otherBytes: number;
+  /** @internal The storage's own version of what was read. */
+  readonly version: unknown;
+}
+
+/** One of a user's documents, for the xcap-directory. */
+export interface ListedDocument {
+  readonly auid: string;
+  readonly document: string;
+  readonly etag: string;
+  readonly size: number;
+}
+
+export interface DocumentStorage {
+  read(ref: DocumentRef): Promise<Snapshot>;
+  /**
+   * Writes `body` (undefined: deletes the document) if the document's record is still as `snapshot` saw it;
+   * false when another write came first (read again and retry).
+   */
+  write(ref: DocumentRef, snapshot: Snapshot, body: string | undefined): Promise<boolean>;
+  /** A user's documents, every usage. */
+  list(xui: string): Promise<ListedDocument[]>;
+}
+
+/** The entity tag of a document's text. */
+export function etagOf(body: string): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+}

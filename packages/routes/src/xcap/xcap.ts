@@ -1,0 +1,189 @@
+/**
+ * `xcap()`: an XCAP server (RFC 4825) as a route set, for the clients that keep contact lists and presence rules
+ * on the SIP service's own port (Blink, Jitsi, OMA XDM clients). Mount it after the WebSocket routes: it takes
+ * the requests under its root and passes every other one on (`req.next()`).
+ */
+import { STATUS_CODES } from 'node:http';
+import { defineRoutes, type RequestContext, type Routes } from '@wsgate/core';
+import { authorize, REFUSED } from './server/access.js';
+import { checkConditions } from './server/conditions.js';
+import { deleteNode, getNode, parseNamespaceBindings, parseNodeSelector, putNode, type NodeSelector } from './selector/index.js';
+import { xcapSettings, type XcapOptions, type XcapSettings } from './server/options.js';
+import { etagOf, type DocumentRef, type DocumentStorage, type StoredDocument } from './storage/document-storage.js';
+import { DirectoryDocuments } from './storage/directory-documents.js';
+import { StoreDocuments } from './storage/store-documents.js';
+import { encodeSelector, parseXcapUri, type XcapUri } from './uri.js';
+import { capsUsage, directoryUsage } from './usages/server-documents.js';
+import type { XcapUsage } from './usages/usage.js';
+import { conflictDocument, XcapError, xcapConflict } from './xcap-error.js';
+import { parseXml, serializeXml } from './xml.js';
+
+export type { XcapOptions } from './server/options.js';
+
+/** How often a write that lost a race is tried again on a fresh read before the client gets 503. */
+const MAX_ATTEMPTS = 16;
+
+const ALLOW_STORED = 'GET, HEAD, PUT, DELETE';
+const ALLOW_MADE = 'GET, HEAD';
+
+/**
+ * The XCAP server's route set: documents under `<root>/<auid>/users/<xui>/…` and `<root>/<auid>/global/…`, whole or
+ * one element, attribute or namespace binding at a time (node selectors, RFC 4825 §6.3), with ETags and
+ * conditional requests, 409 conflict reports, and per-user authorization.
+ * @throws {WsgateError} `WSGATE_CONFIG_INVALID` naming the option for a bad option
+ * @example
+ * const auth = digestAuth({ realm: 'example.com', file: './htdigest' });
+ * gateway.use(xcap({ gateway, auth, xuis: (user) => [`sip:${user}@example.com`] }));
+ */
+export function xcap(options: XcapOptions = {}): Routes {
+  const s = xcapSettings(options);
+  const storage: DocumentStorage = s.directory === undefined ? new StoreDocuments(s.store) : new DirectoryDocuments(s.directory);
+  const usages: XcapUsage[] = [];
+  usages.push(capsUsage(() => usages), directoryUsage(storage, () => s.usages), ...s.usages);
+  const byAuid = new Map(usages.map((u) => [u.auid, u]));
+  const prefix = `${s.root}/`;
+
+  return defineRoutes(
+    {
+      'http:request'(req) {
+        if (!req.path.startsWith(prefix)) return req.next();
+        return serve(req, s, storage, byAuid).catch((err: unknown) => answerError(req, err));
+      },
+    },
+    'xcap',
+  );
+}
+
+async function serve(req: RequestContext<any>, s: XcapSettings, storage: DocumentStorage, byAuid: ReadonlyMap<string, XcapUsage>) {
+  const uri = parseXcapUri(req.path, s.root)!;
+  const usage = byAuid.get(uri.auid);
+  if (usage === undefined) throw new XcapError(404, `no application usage "${uri.auid}" on this server`);
+  const method = req.method;
+  const read = method === 'GET' || method === 'HEAD';
+  const allow = usage.generate ? ALLOW_MADE : ALLOW_STORED;
+  if (!allow.split(', ').includes(method)) throw new XcapError(405, `${method} is not allowed here`, undefined, { Allow: allow });
+  const who = await authorize(req, uri, !read, s);
+  if (who === REFUSED) return undefined;
+  // Syntax first: a bad selector is 400 whatever the document holds.
+  const selector = uri.selector === undefined ? undefined : parseNodeSelector(uri.selector, parseNamespaceBindings(req.search));
+  const conditions = { ifMatch: req.header('if-match'), ifNoneMatch: req.header('if-none-match') };
+  const ref: DocumentRef = { auid: uri.auid, scope: uri.scope, xui: uri.xui, document: uri.document };
+
+  if (read) {
+    const current = usage.generate ? made(await usage.generate({ uri, rootUrl: rootUrlOf(req, s) })) : (await storage.read(ref)).document;
+    if (current === undefined) throw new XcapError(404, 'no such document');
+    checkConditions(conditions, current.etag, true);
+    // RFC 4825 §9: clients write these documents, so caches must check back ("SHOULD indicate a no-cache directive").
+    const headers = { ETag: current.etag, 'Cache-Control': 'no-cache' };
+    if (selector === undefined) return req.reply(200, 'OK', usage.mimeType, current.body, headers);
+    const node = getNode(parseXml(Buffer.from(current.body)), selector, usage.namespace);
+    return req.reply(200, 'OK', node.contentType, node.body, headers);
+  }
+
+  const change = method === 'PUT' ? await putChange(req, s, usage, uri, selector) : deleteChange(usage, uri, selector);
+  const { status, etag } = await commit(storage, ref, s, conditions, change);
+  return req.reply(status, STATUS_CODES[status]!, '', '', etag === undefined ? {} : { ETag: etag });
+}
+
+/** What a write does to the current document: its new text (undefined: deleted) and the status to answer. */
+type Change = (current: StoredDocument | undefined) => { readonly body: string | undefined; readonly status: number };
+
+async function putChange(req: RequestContext<any>, s: XcapSettings, usage: XcapUsage, uri: XcapUri, selector: NodeSelector | undefined): Promise<Change> {
+  const body = await req.body({ limit: s.maxDocumentSize });
+  const contentType = mediaType(req.header('content-type'));
+  if (selector === undefined) {
+    if (contentType !== usage.mimeType) throw new XcapError(415, `a ${usage.auid} document is ${usage.mimeType}, got ${contentType || 'no Content-Type'}`);
+    const doc = parseXml(body);
+    validate(usage, doc, uri);
+    const text = new TextDecoder('utf-8').decode(body);
+    return (current) => ({ body: text, status: current === undefined ? 201 : 200 });
+  }
+  const ancestorUri = (selectorPrefix: string): string =>
+    `${absolute(req, uri.documentPath)}${selectorPrefix === '' ? '' : `/~~/${encodeSelector(selectorPrefix)}`}`;
+  return (current) => {
+    if (current === undefined) throw xcapConflict('no-parent', 'the document does not exist: PUT the whole document first');
+    const doc = parseXml(Buffer.from(current.body));
+    const { created } = putNode(doc, selector, usage.namespace, body, contentType, ancestorUri);
+    validate(usage, doc, uri);
+    return { body: sized(serializeXml(doc), s), status: created ? 201 : 200 };
+  };
+}
+
+function deleteChange(usage: XcapUsage, uri: XcapUri, selector: NodeSelector | undefined): Change {
+  return (current) => {
+    if (current === undefined) throw new XcapError(404, 'no such document');
+    if (selector === undefined) return { body: undefined, status: 200 };
+    const doc = parseXml(Buffer.from(current.body));
+    deleteNode(doc, selector, usage.namespace);
+    validate(usage, doc, uri);
+    return { body: serializeXml(doc), status: 200 };
+  };
+}
+
+/**
+ * Reads, checks the conditions, applies the change and writes it only if nobody wrote in between; a write that
+ * lost the race starts again from a fresh read (so its If-Match is judged against the winner's ETag).
+ */
+async function commit(
+  storage: DocumentStorage,
+  ref: DocumentRef,
+  s: XcapSettings,
+  conditions: { ifMatch: string | undefined; ifNoneMatch: string | undefined },
+  change: Change,
+): Promise<{ status: number; etag: string | undefined }> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const snapshot = await storage.read(ref);
+    checkConditions(conditions, snapshot.document?.etag, false);
+    const { body, status } = change(snapshot.document);
+    if (body !== undefined && ref.scope === 'users' && snapshot.otherBytes + Buffer.byteLength(body) > s.maxUserStorage) {
+      throw new XcapError(507, `the user's documents would hold more than ${s.maxUserStorage} bytes`);
+    }
+    if (await storage.write(ref, snapshot, body)) return { status, etag: body === undefined ? undefined : etagOf(body) };
+    // Lost the race: wait a random, growing while (under 64 ms) so that many writers of one document spread out
+    // instead of colliding again in lockstep.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(64, 2 ** attempt)));
+  }
+  throw new XcapError(503, `the document kept changing under ${MAX_ATTEMPTS} attempts to write it; try again`, undefined, { 'Retry-After': '1' });
+}
+
+function validate(usage: XcapUsage, doc: ReturnType<typeof parseXml>, uri: XcapUri): void {
+  const root = doc.documentElement!;
+  if ((root.namespaceURI ?? '') !== usage.namespace || root.localName !== usage.rootElement) {
+    const got = root.namespaceURI ? `{${root.namespaceURI}}${root.localName}` : root.localName;
+    throw xcapConflict('schema-validation-error', `${usage.auid} documents have the root element <${usage.rootElement}> in ${usage.namespace}, got <${got}>`);
+  }
+  usage.validate?.(doc, { uri });
+}
+
+function sized(text: string, s: XcapSettings): string {
+  if (Buffer.byteLength(text) > s.maxDocumentSize) throw new XcapError(413, `the document would be larger than ${s.maxDocumentSize} bytes`);
+  return text;
+}
+
+function made(body: string | undefined): StoredDocument | undefined {
+  return body === undefined ? undefined : { body, etag: etagOf(body) };
+}
+
+/** The media type of a Content-Type, lower-case, parameters dropped. */
+function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+function rootUrlOf(req: RequestContext<any>, s: XcapSettings): string {
+  return absolute(req, s.root);
+}
+
+function absolute(req: RequestContext<any>, path: string): string {
+  const host = req.host ?? `${req.localAddress}:${req.localPort}`;
+  return `${req.secure ? 'https' : 'http'}://${host}${path}`;
+}
+
+/** An XcapError becomes its answer (409 with the conflict document); anything else goes on to the pipeline. */
+function answerError(req: RequestContext<any>, err: unknown) {
+  if (!(err instanceof XcapError)) throw err;
+  if (err.status === 304) return req.reply(304, 'Not Modified', '', '', err.headers);
+  if (err.conflict) return req.reply(409, 'Conflict', 'application/xcap-error+xml', conflictDocument(err.conflict), err.headers);
+  // Logged and counted as refusals, by the client's real address.
+  if (err.status === 403) return req.refuse(403, 'xcap', err.message, err.headers);
+  return req.reply(err.status, STATUS_CODES[err.status] ?? 'Error', 'text/plain; charset=utf-8', `${err.message}\n`, err.headers);
+}
