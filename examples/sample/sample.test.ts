@@ -260,5 +260,6 @@ describe("npm start's config, and the README's Operations commands against it", 
     } finally {
       await gateway.stop();
     }
-  });
+    // Seven commands, each a process of its own (npx, then node): a loaded machine takes seconds for each.
+  }, 90_000);
 });

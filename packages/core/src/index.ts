@@ -1,6 +1,7 @@
 export { Gateway, type GatewayOptions, type ListenerAddress } from './gateway.js';
 export { defineRoutes, isRoutes, type RouteHandlers, type RouteResult, type Routes } from './script/routes.js';
 export { RequestContext } from './request/request-context.js';
+export type { BodyOptions } from './request/request-body.js';
 export { RequestFacts, hasToken, type RequestHead } from './request/request-facts.js';
 export { parseRequestTarget, TargetSyntaxError, type RequestTarget } from './request/request-target.js';
 export type { Action, ForwardResult, HandshakeAction, NextAction, ProxyAction, ProxiedRequest, ProxyTarget, Refusal, ReplyAction } from './request/actions.js';
@@ -18,6 +19,8 @@ export { inject, type InjectRequest, type InjectResult } from './request/inject.
 export { HttpError, WsgateError, type WsgateErrorCode } from './errors.js';
 export type { CounterDefinition, CounterSeries, GaugeDefinition, GaugeHandle, GaugeReading, RouteCounter } from './observe/route-metrics.js';
 export type { ManagementView, ManagementViews, ViewFilter, ViewHandle, ViewInfo, ViewPage, ViewRow } from './management/views.js';
+export type { GatewayStatus } from './management/control.js';
+export type { ProcessMemory } from './management/process-memory.js';
 export { createLogger, REDACTED_PATHS, silentLogger, type JsonLoggerOptions, type LogFields, type LogLevel, type Logger, type LoggerOptions, type RootLogger } from './observe/logger.js';
 export type { CertificateFiles, GatewayConfig, KeepaliveConfig, LimitsConfig, ListenerConfig, ScriptConfig, SendQueueConfig, TlsConfig } from './config/types.js';
 export { ConfigError, loadConfigFile, readConfigFile, resolveConfig, type ConfigIssue } from './config/load.js';

@@ -1,12 +1,12 @@
 /**
- * The server's CPU per handshake, side by side: by default the gateway (the sample route) and bare `ws`; or
- * any server entries given as arguments — two builds of the gateway's bench server, say, to tell whether a
- * change moved the handshake path when the bench's rate ratio moves by more than its usual few percent.
+ * The server's CPU per handshake, side by side: by default the gateway (the sample route, started by its CLI
+ * as the benchmark does: ./sample-gateway.ts) and bare `ws`; or any server entries given as arguments — two
+ * builds of a server, say, to tell whether a change moved the handshake path when the bench's rate ratio moves
+ * by more than its usual few percent.
  * Each server is pinned to core 1 and the load to core 0, in interleaved slices, CPU read from /proc.
  *
  * Run: `tsc -b && node packages/bench/dist/gateway/cpu-per-handshake.js [entry.js …]` (about 20 s; SLICES,
- * default 6). An entry is a server-child module (see server-child.ts), e.g. an older checkout's
- * `…/dist/gateway/gateway-server.js`.
+ * default 6). An entry is a server-child module (see server-child.ts), e.g. ../logging/no-line-server.js.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,15 +14,20 @@ import { cpuMicros } from '../proxy/process-stats.js';
 import { upgradeRequest } from './frames.js';
 import { nextSourceAddress } from './loopback.js';
 import { HandshakeLoad } from './phases/handshakes.js';
-import { killAllServers, pinSelf, ServerProcess } from './servers.js';
+import { killWsgates } from '@wsgate/test-kit';
+import { SampleGateway } from './sample-gateway.js';
+import { killAllServers, pinning, pinSelf, ServerProcess, type MeasuredServer } from './servers.js';
 
 async function main(): Promise<void> {
   pinSelf(0);
   const given = process.argv.slice(2).map((file) => pathToFileURL(resolve(file)).href);
-  const entries = given.length > 0 ? given : ['./gateway-server.js', './bare-server.js'];
-  const servers: ServerProcess[] = [];
+  const entries = given.length > 0 ? given : ['wsgate --config (the sample route)', './bare-server.js'];
+  const servers: MeasuredServer[] = [];
   try {
-    for (const [i, entry] of entries.entries()) servers.push(await ServerProcess.start({ name: `server ${i + 1}`, entry }));
+    if (given.length === 0) servers.push(await SampleGateway.start({ name: 'wsgate', ...(pinning ? { cpus: '1' } : {}) }));
+    for (const [i, entry] of entries.entries()) {
+      if (servers.length <= i) servers.push(await ServerProcess.start({ name: `server ${i + 1}`, entry }));
+    }
     const loads = servers.map(
       (s) => new HandshakeLoad({ port: s.port, request: upgradeRequest(s.port, '/', 'echo') }, nextSourceAddress(), { clients: 50, maxCount: 10_000_000, busyPoll: true }),
     );
@@ -30,9 +35,9 @@ async function main(): Promise<void> {
     const totals = servers.map(() => ({ handshakes: 0, seconds: 0, cpu: 0 }));
     for (let slice = 0; slice < Number(process.env.SLICES ?? 6); slice++) {
       for (const [i, server] of servers.entries()) {
-        const cpu0 = cpuMicros([server.pid]);
+        const cpu0 = cpuMicros(server.pids);
         const counted = await loads[i]!.run(150, 700);
-        totals[i]!.cpu += cpuMicros([server.pid]) - cpu0;
+        totals[i]!.cpu += cpuMicros(server.pids) - cpu0;
         totals[i]!.handshakes += counted.count;
         totals[i]!.seconds += counted.seconds;
       }
@@ -49,5 +54,6 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   console.error(err);
   killAllServers();
+  killWsgates();
   process.exitCode = 1;
 });

@@ -1,7 +1,8 @@
 /**
- * What every server child of the benchmark does besides serving: announce its port over IPC (and on stderr),
- * answer `{cmd:'mem'}` with its resident and heap memory after two full collections (and a second for the
- * freed pages to go), leave on `{cmd:'exit'}` (so that `--cpu-prof` can write its profile), and never
+ * What every server child of the benchmark (bare `ws`, the logger-cost gateways) does besides serving: announce
+ * its port over IPC (and on stderr), answer `{cmd:'mem'}` with its resident and heap memory after two full
+ * collections (and a second for the freed pages to go: the reading wsgate's own management API gives, at
+ * `POST /memory/collect`, packages/core/src/management/process-memory.ts), leave on `{cmd:'exit'}` (so that `--cpu-prof` can write its profile), and never
  * outlive the benchmark that started it.
  */
 import { readFileSync } from 'node:fs';

@@ -11,6 +11,9 @@ import type { ChildMessage, MemoryReport } from './server-child.js';
 
 const live = new Set<ChildProcess>();
 
+/** Entries are compiled modules beside this one once compiled; from the sources (tests), the build's (packages/bench/dist/gateway). */
+const COMPILED = import.meta.url.endsWith('.ts') ? new URL('../../dist/gateway/servers.js', import.meta.url) : new URL(import.meta.url);
+
 /** `taskset` pins each side to one core: the server child to core 1, the load generator to core 0. */
 export const pinning = availableParallelism() >= 2 && spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
 
@@ -29,7 +32,18 @@ export interface ServerOptions {
   readonly startTimeoutMs?: number;
 }
 
-export class ServerProcess {
+/** What a benchmark measures of a server, a child of this file's or wsgate started by its CLI (./sample-gateway.ts). */
+export interface MeasuredServer {
+  readonly name: string;
+  readonly port: number;
+  /** All its processes, for their CPU time (/proc). */
+  readonly pids: readonly number[];
+  /** Resident and heap memory after full collections (server-child.ts; wsgate: its management API). */
+  mem(): Promise<MemoryReport>;
+  stop(): Promise<void>;
+}
+
+export class ServerProcess implements MeasuredServer {
   private stopping = false;
 
   private constructor(
@@ -39,7 +53,7 @@ export class ServerProcess {
   ) {}
 
   static start(options: ServerOptions): Promise<ServerProcess> {
-    const file = fileURLToPath(new URL(options.entry, import.meta.url));
+    const file = fileURLToPath(new URL(options.entry, COMPILED));
     // Every server runs under the V8 settings wsgate's launchers use: the comparison is of code, not of flags.
     const node = [process.execPath, '--expose-gc', ...NODE_FLAGS, ...(options.nodeFlags ?? []), file];
     const [command, ...args] = pinning ? ['taskset', '-c', '1', ...node] : node;
@@ -74,6 +88,10 @@ export class ServerProcess {
 
   get pid(): number {
     return this.child.pid ?? 0;
+  }
+
+  get pids(): number[] {
+    return [this.pid];
   }
 
   /** Resident and heap memory after two full collections in the child. */

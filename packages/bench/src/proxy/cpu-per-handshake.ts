@@ -14,7 +14,7 @@ import { killAllServers, pinSelf, ServerProcess } from '../gateway/servers.js';
 import { freePort, killNginxes, killWsgates } from '@wsgate/test-kit';
 import { startNginxProxy } from './nginx-proxy.js';
 import { cpuMicros } from './process-stats.js';
-import { ProductGateway } from './product-gateway.js';
+import { startProxyGateway } from './product-gateway.js';
 import { killRelays, RelayProcess } from './relay-process.js';
 
 type Side = 'wsgate' | 'nginx' | 'nodeRelay';
@@ -22,7 +22,7 @@ type Side = 'wsgate' | 'nginx' | 'nodeRelay';
 async function main(): Promise<void> {
   pinSelf(0);
   const upstream = await ServerProcess.start({ name: 'upstream (bare ws)', entry: './bare-server.js' });
-  const wsgate = await ProductGateway.start({ upstreamPort: upstream.port, workers: 'auto' });
+  const wsgate = await startProxyGateway({ upstreamPort: upstream.port, workers: 'auto' });
   const relay = await RelayProcess.start(upstream.port, wsgate.workerCount);
   const nginxPort = await freePort();
   const nginx = await startNginxProxy(nginxPort, upstream.port);

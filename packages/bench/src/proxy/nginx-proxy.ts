@@ -1,7 +1,8 @@
 /**
  * The benchmark's nginx: `worker_processes auto`, every request proxied to the upstream with the Upgrade
  * headers; with `tls`, a second server on `tls.port` terminating TLS 1.3 with the given certificate (the one
- * wsgate's TLS listener has) and the session cache and tickets a production nginx would have.
+ * wsgate's TLS listener has) and the session cache and tickets a production nginx would have. With `tuned`,
+ * the 16k proxy buffers issue 17 compares throughput with (TUNED_BUFFERS).
  */
 import { Nginx } from '@wsgate/test-kit';
 
@@ -12,7 +13,15 @@ export interface NginxTls {
   readonly key: string;
 }
 
-export function startNginxProxy(listenPort: number, upstreamPort: number, tls?: NginxTls): Promise<Nginx> {
+/**
+ * nginx's tuned configuration for a WebSocket tunnel: an upgraded connection is copied through two buffers of
+ * `proxy_buffer_size` (one each way; the default is one memory page, 4k here), so 16k moves four times as much
+ * per read and write; `proxy_buffers` sizes buffered responses only and is set to match, as commonly paired.
+ */
+export const TUNED_BUFFERS = ['proxy_buffer_size 16k;', 'proxy_buffers 4 16k;'] as const;
+
+export function startNginxProxy(listenPort: number, upstreamPort: number, tls?: NginxTls, tuned = false): Promise<Nginx> {
+  const buffers = tuned ? TUNED_BUFFERS.map((line) => `\n      ${line}`).join('') : '';
   const location = `
     location / {
       proxy_pass http://backend;
@@ -20,7 +29,7 @@ export function startNginxProxy(listenPort: number, upstreamPort: number, tls?: 
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
       proxy_set_header Host $http_host;
-      proxy_read_timeout 86400;
+      proxy_read_timeout 86400;${buffers}
     }`;
   const secure = tls
     ? `

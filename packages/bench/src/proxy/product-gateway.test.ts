@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startUpstream, type Upstream } from '@wsgate/test-kit';
 import { childPids, socketCount } from './process-stats.js';
-import { ProductGateway } from './product-gateway.js';
+import { startProxyGateway } from './product-gateway.js';
+import type { CliGateway } from '../cli-gateway.js';
 
 /** The parent pid of `pid`, from /proc. */
 function parentOf(pid: number): number {
@@ -13,11 +14,11 @@ function parentOf(pid: number): number {
 
 describe('the proxy bench runs the product: wsgate --config with workers and a proxy route (needs a build)', () => {
   let upstream: Upstream;
-  let gateway: ProductGateway;
+  let gateway: CliGateway;
 
   beforeAll(async () => {
     upstream = await startUpstream({ name: 'echo' });
-    gateway = await ProductGateway.start({ upstreamPort: upstream.port, workers: 2 });
+    gateway = await startProxyGateway({ upstreamPort: upstream.port, workers: 2 });
   }, 40_000);
 
   afterAll(async () => {

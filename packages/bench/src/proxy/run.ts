@@ -1,10 +1,12 @@
 /**
  * The proxy benchmark: one `ws` echo upstream (a bare `ws` server in its own process, pinned to core 1), reached
- * four ways in one run — directly (the limit on this machine), through wsgate as users run it (`wsgate --config`,
+ * in one run directly (the limit on this machine), through wsgate as users run it (`wsgate --config`,
  * `workers: auto`, a route whose only line is `req.proxy(upstream(...))`: ./product-gateway.ts), through nginx
- * (`worker_processes auto`, `proxy_pass` with the Upgrade headers) and, for reference, through a node TCP
+ * (`worker_processes auto`, `proxy_pass` with the Upgrade headers), for reference through a node TCP
  * relay with no HTTP at all, with as many workers as wsgate and the same cluster scheduling (what node's
- * sockets cost alone, the floor under any node proxy: ./node-relay.ts). The load generator (this process,
+ * sockets cost alone, the floor under any node proxy: ./node-relay.ts), through the `http-proxy` package in the
+ * same cluster (./http-proxy-cluster.ts; not on TLS), and, for the two throughput figures, through nginx with 16k
+ * proxy buffers (./nginx-proxy.ts, TUNED_BUFFERS). The load generator (this process,
  * core 0) is the terminate-mode benchmark's: raw sockets, prebuilt masked frames, interleaved slices so that
  * noise falls on all alike. Prints a Markdown table, with how each side's workers shared the load; writes the
  * same as JSON to packages/bench/results/proxy.json.
@@ -13,6 +15,7 @@
  * (default 5000), PROXY_WORKERS (wsgate's `workers:`, default auto), BENCH_CPU_PROF (a folder for the wsgate
  * processes' CPU profiles).
  */
+import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fmt } from '../gateway/format.js';
@@ -33,9 +36,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, makeCertificates, killWsgates } from '@wsgate/test-kit';
 import { killNginxes, type Nginx } from '@wsgate/test-kit';
-import { startNginxProxy } from './nginx-proxy.js';
+import { startNginxProxy, TUNED_BUFFERS } from './nginx-proxy.js';
 import { residentBytes, socketCount } from './process-stats.js';
-import { ProductGateway } from './product-gateway.js';
+import { startProxyGateway } from './product-gateway.js';
+import type { CliGateway } from '../cli-gateway.js';
 import { killRelays, RelayProcess } from './relay-process.js';
 import { toMarkdown, writeJson, type Column, type MultiProcess, type ProxyFigure, type ProxyReport } from './table.js';
 import { tlsHandshakeCpu, type TlsCpu } from './tls-handshake-cpu.js';
@@ -46,21 +50,26 @@ const seconds = Number(env.BENCH_SECONDS ?? 3);
 const idleConnections = Number(env.BENCH_IDLE_CONNECTIONS ?? 5000);
 const workersKnob = env.PROXY_WORKERS ?? 'auto';
 const workers: number | 'auto' = workersKnob === 'auto' ? 'auto' : Number(workersKnob);
-const SIDES: readonly Column[] = ['direct', 'wsgate', 'nginx', 'nodeRelay'];
-const NAMES: Record<Column, string> = { direct: 'direct', wsgate: 'wsgate', nginx: 'nginx', nodeRelay: 'node relay' };
+/** The sides of every figure; the throughput figures add nginx with 16k proxy buffers (THROUGHPUT_SIDES). */
+const SIDES: readonly Column[] = ['direct', 'wsgate', 'nginx', 'nodeRelay', 'httpProxy'];
+const THROUGHPUT_SIDES: readonly Column[] = [...SIDES, 'nginxTuned'];
+const NAMES: Record<Column, string> = { direct: 'direct', wsgate: 'wsgate', nginx: 'nginx', nodeRelay: 'node relay', httpProxy: 'http-proxy', nginxTuned: 'nginx 16k buffers' };
 const CONNECTIONS = 50;
 /** TLS handshake loops: enough to keep both proxy workers busy, few enough for one client core doing TLS too. */
 const TLS_CLIENTS = 10;
 const SLICE_MS = 500;
 const slicing = { warmupMs: 1000, rampMs: 150, sliceMs: SLICE_MS, slices: Math.max(1, Math.round((seconds * 1000) / SLICE_MS)) };
-// A run takes about 3 minutes on a busy 2-core machine.
-const WATCHDOG_MS = 300_000;
+// A run takes about 4 minutes on a busy 2-core machine.
+const WATCHDOG_MS = 420_000;
 const resultFile = fileURLToPath(new URL('../../results/proxy.json', import.meta.url));
+const HTTP_PROXY_VERSION = (createRequire(import.meta.url)('http-proxy/package.json') as { version: string }).version;
 
 const log = (m: string) => void process.stderr.write(`[bench-proxy] ${m}\n`);
 
 /** The multi-process sides: their master's pid and their workers' (read when asked: /proc). */
 type Processes = Record<MultiProcess, { master: number; workers: readonly number[] }>;
+
+const isMultiProcess = (side: Column): side is MultiProcess => side !== 'direct';
 
 /** The sides' worker shares of each figure's CPU, by figure key. */
 const workerShares: Record<string, Partial<Record<MultiProcess, WorkerShare>>> = {};
@@ -76,13 +85,15 @@ async function measure<L extends SlicedLoad>(
   open: (side: Column) => L | Promise<L>,
   value: (total: SliceCount, load: L, side: Column) => number,
   show: (v: number) => string,
+  order: readonly Column[] = SIDES,
 ): Promise<Partial<Record<Column, number>>> {
   const now = processes();
-  const splits = Object.fromEntries(Object.entries(now).map(([side, p]) => [side, new CpuSplit(p.master, p.workers)])) as Record<MultiProcess, CpuSplit>;
-  const values = await measureSides({ order: SIDES, names: NAMES, slicing, log }, title, open, value, show);
-  const shares = Object.fromEntries(Object.entries(splits).map(([side, split]) => [side, split.share()])) as Record<MultiProcess, WorkerShare>;
+  const measured = order.filter(isMultiProcess);
+  const splits = Object.fromEntries(measured.map((side) => [side, new CpuSplit(now[side].master, now[side].workers)])) as Partial<Record<MultiProcess, CpuSplit>>;
+  const values = await measureSides({ order, names: NAMES, slicing, log }, title, open, value, show);
+  const shares = Object.fromEntries(measured.map((side) => [side, splits[side]!.share()])) as Partial<Record<MultiProcess, WorkerShare>>;
   workerShares[key] = shares;
-  log(`  workers' CPU: ${(Object.keys(shares) as MultiProcess[]).map((side) => `${NAMES[side]} ${describeShare(shares[side], side === 'nginx' ? 'master' : 'primary')}`).join('; ')}`);
+  log(`  workers' CPU: ${measured.map((side) => `${NAMES[side]} ${describeShare(shares[side]!, side.startsWith('nginx') ? 'master' : 'primary')}`).join('; ')}`);
   return values;
 }
 
@@ -127,29 +138,44 @@ async function main(): Promise<void> {
   // One ECDSA P-256 certificate for both TLS listeners, wsgate's and nginx's.
   const certificates = makeCertificates(['127.0.0.1']);
   const certificate = { cert: join(certificates.dir, 'leaf.pem'), key: join(certificates.dir, 'leaf.key') };
-  let wsgate: ProductGateway | undefined;
+  let wsgate: CliGateway | undefined;
   let relay: RelayProcess | undefined;
   let nginx: Nginx | undefined;
+  let httpProxy: RelayProcess | undefined;
+  let nginxTuned: Nginx | undefined;
   try {
     const profile = env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`] : [];
-    wsgate = await ProductGateway.start({ upstreamPort: upstream.port, workers, nodeFlags: profile, tls: certificate });
+    wsgate = await startProxyGateway({ upstreamPort: upstream.port, workers, nodeFlags: profile, tls: certificate });
     // The floor beside the figure: as many workers as wsgate resolved `workers:` to.
-    relay = await RelayProcess.start(upstream.port, wsgate.workerCount);
+    relay = await RelayProcess.start(upstream.port, wsgate.workerCount, certificate);
     const nginxPort = await freePort();
     const nginxTlsPort = await freePort();
     nginx = await startNginxProxy(nginxPort, upstream.port, { port: nginxTlsPort, ...certificate });
-    const ports: Record<Column, number> = { direct: upstream.port, wsgate: wsgate.port, nginx: nginxPort, nodeRelay: relay.port };
+    httpProxy = await RelayProcess.startHttpProxy(upstream.port, wsgate.workerCount);
+    const nginxTunedPort = await freePort();
+    nginxTuned = await startNginxProxy(nginxTunedPort, upstream.port, undefined, true);
+    const ports: Record<Column, number> = {
+      direct: upstream.port,
+      wsgate: wsgate.port,
+      nginx: nginxPort,
+      nodeRelay: relay.port,
+      httpProxy: httpProxy.port,
+      nginxTuned: nginxTunedPort,
+    };
     const target = (side: Column): Target => ({ port: ports[side], request: upgradeRequest(ports[side], '/', 'echo') });
     log(
       `upstream :${upstream.port}, wsgate :${wsgate.port} (wsgate --config, workers: ${workers} → ${wsgate.workerCount}, primary pid ${wsgate.primaryPid}), ` +
-        `nginx :${nginxPort} (worker_processes auto), node relay :${relay.port} (${wsgate.workerCount} workers)`,
+        `nginx :${nginxPort} (worker_processes auto), node relay :${relay.port} (${wsgate.workerCount} workers), ` +
+        `http-proxy ${HTTP_PROXY_VERSION} :${httpProxy.port} (${wsgate.workerCount} workers), nginx with 16k proxy buffers :${nginxTunedPort}`,
     );
     const processes = (): Processes => ({
       wsgate: { master: wsgate!.primaryPid, workers: wsgate!.workerPids },
       nginx: { master: nginx!.pids[0]!, workers: nginx!.pids.slice(1) },
       nodeRelay: { master: relay!.pids[0]!, workers: relay!.workerPids },
+      httpProxy: { master: httpProxy!.pids[0]!, workers: httpProxy!.workerPids },
+      nginxTuned: { master: nginxTuned!.pids[0]!, workers: nginxTuned!.pids.slice(1) },
     });
-    const machine = new MachineLoad(() => [process.pid, upstream.pid, ...wsgate!.pids, ...nginx!.pids, ...relay!.pids]);
+    const machine = new MachineLoad(() => [process.pid, upstream.pid, ...wsgate!.pids, ...nginx!.pids, ...relay!.pids, ...httpProxy!.pids, ...nginxTuned!.pids]);
     machine.begin();
 
     log(`resident memory per idle connection (${fmt(idleConnections)} connections; no collection first: see idleMemory)`);
@@ -186,6 +212,10 @@ async function main(): Promise<void> {
     memory.nodeRelay = relayIdle.perConnection / 1024;
     connectionsPerWorker.nodeRelay = relayIdle.byWorker;
     log(`  node relay (primary + workers): ${fmt(memory.nodeRelay, 2)} KiB; by worker ${relayIdle.byWorker.join(' / ')}`);
+    const httpProxyIdle = await idleMemory(target('httpProxy'), () => httpProxy!.pids, () => httpProxy!.workerPids);
+    memory.httpProxy = httpProxyIdle.perConnection / 1024;
+    connectionsPerWorker.httpProxy = httpProxyIdle.byWorker;
+    log(`  http-proxy (primary + workers): ${fmt(memory.httpProxy, 2)} KiB; by worker ${httpProxyIdle.byWorker.join(' / ')}`);
 
     const handshakes = await measure(
       'handshakesPerSecond',
@@ -200,7 +230,15 @@ async function main(): Promise<void> {
     );
     const echo = (frame: Buffer, inFlight: number) => (side: Column) =>
       EchoLoad.open(target(side), nextSourceAddress(), { connections: CONNECTIONS, inFlight, frame, maxMessages: 10_000_000 });
-    const small = await measure('smallMessagesPerSecond', processes, `messages/s, 64 B, ${CONNECTIONS} connections × 16 in flight`, echo(SMALL_TEXT, 16), (t) => t.count / t.seconds, (v) => fmt(v));
+    const small = await measure(
+      'smallMessagesPerSecond',
+      processes,
+      `messages/s, 64 B, ${CONNECTIONS} connections × 16 in flight`,
+      echo(SMALL_TEXT, 16),
+      (t) => t.count / t.seconds,
+      (v) => fmt(v),
+      THROUGHPUT_SIDES,
+    );
     const large = await measure(
       'largeMegabytesPerSecond',
       processes,
@@ -208,6 +246,7 @@ async function main(): Promise<void> {
       echo(LARGE_BINARY, 4),
       (t) => (t.count * payloadLength(LARGE_BINARY)) / t.seconds / 1e6,
       (v) => fmt(v, 1),
+      THROUGHPUT_SIDES,
     );
     const p99: Partial<Record<Column, number>> = {};
     await measure(
@@ -224,21 +263,25 @@ async function main(): Promise<void> {
     );
     log(`  p99: ${SIDES.map((s) => `${s} ${fmt(p99[s] ?? 0)} µs`).join(', ')}`);
 
+    // The node relay with TLS too: node's floor for a TLS handshake, beside nginx's.
     const tlsSides = {
       wsgate: { port: wsgate.tlsPort!, pids: () => wsgate!.pids },
       nginx: { port: nginxTlsPort, pids: () => nginx!.pids },
+      nodeRelay: { port: relay.tlsPort!, pids: () => relay!.pids },
     };
-    const tlsCpu: Record<'full' | 'resumed', Record<'wsgate' | 'nginx', TlsCpu>> = { full: undefined!, resumed: undefined! };
+    type TlsSideName = keyof typeof tlsSides;
+    const tlsNames = Object.keys(tlsSides) as TlsSideName[];
+    const tlsCpu: Record<'full' | 'resumed', Record<TlsSideName, TlsCpu>> = { full: undefined!, resumed: undefined! };
     for (const kind of ['full', 'resumed'] as const) {
       log(`proxy CPU per TLS handshake (${kind}; wss in, ws out, TLS 1.3, the same ECDSA P-256 certificate)`);
       tlsCpu[kind] = await tlsHandshakeCpu(tlsSides, { ca: certificates.ca, resume: kind === 'resumed', clients: TLS_CLIENTS, perTurn: 15, turns: 3 });
-      for (const side of ['wsgate', 'nginx'] as const) {
+      for (const side of tlsNames) {
         const t = tlsCpu[kind][side];
         log(`  ${side}: ${fmt(t.micros)} µs (${fmt(t.handshakes)} handshakes, ${(t.resumed * 100).toFixed(0)} % resumed)`);
       }
     }
-    const tlsValues = (kind: 'full' | 'resumed') => ({ wsgate: tlsCpu[kind].wsgate.micros, nginx: tlsCpu[kind].nginx.micros });
-    const resumedShare = (side: 'wsgate' | 'nginx') => `${(tlsCpu.resumed[side].resumed * 100).toFixed(0)} %`;
+    const tlsValues = (kind: 'full' | 'resumed') => Object.fromEntries(tlsNames.map((side) => [side, tlsCpu[kind][side].micros]));
+    const resumedShare = (side: TlsSideName) => `${(tlsCpu.resumed[side].resumed * 100).toFixed(0)} %`;
     const warnings = wsgate.warnings();
     if (warnings.length > 0) log(`wsgate logged ${warnings.length} warnings or errors; the first: ${JSON.stringify(warnings[0])}`);
     const foreignCpuShare = machine.foreignShare();
@@ -246,14 +289,14 @@ async function main(): Promise<void> {
 
     // Targets of issue 17 (oriented as vsNginx: latency ≤ 1.2 × nginx's is nginx ÷ wsgate ≥ 1 / 1.2, TLS CPU ≤ 1.5 × nginx's).
     const figures: ProxyFigure[] = [
-      { key: 'handshakesPerSecond', label: `handshakes/s (${CONNECTIONS} clients)`, values: handshakes, better: 'higher', decimals: 0, vsDirect: false, targets: { nginx: 0.75, nodeRelay: 0.95 } },
-      { key: 'smallMessagesPerSecond', label: '64 B messages/s (50 conns × 16 in flight)', values: small, better: 'higher', decimals: 0, vsDirect: true, targets: { nginx: 1, nodeRelay: 1 } },
-      { key: 'largeMegabytesPerSecond', label: '64 KiB MB/s echoed (50 conns × 4 in flight)', values: large, better: 'higher', decimals: 1, vsDirect: true, targets: { nginx: 1, nodeRelay: 1 } },
+      { key: 'handshakesPerSecond', label: `handshakes/s (${CONNECTIONS} clients)`, values: handshakes, better: 'higher', decimals: 0, vsDirect: false, targets: { nginx: 0.75, nodeRelay: 0.95, httpProxy: 1.5 } },
+      { key: 'smallMessagesPerSecond', label: '64 B messages/s (50 conns × 16 in flight)', values: small, better: 'higher', decimals: 0, vsDirect: true, targets: { nginx: 1, nodeRelay: 1, nginxTuned: 1 } },
+      { key: 'largeMegabytesPerSecond', label: '64 KiB MB/s echoed (50 conns × 4 in flight)', values: large, better: 'higher', decimals: 1, vsDirect: true, targets: { nginx: 1, nodeRelay: 1, nginxTuned: 1 } },
       { key: 'latencyP99Micros', label: 'p99 round trip, µs (50 conns × 1 in flight)', values: p99, better: 'lower', decimals: 0, vsDirect: false, targets: { nginx: 1 / 1.2 } },
       { key: 'tlsFullHandshakeCpuMicros', label: 'proxy CPU per full TLS handshake, µs (wss in, ws out)', values: tlsValues('full'), better: 'lower', decimals: 0, vsDirect: false, targets: { nginx: 1 / 1.5 } },
       {
         key: 'tlsResumedHandshakeCpuMicros',
-        label: `proxy CPU per resuming TLS handshake, µs (resumed: wsgate ${resumedShare('wsgate')}, nginx ${resumedShare('nginx')})`,
+        label: `proxy CPU per resuming TLS handshake, µs (resumed: wsgate ${resumedShare('wsgate')}, nginx ${resumedShare('nginx')}, node relay ${resumedShare('nodeRelay')})`,
         values: tlsValues('resumed'),
         better: 'lower',
         decimals: 0,
@@ -265,7 +308,18 @@ async function main(): Promise<void> {
     const report: ProxyReport = {
       date: new Date().toISOString(),
       node: process.version,
-      settings: { ...slicing, seconds, connections: CONNECTIONS, idleConnections, workers, workerCount: wsgate.workerCount, pinning, loadAverage },
+      settings: {
+        ...slicing,
+        seconds,
+        connections: CONNECTIONS,
+        idleConnections,
+        workers,
+        workerCount: wsgate.workerCount,
+        pinning,
+        loadAverage,
+        httpProxyVersion: HTTP_PROXY_VERSION,
+        nginxTunedBuffers: TUNED_BUFFERS.join(' '),
+      },
       figures,
       workerShares,
       connectionsPerWorker,
@@ -275,7 +329,7 @@ async function main(): Promise<void> {
     process.stdout.write(toMarkdown(report) + '\n');
     log(`written to ${resultFile}`);
   } finally {
-    await Promise.all([wsgate?.stop(), relay?.stop(), nginx?.stop(), upstream.stop()]);
+    await Promise.all([wsgate?.stop(), relay?.stop(), nginx?.stop(), httpProxy?.stop(), nginxTuned?.stop(), upstream.stop()]);
     rmSync(certificates.dir, { recursive: true, force: true });
   }
 }

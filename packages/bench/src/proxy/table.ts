@@ -1,12 +1,23 @@
-/** The proxy benchmark's answer: one row per figure (direct, through wsgate, through nginx, through the node relay) with the ratios that matter, and how the workers shared the load. */
+/**
+ * The proxy benchmark's answer: one row per figure (direct, through wsgate, through nginx, through the node relay)
+ * with the ratios that matter; a second table against the other peers issue 17 names (the `http-proxy` package,
+ * nginx with 16k proxy buffers) on the figures they are measured on; and how the workers shared the load.
+ */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { cell, mark, meets } from '../gateway/format.js';
 import type { RunReport } from '../gateway/report.js';
 import { describeShare, type WorkerShare } from './worker-share.js';
 
-/** `nodeRelay`: the least any node proxy does (node-relay.ts), for what node's sockets cost alone. */
-export type Column = 'direct' | 'wsgate' | 'nginx' | 'nodeRelay';
+/**
+ * `nodeRelay`: the least any node proxy does (node-relay.ts), for what node's sockets cost alone; `httpProxy`: the
+ * `http-proxy` package in the same cluster (http-proxy-cluster.ts); `nginxTuned`: nginx with 16k proxy buffers
+ * (nginx-proxy.ts, TUNED_BUFFERS), for the throughput figures only.
+ */
+export type Column = 'direct' | 'wsgate' | 'nginx' | 'nodeRelay' | 'httpProxy' | 'nginxTuned';
+
+/** The sides wsgate is compared with. */
+export type Peer = Exclude<Column, 'direct' | 'wsgate'>;
 
 export interface ProxyFigure {
   readonly key: string;
@@ -16,12 +27,12 @@ export interface ProxyFigure {
   readonly decimals: number;
   /** Whether wsgate must reach 0.8 of direct on this figure (throughput figures). */
   readonly vsDirect: boolean;
-  /** Issue 17's targets for wsgate against nginx and against the node relay, oriented as `vsNginx`. */
-  readonly targets: { readonly nginx: number; readonly nodeRelay?: number };
+  /** Issue 17's targets for wsgate against each peer, oriented as `vsNginx`. */
+  readonly targets: { readonly nginx: number } & Partial<Record<Exclude<Peer, 'nginx'>, number>>;
 }
 
 /** The sides that run several workers. */
-export type MultiProcess = 'wsgate' | 'nginx' | 'nodeRelay';
+export type MultiProcess = Exclude<Column, 'direct'>;
 
 export interface ProxyReport extends RunReport<ProxyFigure> {
   /** By figure key: how each side's workers shared that figure's CPU (./worker-share.ts). */
@@ -32,10 +43,16 @@ export interface ProxyReport extends RunReport<ProxyFigure> {
   readonly foreignCpuShare?: number;
 }
 
-const MASTER: Record<MultiProcess, [string, string]> = { wsgate: ['wsgate', 'primary'], nginx: ['nginx', 'master'], nodeRelay: ['node relay', 'primary'] };
+const MASTER: Record<MultiProcess, [string, string]> = {
+  wsgate: ['wsgate', 'primary'],
+  nginx: ['nginx', 'master'],
+  nodeRelay: ['node relay', 'primary'],
+  httpProxy: ['http-proxy', 'primary'],
+  nginxTuned: ['nginx 16k buffers', 'master'],
+};
 
 /** wsgate against `peer`, oriented so that ≥ 1.00 always means "wsgate at least as good". */
-function versus(f: ProxyFigure, peer: 'nginx' | 'nodeRelay'): number | undefined {
+function versus(f: ProxyFigure, peer: Peer): number | undefined {
   const { wsgate } = f.values;
   const other = f.values[peer];
   if (wsgate === undefined || other === undefined || wsgate === 0 || other === 0) return undefined;
@@ -44,6 +61,8 @@ function versus(f: ProxyFigure, peer: 'nginx' | 'nodeRelay'): number | undefined
 
 export const vsNginx = (f: ProxyFigure): number | undefined => versus(f, 'nginx');
 export const vsNodeRelay = (f: ProxyFigure): number | undefined => versus(f, 'nodeRelay');
+export const vsHttpProxy = (f: ProxyFigure): number | undefined => versus(f, 'httpProxy');
+export const vsNginxTuned = (f: ProxyFigure): number | undefined => versus(f, 'nginxTuned');
 
 export function vsDirect(f: ProxyFigure): number | undefined {
   const { wsgate, direct } = f.values;
@@ -68,7 +87,17 @@ export function toMarkdown(report: ProxyReport): string {
       `| ${f.label} | ${cell(v.direct, f.decimals)} | ${cell(v.wsgate, f.decimals)} | ${cell(v.nginx, f.decimals)} | ${cell(v.nodeRelay, f.decimals)} | ${against(vsNginx(f), f.targets.nginx)} | ${against(vsNodeRelay(f), f.targets.nodeRelay)} | ${verdict(vsDirect(f), 0.8)} |`,
     );
   }
-  lines.push('', 'Ratios are oriented so that ≥ 1.00 means wsgate is at least as good (for latency and memory: nginx ÷ wsgate); targets are issue 17\'s.');
+  const others = report.figures.filter((f) => f.values.httpProxy !== undefined || f.values.nginxTuned !== undefined);
+  if (others.length > 0) {
+    lines.push('', '| figure | wsgate | http-proxy | nginx, 16k proxy buffers | wsgate vs http-proxy (target) | wsgate vs nginx 16k (target) |', '|---|---:|---:|---:|---:|---:|');
+    for (const f of others) {
+      const v = f.values;
+      lines.push(
+        `| ${f.label} | ${cell(v.wsgate, f.decimals)} | ${cell(v.httpProxy, f.decimals)} | ${cell(v.nginxTuned, f.decimals)} | ${against(vsHttpProxy(f), f.targets.httpProxy)} | ${against(vsNginxTuned(f), f.targets.nginxTuned)} |`,
+      );
+    }
+  }
+  lines.push('', 'Ratios are oriented so that ≥ 1.00 means wsgate is at least as good (for latency and memory: the peer ÷ wsgate); targets are issue 17\'s.');
   lines.push('', 'How the workers share the load — each worker\'s part of the workers\' CPU, from /proc:');
   for (const f of report.figures) {
     const shares = report.workerShares[f.key];
@@ -83,7 +112,14 @@ export function toMarkdown(report: ProxyReport): string {
 }
 
 export function writeJson(report: ProxyReport, file: string): void {
-  const figures = report.figures.map((f) => ({ ...f, vsNginx: vsNginx(f) ?? null, vsNodeRelay: vsNodeRelay(f) ?? null, vsDirect: vsDirect(f) ?? null }));
+  const figures = report.figures.map((f) => ({
+    ...f,
+    vsNginx: vsNginx(f) ?? null,
+    vsNodeRelay: vsNodeRelay(f) ?? null,
+    vsHttpProxy: vsHttpProxy(f) ?? null,
+    vsNginxTuned: vsNginxTuned(f) ?? null,
+    vsDirect: vsDirect(f) ?? null,
+  }));
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ ...report, figures }, null, 2) + '\n');
 }

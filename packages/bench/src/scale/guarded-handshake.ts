@@ -11,7 +11,8 @@ import { BENCH_ORIGIN, guardedHandshakeLoad, UNREFUSED_LIMITS } from '../auth/be
 import { median } from '../gateway/phases/idle-memory.js';
 import type { HandshakeLoad } from '../gateway/phases/handshakes.js';
 import { cpuMicros } from '../proxy/process-stats.js';
-import { CliGateway } from './cli-gateway.js';
+import type { CliGateway } from '../cli-gateway.js';
+import { startScaleGateway } from './scale-gateway.js';
 import { commandCounts, commandsPer } from './redis-commands.js';
 
 export type StoreSide = 'memory' | 'redis';
@@ -45,8 +46,8 @@ export async function compareGuardedHandshakes(redis: RedisServer, options: Roun
   const gateways: Partial<Record<StoreSide, CliGateway>> = {};
   try {
     const scriptOptions = { origins: [BENCH_ORIGIN], ...UNREFUSED_LIMITS };
-    gateways.memory = await CliGateway.start({ script: 'guarded-routes.js', options: scriptOptions });
-    gateways.redis = await CliGateway.start({ script: 'guarded-routes.js', options: scriptOptions, redisUrl: redis.url, node: 'guarded' });
+    gateways.memory = await startScaleGateway({ script: 'guarded-routes.js', options: scriptOptions });
+    gateways.redis = await startScaleGateway({ script: 'guarded-routes.js', options: scriptOptions, redisUrl: redis.url, node: 'guarded' });
     const loads = {} as Record<StoreSide, HandshakeLoad>;
     for (const side of STORE_SIDES) {
       const token = await logIn(gateways[side]!.port);
@@ -60,12 +61,12 @@ export async function compareGuardedHandshakes(redis: RedisServer, options: Roun
     for (let r = 0; r < options.rounds; r++) {
       const round = {} as Record<StoreSide, number>;
       for (const side of r % 2 === 0 ? STORE_SIDES : [...STORE_SIDES].reverse()) {
-        const before = cpuMicros([gateways[side]!.pid]);
+        const before = cpuMicros([gateways[side]!.primaryPid]);
         const slice = await loads[side].run(options.rampMs, options.sliceMs);
         round[side] = slice.count / slice.seconds;
         // The turn's CPU includes its ramp: per handshake of the whole turn, ramp handshakes estimated at the same rate.
         const turnSeconds = slice.seconds + options.rampMs / 1000;
-        cpu[side].push((cpuMicros([gateways[side]!.pid]) - before) / Math.max(1, round[side] * turnSeconds));
+        cpu[side].push((cpuMicros([gateways[side]!.primaryPid]) - before) / Math.max(1, round[side] * turnSeconds));
         if (side === 'redis') redisHandshakes += round[side] * turnSeconds;
       }
       rounds.push(round);

@@ -1,6 +1,6 @@
 /**
  * The scale benchmark (issue 15.6), in `npm run bench`: gateways on one Redis against their one-machine
- * equivalent, every wsgate started by its CLI with a config (./cli-gateway.ts), a Redis started for the run
+ * equivalent, every wsgate started by its CLI with a config (../cli-gateway.ts), a Redis started for the run
  * (test-kit's RedisServer: Debian's redis-server on 127.0.0.1, nothing saved).
  *
  * 1. Story S2's guarded handshake (Origin + cookie token + rate limit, ./guarded-routes.ts) with the Redis store

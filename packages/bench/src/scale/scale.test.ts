@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attempt, RedisServer } from '@wsgate/test-kit';
 import { BENCH_ORIGIN, UNREFUSED_LIMITS } from '../auth/bench-auth.js';
-import { CliGateway } from './cli-gateway.js';
+import type { CliGateway } from '../cli-gateway.js';
+import { startScaleGateway } from './scale-gateway.js';
 import { compareGuardedHandshakes, logIn } from './guarded-handshake.js';
 import { compareSendAcross } from './send-across.js';
 import { figuresOf, toMarkdown } from './table.js';
@@ -27,7 +28,7 @@ describe('the scale benchmark (needs a build)', () => {
     const gateways: CliGateway[] = [];
     try {
       // One after the other: a start that fails leaves none running behind it.
-      for (const node of ['x', 'y']) gateways.push(await CliGateway.start({ script: 'guarded-routes.js', options, redisUrl: redis.url, node }));
+      for (const node of ['x', 'y']) gateways.push(await startScaleGateway({ script: 'guarded-routes.js', options, redisUrl: redis.url, node }));
       const [x, y] = gateways as [CliGateway, CliGateway];
       const token = await logIn(x.port);
       const url = `ws://127.0.0.1:${y.port}/ws`;

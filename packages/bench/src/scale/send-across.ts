@@ -9,7 +9,8 @@
 import type { RedisServer } from '@wsgate/test-kit';
 import { median } from '../gateway/phases/idle-memory.js';
 import { cpuMicros } from '../proxy/process-stats.js';
-import { CliGateway } from './cli-gateway.js';
+import type { CliGateway } from '../cli-gateway.js';
+import { startScaleGateway } from './scale-gateway.js';
 import { commandCounts, commandsPer } from './redis-commands.js';
 import { SendLoad } from './send-load.js';
 import type { RoundOptions } from './guarded-handshake.js';
@@ -55,9 +56,9 @@ export async function compareSendAcross(
   const nodes: CliGateway[] = [];
   const loads: Partial<Record<SendSide, SendLoad>> = {};
   try {
-    const a = await CliGateway.start({ script: 'relay-routes.js', options: {}, redisUrl: redis.url, node: 'a' });
+    const a = await startScaleGateway({ script: 'relay-routes.js', options: {}, redisUrl: redis.url, node: 'a' });
     nodes.push(a);
-    const b = await CliGateway.start({ script: 'relay-routes.js', options: {}, redisUrl: redis.url, node: 'b' });
+    const b = await startScaleGateway({ script: 'relay-routes.js', options: {}, redisUrl: redis.url, node: 'b' });
     nodes.push(b);
     const common = { receivePort: a.port, senders: settings.senders, window: settings.window, bytes: settings.bytes };
     loads.local = await SendLoad.open({ ...common, sendPort: a.port });
@@ -70,10 +71,10 @@ export async function compareSendAcross(
       const round = {} as Record<SendSide, SendFigures>;
       for (const side of r % 2 === 0 ? SEND_SIDES : [...SEND_SIDES].reverse()) {
         const load = loads[side]!;
-        const before = cpuMicros([a.pid, b.pid]);
+        const before = cpuMicros([a.primaryPid, b.primaryPid]);
         const commandsBefore = side === 'across' ? await commandCounts(redis.port) : undefined;
         const loaded = await load.throughput(options.rampMs, options.sliceMs);
-        const cpu = cpuMicros([a.pid, b.pid]) - before;
+        const cpu = cpuMicros([a.primaryPid, b.primaryPid]) - before;
         const turnSeconds = options.sliceMs / 1000 + options.rampMs / 1000;
         if (commandsBefore) {
           for (const [name, calls] of Object.entries(await commandCounts(redis.port))) commands.calls[name] = (commands.calls[name] ?? 0) + calls - (commandsBefore[name] ?? 0);

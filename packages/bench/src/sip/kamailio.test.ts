@@ -1,7 +1,8 @@
 /**
  * The SIP benchmark's peers are real: Debian's Kamailio with the config kamailio.ts writes, and wsgate's CLI
  * with wsgate-routes, each answer a REGISTER with a 401 digest challenge, then 200 to the credentials, refuse a
- * wrong password, and relay a MESSAGE (407, then the callee's 200) between two registered phones.
+ * wrong password, and relay a MESSAGE (407, then the callee's 200) between two registered phones; the node floor
+ * (node-floor.ts) challenges, binds and relays as they do.
  * scripts/test-deps.sh installs Kamailio; nothing here is skipped without it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@wsgate/test-kit';
+import { ServerProcess } from '../gateway/servers.js';
 import { Kamailio, kamailioConfig, readHa1s } from './kamailio.js';
 import type { User } from './load.js';
 import { Phone } from './phone.js';
@@ -92,3 +94,33 @@ for (const [name, start] of Object.entries(servers)) {
     });
   });
 }
+
+// The node floor checks no credentials (it is the least a server does): it challenges, binds and relays.
+describe('the node floor as the benchmark runs it', () => {
+  let floor: ServerProcess;
+  const opened: Phone[] = [];
+  const open = async (user: User) => {
+    const phone = await Phone.open({ url: `ws://127.0.0.1:${floor.port}/`, domain: DOMAIN, ...user, timeoutMs: 5000 });
+    opened.push(phone);
+    return phone;
+  };
+  beforeAll(async () => {
+    floor = await ServerProcess.start({ name: 'node floor (SIP)', entry: '../sip/node-floor.js' });
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all(opened.map((p) => p.close()));
+    await floor?.stop();
+  });
+
+  it('challenges a REGISTER, binds the phone, and relays a MESSAGE after a 407 to the callee, whose 200 comes back', async () => {
+    const caller = await open(alice);
+    const callee = await open(bob);
+    expect(await caller.register()).toBe(200);
+    expect(await callee.register()).toBe(200);
+    expect(caller.challenges).toBe(1);
+    expect(await caller.message(bob.user, 'hello')).toBe(200);
+    expect(caller.challenges).toBe(2);
+    expect(callee.received).toBe(1);
+    expect(await caller.message(carol.user, 'nobody')).toBe(480);
+  });
+});

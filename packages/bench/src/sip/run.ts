@@ -4,13 +4,15 @@
  * (one htdigest file) and the same load generator (load.ts, in child processes of their own).
  *
  * Figures: REGISTERs per second with digest (each a 401 and a 200), MESSAGEs relayed per second between
- * registered phones with their p50/p99 round trips (each a 407, the relay, the callee's 200), and memory per
+ * registered phones with their p50/p99 round trips (each a 407, the relay, the callee's 200), the server's CPU
+ * per REGISTER and per MESSAGE (the rates depend on how many cores each server gets; this does not), and memory per
  * registered phone (server memory with BENCH_SIP_PHONES phones registered, less the idle server's, divided by
  * that many). The rates are medians of rounds in which the servers take turns; memory is read once per
  * server, first, on the fresh server. Prints a Markdown table; writes JSON to packages/bench/results/sip.json.
  *
  * Knobs (environment): BENCH_SIP_SECONDS (counted seconds per round and figure, default 2), BENCH_SIP_ROUNDS
- * (default 5), BENCH_SIP_PHONES (default 2000), BENCH_SIP_SERVERS (`wsgate,kamailio` by default; one alone for
+ * (default 5), BENCH_SIP_PHONES (default 2000), BENCH_SIP_SERVERS (`wsgate,kamailio,floor` by default: floor is
+ * node-floor.ts, the least any node SIP server on `ws` does, beside the figures as the proxy bench's node relay; one alone for
  * a partial run), BENCH_SIP_LOAD_PROCESSES (1 or 2, default 2).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -24,22 +26,23 @@ import { ensureFileLimit } from '../gateway/limits.js';
 import { MachineLoad } from '../gateway/machine-load.js';
 import { runGuarded } from '../gateway/run-guard.js';
 import { cpuMicros } from '../proxy/process-stats.js';
+import { killAllServers, ServerProcess } from '../gateway/servers.js';
 import { Kamailio, killKamailios } from './kamailio.js';
 import type { LoadJob, LoadReply, RateResult, User } from './load.js';
 import { processTree, serverMemoryBytes } from './server-memory.js';
 import { toMarkdown, writeJson, type SipFigure, type SipReport } from './table.js';
 import { makeUsers, writeHtdigest } from './users.js';
-import { startWsgateSip, type WsgateSip } from './wsgate.js';
+import { startWsgateSip } from './wsgate.js';
 
-type Side = 'wsgate' | 'kamailio';
-const NAMES: Record<Side, string> = { wsgate: 'wsgate', kamailio: 'Kamailio' };
+type Side = 'wsgate' | 'kamailio' | 'floor';
+const NAMES: Record<Side, string> = { wsgate: 'wsgate', kamailio: 'Kamailio', floor: 'node floor' };
 const DOMAIN = 'example.com';
 
 const env = process.env;
 const seconds = Number(env.BENCH_SIP_SECONDS ?? 2);
 const rounds = Number(env.BENCH_SIP_ROUNDS ?? 5);
 const phones = Number(env.BENCH_SIP_PHONES ?? 2000);
-const sides = (env.BENCH_SIP_SERVERS ?? 'wsgate,kamailio').split(',').map((s) => s.trim()) as Side[];
+const sides = (env.BENCH_SIP_SERVERS ?? 'wsgate,kamailio,floor').split(',').map((s) => s.trim()) as Side[];
 const loadProcesses = Number(env.BENCH_SIP_LOAD_PROCESSES ?? 2);
 
 /** Phones re-registering at once (the REGISTER figure). */
@@ -59,8 +62,8 @@ function validateKnobs(): void {
   if (!(seconds > 0 && seconds <= 10)) throw new Error('BENCH_SIP_SECONDS must be in (0, 10]');
   if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 9)) throw new Error('BENCH_SIP_ROUNDS must be an integer in [1, 9]');
   if (!(Number.isInteger(phones) && phones >= 2 * PAIRS && phones <= 10_000)) throw new Error(`BENCH_SIP_PHONES must be an integer in [${2 * PAIRS}, 10000]`);
-  if (sides.length === 0 || new Set(sides).size !== sides.length || sides.some((s) => s !== 'wsgate' && s !== 'kamailio')) {
-    throw new Error('BENCH_SIP_SERVERS must list wsgate and/or kamailio');
+  if (sides.length === 0 || new Set(sides).size !== sides.length || sides.some((s) => !(s in NAMES))) {
+    throw new Error('BENCH_SIP_SERVERS must list some of wsgate, kamailio, floor');
   }
   if (loadProcesses !== 1 && loadProcesses !== 2) throw new Error('BENCH_SIP_LOAD_PROCESSES must be 1 or 2');
 }
@@ -137,8 +140,12 @@ async function startServer(side: Side, htdigest: string): Promise<Server> {
     const k = await Kamailio.start({ port, domain: DOMAIN, htdigest, sharedMiB: Math.max(512, 256 + Math.ceil(phones / 10)) });
     return { port, pids: () => k.pids(), stop: () => k.stop() };
   }
-  const w: WsgateSip = await startWsgateSip({ port, domain: DOMAIN, htdigest });
-  return { port, pids: () => processTree(w.pid), stop: () => w.stop() };
+  if (side === 'floor') {
+    const f = await ServerProcess.start({ name: 'node floor (SIP)', entry: '../sip/node-floor.js' });
+    return { port: f.port, pids: () => f.pids, stop: () => f.stop() };
+  }
+  const w = await startWsgateSip({ port, domain: DOMAIN, htdigest });
+  return { port, pids: () => processTree(w.primaryPid), stop: () => w.stop() };
 }
 
 async function main(loads: LoadProcess[], machine: MachineLoad): Promise<void> {
@@ -180,7 +187,11 @@ async function main(loads: LoadProcess[], machine: MachineLoad): Promise<void> {
     const messageRates: Partial<Record<Side, number[]>> = {};
     const p50s: Partial<Record<Side, number[]>> = {};
     const p99s: Partial<Record<Side, number[]>> = {};
-    const rate = async (side: Side, build: (part: number) => LoadJob): Promise<{ perSecond: number; latencies: number[] }> => {
+    // Server CPU per operation (µs): its share of a core over the phase, per operation per second. Beside the
+    // rates, since Kamailio's workers and wsgate's one process do not get the same number of cores here.
+    const registerCpu: Partial<Record<Side, number[]>> = {};
+    const messageCpu: Partial<Record<Side, number[]>> = {};
+    const rate = async (side: Side, build: (part: number) => LoadJob): Promise<{ perSecond: number; cpuMicros: number; latencies: number[] }> => {
       const pids = servers[side]!.pids();
       const cpu0 = cpuMicros(pids);
       const t0 = performance.now();
@@ -193,7 +204,7 @@ async function main(loads: LoadProcess[], machine: MachineLoad): Promise<void> {
       const perSecond = count / seconds;
       log(`  ${NAMES[side]}: ${fmt(perSecond)}/s; server CPU ${fmt(serverShare * 100)}% of a core (whole phase), load generator ` +
         `${replies.map((r) => `${fmt(r.cpuShare * 100)}%`).join(' + ')}` + (failures > 0 ? `; ${failures} failed, first: ${first}` : ''));
-      return { perSecond, latencies: replies.flatMap((r) => r.latencies) };
+      return { perSecond, cpuMicros: (serverShare * 1e6) / perSecond, latencies: replies.flatMap((r) => r.latencies) };
     };
     for (let round = 1; round <= rounds; round++) {
       const own = users.slice(phones + (round - 1) * perRound, phones + round * perRound);
@@ -206,11 +217,13 @@ async function main(loads: LoadProcess[], machine: MachineLoad): Promise<void> {
       for (const side of sides) {
         const r = await rate(side, (i) => ({ cmd: 'register', ...target(side), users: registering[i]!, warmupMs: WARMUP_MS, seconds }));
         (registerRates[side] ??= []).push(r.perSecond);
+        (registerCpu[side] ??= []).push(r.cpuMicros);
       }
       log(`round ${round} of ${rounds}: MESSAGEs/s relayed, ${PAIRS} pairs × 1 in flight`);
       for (const side of sides) {
         const r = await rate(side, (i) => ({ cmd: 'message', ...target(side), pairs: pairs[i]!, warmupMs: WARMUP_MS, seconds }));
         (messageRates[side] ??= []).push(r.perSecond);
+        (messageCpu[side] ??= []).push(r.cpuMicros);
         const sorted = r.latencies.sort((a, b) => a - b);
         (p50s[side] ??= []).push(percentile(sorted, 0.5) / 1000);
         (p99s[side] ??= []).push(percentile(sorted, 0.99) / 1000);
@@ -221,11 +234,14 @@ async function main(loads: LoadProcess[], machine: MachineLoad): Promise<void> {
     const per = (values: Partial<Record<Side, number[]>>) => ({
       ...(values.wsgate ? { wsgate: median(values.wsgate) } : {}),
       ...(values.kamailio ? { kamailio: median(values.kamailio) } : {}),
+      ...(values.floor ? { floor: median(values.floor) } : {}),
       rounds: values,
     });
     const figures: SipFigure[] = [
       { key: 'registersPerSecond', label: `REGISTERs/s with digest (401 + 200; ${REGISTERING} phones)`, ...per(registerRates), better: 'higher', target: 1.5, decimals: 0 },
       { key: 'messagesPerSecond', label: `MESSAGEs/s relayed (407 + relay + 200; ${PAIRS} pairs)`, ...per(messageRates), better: 'higher', target: 1.5, decimals: 0 },
+      { key: 'registerCpuMicros', label: 'server CPU per REGISTER (401 + 200), µs', ...per(registerCpu), better: 'lower', decimals: 0 },
+      { key: 'messageCpuMicros', label: 'server CPU per MESSAGE (407 + relay + 200), µs', ...per(messageCpu), better: 'lower', decimals: 0 },
       { key: 'messageP50Ms', label: 'MESSAGE round trip p50, ms', ...per(p50s), better: 'lower', decimals: 2 },
       { key: 'messageP99Ms', label: 'MESSAGE round trip p99, ms', ...per(p99s), better: 'lower', decimals: 2 },
       { key: 'memoryPerPhoneKiB', label: `memory per registered phone, KiB (${fmt(phones)} phones)`, ...memory, better: 'lower', target: 1, decimals: 2 },
@@ -257,6 +273,7 @@ await runGuarded({
   killAll: () => {
     killKamailios();
     killWsgates();
+    killAllServers();
     for (const child of loadChildren) child.kill('SIGKILL');
   },
   main: async () => {

@@ -35,6 +35,7 @@ class ApiError extends Error {
  * | `POST /reload` | re-read config, scripts, certificates; 422 with the errors if the new config is invalid |
  * | `GET /views` | the views route modules added (views.ts): name, help, filters |
  * | `GET /views/:name?<filter>=&offset=&limit=` | a page of a view's rows; 400 naming its filters for another key |
+ * | `GET /memory`, `POST /memory/collect` | each process's memory (process-memory.ts); `collect`: after a full collection |
  */
 export function createManagementHandler(control: GatewayControl, token: string): (req: IncomingMessage, res: ServerResponse) => void {
   const expected = digest(token);
@@ -99,12 +100,15 @@ async function handle(control: GatewayControl, expected: Buffer, req: IncomingMe
       }
       return send(res, 200, page);
     }
+    case 'GET /memory':
+    case 'POST /memory/collect':
+      return send(res, 200, { processes: await control.memory(parts[1] === 'collect') });
     default:
       throw new ApiError(KNOWN_PATHS.has(route.slice(route.indexOf(' ') + 1)) ? 405 : 404, `no such operation: ${method} ${url.pathname}`);
   }
 }
 
-const KNOWN_PATHS = new Set(['/status', '/connections', '/connections/:id', '/connections/:id/close', '/connections/:id/ping', '/websockets/disable', '/websockets/enable', '/reload', '/views', '/views/:name']);
+const KNOWN_PATHS = new Set(['/status', '/connections', '/connections/:id', '/connections/:id/close', '/connections/:id/ping', '/websockets/disable', '/websockets/enable', '/reload', '/views', '/views/:name', '/memory', '/memory/collect']);
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();

@@ -2,6 +2,7 @@ import type { Worker } from 'node:cluster';
 import { WsgateError, type WsgateErrorCode } from '../errors.js';
 import { WORKER_ID_SPAN } from '../gateway.js';
 import { DEFAULT_PAGE, MAX_PAGE, type ConnectionFilter, type ConnectionPage, type ConnectionSummary, type GatewayControl, type GatewayStatus } from './control.js';
+import { readProcessMemory, type ProcessMemory } from './process-memory.js';
 import type { ViewFilter, ViewInfo, ViewPage, ViewPaging } from './views.js';
 
 /** IPC between the cluster primary and its workers: a request names a control operation; the worker answers. */
@@ -130,6 +131,12 @@ export class ClusterControl implements GatewayControl {
     if (pages.length === 0) return undefined;
     const rows = pages.flatMap((p) => p.rows);
     return { view: name, total: pages.reduce((n, p) => n + p.total, 0), offset, limit, rows: rows.slice(offset, offset + limit) };
+  }
+
+  /** The primary's, then each ready worker's; the collections run at the same time. */
+  async memory(collect: boolean): Promise<ProcessMemory[]> {
+    const [primary, workers] = await Promise.all([readProcessMemory(collect), this.all('memory', collect) as Promise<ProcessMemory[][]>]);
+    return [primary, ...workers.flat()];
   }
 
   /** Ask every worker; a worker that is gone or silent fails the whole operation, saying which. */

@@ -1,6 +1,7 @@
 import type { ConnectionEntry } from '../connections/connection-entry.js';
 import type { ConnectionDirectory } from '../connections/directory.js';
 import { SharedDirectory } from '../connections/shared-directory.js';
+import type { ProcessMemory } from './process-memory.js';
 import type { ViewFilter, ViewInfo, ViewPage, ViewPaging } from './views.js';
 
 /** Which connections to list (all filters optional; they combine). */
@@ -62,6 +63,8 @@ export interface GatewayControl {
   listViews(): Promise<ViewInfo[]>;
   /** A page of a view's rows; undefined when there is no such view. Throws a RangeError for a filter key it does not take. */
   readView(name: string, filter: ViewFilter, paging: ViewPaging): Promise<ViewPage | undefined>;
+  /** Each process's memory (a cluster: the primary, then each worker), after a full collection with `collect`. */
+  memory(collect: boolean): Promise<ProcessMemory[]>;
 }
 
 export const DEFAULT_PAGE = 100;

@@ -10,6 +10,7 @@ import {
   type GatewayControl,
   type GatewayStatus,
 } from './control.js';
+import { readProcessMemory, type ProcessMemory } from './process-memory.js';
 import { checkViewFilter, type ViewFilter, type ViewInfo, type ViewPage, type ViewPaging } from './views.js';
 
 /**
@@ -78,5 +79,9 @@ export class LocalControl implements GatewayControl {
     const offset = paging.offset ?? 0;
     const limit = paging.limit ?? DEFAULT_PAGE;
     return { view: name, total: rows.length, offset, limit, rows: rows.slice(offset, offset + limit) };
+  }
+
+  async memory(collect: boolean): Promise<ProcessMemory[]> {
+    return [await readProcessMemory(collect)];
   }
 }

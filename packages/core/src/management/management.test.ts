@@ -112,6 +112,26 @@ describe('management API', () => {
     expect(res.status).toBe(422);
     expect((await res.json()).error).toMatch(/not started from a config file/);
   });
+
+  it("shows the process's memory, after a full collection on POST /memory/collect", async () => {
+    const { api: base } = await start();
+    const now = (await (await api(base, '/memory')).json()) as { processes: Record<string, unknown>[] };
+    expect(now.processes).toHaveLength(1);
+    expect(now.processes[0]).toMatchObject({ pid: process.pid, collected: false });
+    // About 20 MB of garbage: a full collection takes it away.
+    let litter: object[] | undefined = Array.from({ length: 300_000 }, (_, i) => ({ i, s: `item ${i}` }));
+    const held = process.memoryUsage().heapUsed;
+    expect(litter.length).toBe(300_000);
+    litter = undefined;
+    const collected = (await (await api(base, '/memory/collect', { method: 'POST' })).json()) as { processes: Record<string, number | boolean>[] };
+    const after = collected.processes[0]!;
+    expect(after.collected).toBe(true);
+    expect(after.heapUsed).toBeLessThan(held - 10_000_000);
+    expect(after.rssAnon).toBeGreaterThan(0);
+    expect(after.rssAnon).toBeLessThanOrEqual(after.rss as number);
+    expect(after.youngGeneration).toBeGreaterThan(0);
+    expect((await api(base, '/memory/collect')).status).toBe(405);
+  });
 });
 
 describe('metrics', () => {

@@ -72,6 +72,11 @@ export class EchoLoad implements SlicedLoad {
     return slice;
   }
 
+  /** Answers still owed once the last run drained: an echo server that delivers every message owes none. */
+  get undelivered(): number {
+    return this.sent - this.received;
+  }
+
   close(): Promise<void> {
     this.sending = false;
     return closeAll(this.sockets, 5000);

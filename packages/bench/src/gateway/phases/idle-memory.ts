@@ -1,23 +1,24 @@
 /**
  * Resident memory per idle connection: the server's anonymous RSS (after two full collections; pages mapped
- * from node's binary are left out, see server-child.ts) with `connections` open idle WebSockets, minus the
- * same before them, divided by their number. A few hundred connections are opened and
- * closed first, so that code loaded and compiled on first use is not counted as connection memory.
+ * from node's binary are left out, see server-child.ts; wsgate reads its own the same way through its
+ * management API, `POST /memory/collect`: packages/core/src/management/process-memory.ts) with `connections`
+ * open idle WebSockets, minus the same before them, divided by their number. A few hundred connections are
+ * opened and closed first, so that code loaded and compiled on first use is not counted as connection memory.
  *
  * Both readings leave out the resident part of V8's young generation. V8 grows that reserve while
  * connections are being opened (up to 2 × 16 MiB), sized by the allocation rate, not by what stays live. It
  * gives it back once the process has idled for a few seconds; seen here: 32 MiB down to 1–2 MiB. So it is
  * not memory the idle connections hold. Counted in, it is up to 1.6 KiB "per connection" at 10,000, present
  * or not depending on how far the last semispace happened to be touched. V8 tells its committed size, not
- * its resident part, so the child touches all of it before each reading (server-child.ts); the subtraction
+ * its resident part, so the server touches all of it before each reading (server-child.ts); the subtraction
  * is then exact, where before it could take out pages that were never resident (±0.4 KiB per connection).
  *
- * With that, the child's wait for freed pages (server-child.ts) and a median of readings, a server's figure
+ * With that, the server's wait for freed pages (server-child.ts) and a median of readings, a server's figure
  * stays within about ±0.2 KiB from run to run; before, it moved by ±1.5 KiB on the same server.
  */
 import type net from 'node:net';
 import { FrameReader, pongFrame } from '../frames.js';
-import type { ServerProcess } from '../servers.js';
+import type { MeasuredServer } from '../servers.js';
 import { sleep } from '../time.js';
 import { closeAll, openMany, type Target } from '../ws-client.js';
 
@@ -45,7 +46,7 @@ export interface IdleMemoryResult {
 }
 
 export async function measureIdleMemory(
-  server: ServerProcess,
+  server: Pick<MeasuredServer, 'mem'>,
   target: Target,
   localAddress: string,
   options: IdleMemoryOptions,
