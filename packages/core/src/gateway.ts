@@ -19,6 +19,7 @@ import { type ListenerCredentials, resolveTlsCredentials } from './ingress/tls/c
 import { setTlsHandshakeTimeout, tlsHandshakeTimeoutMs } from './ingress/tls/handshake-limit.js';
 import { WebSocketHub } from './connections/hub.js';
 import { configuredStore } from './store/configured-store.js';
+import { RedisStore } from './store/redis-store.js';
 import type { Store } from './store/store.js';
 import { SharedDirectory } from './connections/shared-directory.js';
 
@@ -98,6 +99,8 @@ export class Gateway {
           ...(config.node?.heartbeat !== undefined ? { heartbeat: config.node.heartbeat } : {}),
           worker: options.workerIndex ?? 0,
           logger: this.logger,
+          // On the store's connection: a turn's store calls and directory writes go to Redis in one write.
+          connection: () => (this.store instanceof RedisStore ? this.store.connection() : undefined),
         })
       : undefined;
     this.connections = this.shared ?? this.registry;

@@ -5,9 +5,10 @@
  *
  * In Redis (under `<store.redis.prefix>wsgate:dir:`), per gateway process (node number k, worker w):
  * `conns:<k>:<w>`, a hash of connection id → JSON record (remote-entry.ts), written as connections open and
- * close (coalesced per turn of the event loop) and renewed by the heartbeat, which rewrites the records whose
- * last activity changed; the hash and the node's lease (node-claim.ts) expire `EXPIRY_BEATS` heartbeats after
- * the last one, so a node that dies has its entries gone within 3 × `node.heartbeat` (15 s by default).
+ * close (coalesced per turn of the event loop, one script: write-records.ts) and renewed by the heartbeat,
+ * which rewrites the records whose last activity changed; the hash and the node's lease (node-claim.ts)
+ * expire `EXPIRY_BEATS` heartbeats after the last one, so a node that dies has its entries gone within
+ * 3 × `node.heartbeat` (15 s by default).
  * `members`, the set of `<k>:<w>` to read. Channels `cmd:<k>:<w>` and `reply:<instance>` (directory-commands.ts).
  *
  * Ids stay numbers: `node number × 10¹² + worker × 10⁹ + n` (node-claim.ts). A number is what the directory
@@ -29,7 +30,7 @@ import { randomBytes } from 'node:crypto';
 import { WsgateError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { redactedUrl } from '../store/redis-url.js';
-import { StoreUnavailableError } from '../store/redis-store.js';
+import { makeRedisClient, StoreUnavailableError, type RedisStoreClient } from '../store/redis-store.js';
 import type { ConnectionEntry } from './connection-entry.js';
 import { DirectoryCommands, type Command } from './directory-commands.js';
 import type { ConnectionDirectory, ConnectionSubscriber, SubscribeOptions } from './directory.js';
@@ -37,8 +38,8 @@ import { CLAIM_NODE, MAX_NODES, NODE_ID_SPAN, claimAnswer } from './node-claim.j
 import type { ConnectionRegistry } from './registry.js';
 import { RemoteEntry, recordOf, type ConnectionRecord, type RemoteActions } from './remote-entry.js';
 
+type Client = RedisStoreClient;
 type RedisModule = typeof import('@redis/client');
-type Client = ReturnType<typeof makeClient>;
 
 /** Connection ids of worker k start at k × this (the cluster's span, gateway.ts). */
 const WORKER_ID_SPAN = 1_000_000_000;
@@ -58,6 +59,12 @@ export interface SharedDirectoryOptions {
   readonly onUnavailable?: 'fail' | 'degraded';
   /** This gateway's name among the nodes: unique per gateway sharing the Redis. Default the host name. */
   readonly node?: string;
+  /**
+   * The gateway's RedisStore's client (`RedisStore.connection()`), connected before `start()`: the directory
+   * sends its commands on that connection, so that a turn's store calls and directory writes leave in one
+   * write to Redis. Its pub/sub still has a connection of its own. Absent (or undefined): a client of its own.
+   */
+  readonly connection?: () => RedisStoreClient | undefined;
   /** Seconds between heartbeats; entries of a node that stops expire after 3 of them. Default 5. */
   readonly heartbeat?: number;
   /** This process's worker number in a cluster (0 alone). */
@@ -84,6 +91,9 @@ export class SharedDirectory implements ConnectionDirectory {
   private readonly logger: Logger;
   private redis!: RedisModule;
   private client: Client | undefined;
+  /** The client is the store's (`options.connection`): not connected nor closed here. */
+  private sharesClient = false;
+  private clientListeners: { error: (err: unknown) => void; ready: () => void } | undefined;
   private subscriber: Client | undefined;
   private commands: DirectoryCommands | undefined;
   /** The node number leased in Redis; 0 until it is. */
@@ -140,20 +150,26 @@ export class SharedDirectory implements ConnectionDirectory {
     this.redis = await import('@redis/client');
     const connectMs = Math.round((this.options.connectTimeout ?? 5) * 1000);
     const commandMs = Math.round((this.options.commandTimeout ?? 1) * 1000);
-    const client = makeClient(this.redis, this.options.url, connectMs, commandMs);
+    const shared = this.options.connection?.();
+    const client = shared ?? makeRedisClient(this.redis, this.options.url, connectMs, commandMs);
     const subscriber = client.duplicate();
     this.client = client;
+    this.sharesClient = shared !== undefined;
     this.subscriber = subscriber;
-    client.on('error', (err: unknown) => this.wentDown(err));
+    this.clientListeners = {
+      error: (err: unknown) => this.wentDown(err),
+      // Redis back (perhaps restarted empty): write everything at once rather than at the next beat.
+      ready: () => {
+        if (this.downSince === undefined) return;
+        this.logger.info({ directory: this.url, seconds: (Date.now() - this.downSince) / 1000 }, 'connection directory: Redis reached again');
+        this.downSince = undefined;
+        this.rewriteAll = true;
+        void this.beat();
+      },
+    };
+    client.on('error', this.clientListeners.error);
+    client.on('ready', this.clientListeners.ready);
     subscriber.on('error', () => undefined);
-    // Redis back (perhaps restarted empty): write everything at once rather than at the next beat.
-    client.on('ready', () => {
-      if (this.downSince === undefined) return;
-      this.logger.info({ directory: this.url, seconds: (Date.now() - this.downSince) / 1000 }, 'connection directory: Redis reached again');
-      this.downSince = undefined;
-      this.rewriteAll = true;
-      void this.beat();
-    });
     this.commands = new DirectoryCommands(
       {
         publish: (channel, message) => client.publish(channel, message),
@@ -175,7 +191,9 @@ export class SharedDirectory implements ConnectionDirectory {
         this.scheduleFlush();
       },
     });
-    const connected = await withTimeout(Promise.all([client.connect(), subscriber.connect()]).then(() => true), connectMs).catch(() => false);
+    // A shared client was connected by the store (or is still trying, when it started degraded).
+    const clientUp = shared ? (shared.isReady ? Promise.resolve() : Promise.reject(new Error('not reached'))) : client.connect();
+    const connected = await withTimeout(Promise.all([clientUp, subscriber.connect()]).then(() => true), connectMs).catch(() => false);
     if (connected) {
       try {
         await this.claim(false);
@@ -216,7 +234,11 @@ export class SharedDirectory implements ConnectionDirectory {
         .catch(() => undefined);
     }
     await this.commands?.stop();
-    for (const c of [subscriber, client]) {
+    if (client && this.clientListeners) {
+      client.off('error', this.clientListeners.error);
+      client.off('ready', this.clientListeners.ready);
+    }
+    for (const c of [subscriber, this.sharesClient ? undefined : client]) {
       if (!c) continue;
       if (c.isReady) await c.close().catch(() => c.destroy());
       else if (c.isOpen) c.destroy();
@@ -492,7 +514,7 @@ export class SharedDirectory implements ConnectionDirectory {
     setImmediate(() => void this.flush());
   }
 
-  /** This turn's opens and closes, in one round trip. */
+  /** This turn's opens and closes, in one round trip and one command (./write-records.ts). */
   private async flush(): Promise<void> {
     this.flushScheduled = false;
     const client = this.client;
@@ -505,19 +527,15 @@ export class SharedDirectory implements ConnectionDirectory {
       return;
     }
     const key = `${this.keys}conns:${this.number}:${this.worker}`;
-    const fields: Record<string, string> = {};
+    const records: Array<[string, string]> = [];
     for (const entry of this.opened.values()) {
-      fields[entry.id] = JSON.stringify(recordOf(entry, this.node, this.worker));
+      records.push([String(entry.id), JSON.stringify(recordOf(entry, this.node, this.worker))]);
       this.written.set(entry.id, entry.lastActivityAt);
     }
     const closed = [...this.closed].map(String);
     this.opened.clear();
     this.closed.clear();
-    const multi = client.multi();
-    if (Object.keys(fields).length > 0) multi.hSet(key, fields);
-    if (closed.length > 0) multi.hDel(key, closed);
-    multi.pExpire(key, EXPIRY_BEATS * this.heartbeatMs);
-    await multi.exec().catch((err: unknown) => {
+    await client.writeRecords(key, EXPIRY_BEATS * this.heartbeatMs, records, closed).catch((err: unknown) => {
       this.rewriteAll = true;
       this.wentDown(err);
     });
@@ -529,15 +547,6 @@ export class SharedDirectory implements ConnectionDirectory {
     this.rewriteAll = true;
     this.logger.warn({ directory: this.url, err: reasonOf(err) }, "connection directory: Redis out of reach; listings show this node's connections only until it is back");
   }
-}
-
-function makeClient(redis: RedisModule, url: string, connectMs: number, commandMs: number) {
-  return redis.createClient({
-    url,
-    socket: { connectTimeout: connectMs, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 50) },
-    disableOfflineQueue: true,
-    commandOptions: { timeout: commandMs, rejectInFlight: true },
-  });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -19,13 +19,16 @@
  */
 import { WsgateError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
+import { WRITE_RECORDS } from '../connections/write-records.js';
 import { COMPARE_AND_SET, INCREMENT, NOT_INTEGER, RAISE } from './redis-scripts.js';
 import { redactedUrl, redisUrlProblem } from './redis-url.js';
 import type { Store } from './store.js';
 
 /** @redis/client, loaded by `connect()`: some 300 ms and 9 MB of heap a gateway without Redis does not pay. */
 type RedisModule = typeof import('@redis/client');
-type Client = ReturnType<typeof makeClient>;
+type Client = ReturnType<typeof makeRedisClient>;
+/** The node-redis client a RedisStore holds: what the gateway's connection directory shares (`connection()`). */
+export type RedisStoreClient = Client;
 
 export interface RedisStoreOptions {
   /**
@@ -116,7 +119,7 @@ export class RedisStore implements Store {
     if (this.state !== 'new') throw new WsgateError('WSGATE_API_MISUSE', 'RedisStore.connect(): called twice, or after close()');
     this.state = 'open';
     this.redis = await import('@redis/client');
-    this.client = makeClient(this.redis, this.options.url, this.connectMs, this.commandMs);
+    this.client = makeRedisClient(this.redis, this.options.url, this.connectMs, this.commandMs);
     this.client.on('error', (err: unknown) => this.wentDown(err));
     this.client.on('ready', () => this.cameBack());
     this.connecting = true;
@@ -190,6 +193,15 @@ export class RedisStore implements Store {
     return this.run(key, async () => (await this.client.compareAndSet(this.prefix + key, expected, value, ms === undefined ? '' : String(ms))) === 1);
   }
 
+  /**
+   * The client, for the same gateway's connection directory to send its commands on this store's connection
+   * (one socket: a turn's store calls and directory writes leave in one write to Redis, and wake it once).
+   * Undefined before `connect()` and after `close()`. Not for route scripts: they use the `Store` methods.
+   */
+  connection(): Client | undefined {
+    return this.state === 'open' ? this.client : undefined;
+  }
+
   /** Closes the connection: at once when Redis is out of reach, else after the calls in flight. */
   async close(): Promise<void> {
     const was = this.state;
@@ -244,7 +256,11 @@ export class RedisStore implements Store {
   }
 }
 
-function makeClient(redis: RedisModule, url: string, connectMs: number, commandMs: number) {
+/**
+ * A node-redis client as the store and the connection directory use one: reconnecting by itself, no offline
+ * queue, a command timeout that ends commands in flight too, and both modules' scripts.
+ */
+export function makeRedisClient(redis: RedisModule, url: string, connectMs: number, commandMs: number) {
   return redis.createClient({
     url,
     socket: { connectTimeout: connectMs, reconnectStrategy: reconnectDelay },
@@ -252,7 +268,12 @@ function makeClient(redis: RedisModule, url: string, connectMs: number, commandM
     disableOfflineQueue: true,
     // A command already sent is ended too: a Redis that stopped answering must not hold a request.
     commandOptions: { timeout: commandMs, rejectInFlight: true },
-    scripts: { raise: redis.defineScript(RAISE), compareAndSet: redis.defineScript(COMPARE_AND_SET), increment: redis.defineScript(INCREMENT) },
+    scripts: {
+      raise: redis.defineScript(RAISE),
+      compareAndSet: redis.defineScript(COMPARE_AND_SET),
+      increment: redis.defineScript(INCREMENT),
+      writeRecords: redis.defineScript(WRITE_RECORDS),
+    },
   });
 }
 

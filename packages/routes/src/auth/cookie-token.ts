@@ -3,7 +3,7 @@
  * store. Browsers send cookies with a WebSocket handshake, so this is the way to authenticate browser
  * WebSockets; pair it with `origin()`, or any page on the web can open a WebSocket with your users' cookies.
  */
-import { isThenable, type ConnectionDirectory, type ConnectionEntry } from '@wsgate/core';
+import { isThenable, type ConnectionDirectory, type ConnectionEntry, type RequestContext } from '@wsgate/core';
 import type { Guard } from '../kit/guard.js';
 import { headerName, integer, invalidOption, knownKeys } from '../kit/option-checks.js';
 import { STORE_RETRY_AFTER, StoreOutage, storePolicyOption, type StoreUnavailablePolicy } from '../kit/store-outage.js';
@@ -63,6 +63,8 @@ export function cookieToken(options: CookieTokenOptions): CookieTokenGuard {
     throw invalidOption('cookieToken().connections', 'expected the gateway\'s connection directory: connections: gateway.connections');
   }
   const outage = new StoreOutage('cookie-token', 'tokens', storePolicyOption('cookieToken().onStoreUnavailable', o.onStoreUnavailable, 'closed'));
+  // Look-ups started by prefetch() for check() of the same request: read when the request was, never cached.
+  const started = new WeakMap<RequestContext<any>, { readonly token: string; readonly info: Promise<TokenInfo | undefined> }>();
 
   const closeConnections = (id: string, close: { code?: number; reason?: string } = {}): number | Promise<number> => {
     if (!connections) throw invalidOption('cookieToken().connections', 'closing connections needs connections: gateway.connections');
@@ -94,7 +96,9 @@ export function cookieToken(options: CookieTokenOptions): CookieTokenGuard {
         return true;
       };
       // A token the store remembers is answered at once; one it must look up, through a promise.
-      const info = store.verify(token);
+      const prefetched = started.get(req);
+      if (prefetched) started.delete(req);
+      const info = prefetched?.token === token ? prefetched.info : store.verify(token);
       if (!isThenable(info)) return admit(info);
       return info.then(
         (found) => {
@@ -107,6 +111,15 @@ export function cookieToken(options: CookieTokenOptions): CookieTokenGuard {
           return false;
         },
       );
+    },
+    prefetch(req) {
+      const token = req.cookie(cookie);
+      if (token === undefined || token === '' || started.has(req)) return;
+      const info = store.verify(token);
+      if (!isThenable(info)) return;
+      // Handled here too: check() may never come (an earlier guard refused), and then no one else reads it.
+      info.then(undefined, () => undefined);
+      started.set(req, { token, info });
     },
     async revoke(token, close) {
       const id = await store.revoke(token);

@@ -41,6 +41,17 @@ describe('allOf() and whenAdmitted()', () => {
     expect(ran).toEqual(['a', 'b', 'c']);
   });
 
+  it("start the later guards' reads (prefetch) when one answers through a promise, before it settles; none while all answer at once", async () => {
+    const ran: string[] = [];
+    const prefetching = (name: string, later = false): Guard => ({ ...fake(name, true, ran, later), prefetch: () => void ran.push(`prefetch ${name}`) });
+    const run = (guard: Guard) => inject(defineRoutes({ 'http:request': (req) => whenAdmitted(guard, req, () => req.handshake()) }), UPGRADE);
+    expect((await run(allOf(fake('a', true, ran), fake('b', true, ran, true), prefetching('c'), prefetching('d')))).kind).toBe('handshake');
+    expect(ran).toEqual(['a', 'b', 'prefetch c', 'prefetch d', 'c', 'd']);
+    ran.length = 0;
+    expect((await run(allOf(fake('a', true, ran), prefetching('c')))).kind).toBe('handshake');
+    expect(ran).toEqual(['a', 'c']);
+  });
+
   it.each([
     ['at once', false],
     ['through a promise', true],
