@@ -8,7 +8,9 @@ export {
   presRulesUsage,
   omaPresRulesUsage,
   pidfManipulationUsage,
+  type ComposedDocument,
   type GenerateContext,
+  type UniqueValue,
   type ValidationContext,
   type XcapUsage,
 } from './usages/index.js';

@@ -351,6 +351,10 @@ describe('a script\'s own usage and the other usages', () => {
  </service>
 </rls-services>`;
     const joe = '/xcap-root/rls-services/users/sip:joe@example.com/index';
+    // Alice's document holds both service URIs, and §4.4.5 makes them unique on the whole server: 409 until she
+    // lets them go.
+    expect((await put(joe, example, { type: rlsType, as: ROOT })).body).toContain('<uniqueness-failure');
+    expect((await send(rlsPath, { method: 'DELETE', as: ALICE })).status).toBe(200);
     expect((await put(joe, example, { type: rlsType, as: ROOT })).status).toBe(201);
     expect((await send(joe, { as: ROOT })).body).toBe(example);
     expect((await put(joe.replace('joe', 'bob'), example, { type: rlsType, as: ROOT })).body).toContain('<constraint-failure');

@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import { defineRoutes, type RequestContext, type Routes } from '@wsgate/core';
 import { authorize, REFUSED } from './server/access.js';
 import { checkConditions } from './server/conditions.js';
+import { PENDING_MS, UniqueClaims, type Claims } from './server/unique-claims.js';
 import { deleteNode, getNode, parseNamespaceBindings, parseNodeSelector, putNode, type NodeSelector } from './selector/index.js';
 import { xcapSettings, type XcapOptions, type XcapSettings } from './server/options.js';
 import { etagOf, type DocumentRef, type DocumentStorage, type StoredDocument } from './storage/document-storage.js';
@@ -14,7 +15,7 @@ import { DirectoryDocuments } from './storage/directory-documents.js';
 import { StoreDocuments } from './storage/store-documents.js';
 import { encodeSelector, parseXcapUri, type XcapUri } from './uri.js';
 import { capsUsage, directoryUsage } from './usages/server-documents.js';
-import type { XcapUsage } from './usages/usage.js';
+import type { ComposedDocument, XcapUsage } from './usages/usage.js';
 import { conflictDocument, XcapError, xcapConflict } from './xcap-error.js';
 import { parseXml, serializeXml } from './xml.js';
 
@@ -37,30 +38,47 @@ const ALLOW_MADE = 'GET, HEAD';
  */
 export function xcap(options: XcapOptions = {}): Routes {
   const s = xcapSettings(options);
-  const storage: DocumentStorage = s.directory === undefined ? new StoreDocuments(s.store) : new DirectoryDocuments(s.directory);
+  const composedFrom = (auid: string, document: string) => byAuid.get(auid)?.composed?.some((c) => c.from === document) ?? false;
+  const storage: DocumentStorage = s.directory === undefined ? new StoreDocuments(s.store, composedFrom) : new DirectoryDocuments(s.directory);
   const usages: XcapUsage[] = [];
   usages.push(capsUsage(() => usages), directoryUsage(storage, () => s.usages), ...s.usages);
   const byAuid = new Map(usages.map((u) => [u.auid, u]));
+  const claims = new UniqueClaims(storage.records, async (ref, value) => {
+    const held = (await storage.read(ref)).document;
+    const unique = byAuid.get(ref.auid)?.uniqueOnServer;
+    return held !== undefined && unique !== undefined && unique(parseXml(Buffer.from(held.body))).some((v) => v.value === value);
+  });
+  const server: Server = { s, storage, byAuid, claims };
   const prefix = `${s.root}/`;
 
   return defineRoutes(
     {
       'http:request'(req) {
         if (!req.path.startsWith(prefix)) return req.next();
-        return serve(req, s, storage, byAuid).catch((err: unknown) => answerError(req, err));
+        return serve(req, server).catch((err: unknown) => answerError(req, err));
       },
     },
     'xcap',
   );
 }
 
-async function serve(req: RequestContext<any>, s: XcapSettings, storage: DocumentStorage, byAuid: ReadonlyMap<string, XcapUsage>) {
+/** What the requests of one xcap() share. */
+interface Server {
+  readonly s: XcapSettings;
+  readonly storage: DocumentStorage;
+  readonly byAuid: ReadonlyMap<string, XcapUsage>;
+  readonly claims: UniqueClaims;
+}
+
+async function serve(req: RequestContext<any>, server: Server) {
+  const { s, storage, byAuid } = server;
   const uri = parseXcapUri(req.path, s.root)!;
   const usage = byAuid.get(uri.auid);
   if (usage === undefined) throw new XcapError(404, `no application usage "${uri.auid}" on this server`);
   const method = req.method;
   const read = method === 'GET' || method === 'HEAD';
-  const allow = usage.generate ? ALLOW_MADE : ALLOW_STORED;
+  const composed = uri.scope === 'global' ? usage.composed?.find((c) => c.document === uri.document) : undefined;
+  const allow = usage.generate || composed ? ALLOW_MADE : ALLOW_STORED;
   if (!allow.split(', ').includes(method)) throw new XcapError(405, `${method} is not allowed here`, undefined, { Allow: allow });
   const who = await authorize(req, uri, !read, s);
   if (who === REFUSED) return undefined;
@@ -70,7 +88,11 @@ async function serve(req: RequestContext<any>, s: XcapSettings, storage: Documen
   const ref: DocumentRef = { auid: uri.auid, scope: uri.scope, xui: uri.xui, document: uri.document };
 
   if (read) {
-    const current = usage.generate ? made(await usage.generate({ uri, rootUrl: rootUrlOf(req, s) })) : (await storage.read(ref)).document;
+    const current = composed
+      ? await compose(storage, usage, composed)
+      : usage.generate
+        ? made(await usage.generate({ uri, rootUrl: rootUrlOf(req, s) }))
+        : (await storage.read(ref)).document;
     if (current === undefined) throw new XcapError(404, 'no such document');
     checkConditions(conditions, current.etag, true);
     // RFC 4825 §9: clients write these documents, so caches must check back ("SHOULD indicate a no-cache directive").
@@ -81,7 +103,7 @@ async function serve(req: RequestContext<any>, s: XcapSettings, storage: Documen
   }
 
   const change = method === 'PUT' ? await putChange(req, s, usage, uri, selector) : deleteChange(usage, uri, selector);
-  const { status, etag } = await commit(storage, ref, s, conditions, change);
+  const { status, etag } = await commit(server, usage, ref, conditions, change);
   return req.reply(status, STATUS_CODES[status]!, '', '', etag === undefined ? {} : { ETag: etag });
 }
 
@@ -125,12 +147,13 @@ function deleteChange(usage: XcapUsage, uri: XcapUri, selector: NodeSelector | u
  * lost the race starts again from a fresh read (so its If-Match is judged against the winner's ETag).
  */
 async function commit(
-  storage: DocumentStorage,
+  { s, storage, claims }: Server,
+  usage: XcapUsage,
   ref: DocumentRef,
-  s: XcapSettings,
   conditions: { ifMatch: string | undefined; ifNoneMatch: string | undefined },
   change: Change,
 ): Promise<{ status: number; etag: string | undefined }> {
+  const unique = usage.uniqueOnServer;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const snapshot = await storage.read(ref);
     checkConditions(conditions, snapshot.document?.etag, false);
@@ -138,7 +161,29 @@ async function commit(
     if (body !== undefined && ref.scope === 'users' && snapshot.otherBytes + Buffer.byteLength(body) > s.maxUserStorage) {
       throw new XcapError(507, `the user's documents would hold more than ${s.maxUserStorage} bytes`);
     }
-    if (await storage.write(ref, snapshot, body)) return { status, etag: body === undefined ? undefined : etagOf(body) };
+    // RFC 4826 §4.4.5: the values unique on the whole server are claimed before the document is written.
+    const values = unique === undefined || body === undefined ? [] : unique(parseXml(Buffer.from(body)));
+    const held: Claims | undefined = values.length === 0 ? undefined : await claims.claim(ref, values);
+    let written: boolean;
+    try {
+      // A claim stays "pending" for PENDING_MS: a write that took longer must not rely on it.
+      if (held !== undefined && Date.now() - held.since > PENDING_MS / 2) throw new XcapError(503, 'the write took too long to keep its claims; try again', undefined, { 'Retry-After': '1' });
+      written = await storage.write(ref, snapshot, body);
+    } catch (err) {
+      await held?.abandon();
+      throw err;
+    }
+    if (written) {
+      await held?.confirm();
+      if (unique !== undefined && snapshot.document !== undefined) {
+        const kept = new Set(values.map((v) => v.value));
+        const gone = unique(parseXml(Buffer.from(snapshot.document.body))).map((v) => v.value).filter((v) => !kept.has(v));
+        // The write is done: a record left behind here is stale, and the next claim of its value takes it over.
+        await claims.release(ref, gone).catch(() => undefined);
+      }
+      return { status, etag: body === undefined ? undefined : etagOf(body) };
+    }
+    await held?.abandon();
     // Lost the race: wait a random, growing while (under 64 ms) so that many writers of one document spread out
     // instead of colliding again in lockstep.
     await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(64, 2 ** attempt)));
@@ -158,6 +203,22 @@ function validate(usage: XcapUsage, doc: ReturnType<typeof parseXml>, uri: XcapU
 function sized(text: string, s: XcapSettings): string {
   if (Buffer.byteLength(text) > s.maxDocumentSize) throw new XcapError(413, `the document would be larger than ${s.maxDocumentSize} bytes`);
   return text;
+}
+
+/**
+ * A global document made from the users' documents of its usage (RFC 4826 §4.4.8), read now ("responses that
+ * reflect the most recent state of all the relevant user documents"). Its ETag digests its text and the ETags of
+ * the documents it came from, so it changes whenever any of them does.
+ */
+async function compose(storage: DocumentStorage, usage: XcapUsage, composed: ComposedDocument): Promise<StoredDocument> {
+  const xuis = (await storage.holders(usage.auid, composed.from)).sort();
+  const parts: { xui: string; etag: string; doc: ReturnType<typeof parseXml> }[] = [];
+  for (const xui of xuis) {
+    const held = (await storage.read({ auid: usage.auid, scope: 'users', xui, document: composed.from })).document;
+    if (held !== undefined) parts.push({ xui, etag: held.etag, doc: parseXml(Buffer.from(held.body)) });
+  }
+  const body = composed.compose(parts.map((p) => p.doc));
+  return { body, etag: etagOf(JSON.stringify([body, ...parts.map((p) => [p.xui, p.etag])])) };
 }
 
 function made(body: string | undefined): StoredDocument | undefined {

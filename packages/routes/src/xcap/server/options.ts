@@ -114,6 +114,12 @@ function checkUsages(usages: readonly XcapUsage[]): XcapUsage[] {
     if (typeof u.namespace !== 'string') throw invalidOption(`${where}.namespace`, 'expected the default document namespace, e.g. urn:example:params:xml:ns:example (\'\' for none)');
     if (typeof u.rootElement !== 'string' || u.rootElement === '') throw invalidOption(`${where}.rootElement`, 'expected the local name of the root element');
     if (u.validate !== undefined && typeof u.validate !== 'function') throw invalidOption(`${where}.validate`, 'expected a function (doc, context) => void that throws xcapConflict(...)');
+    if (u.uniqueOnServer !== undefined && typeof u.uniqueOnServer !== 'function') {
+      throw invalidOption(`${where}.uniqueOnServer`, 'expected a function (doc) => [{ value, field, attribute, element }] of the values unique on the server');
+    }
+    if (u.composed !== undefined && (!Array.isArray(u.composed) || !(u.composed as readonly unknown[]).every((c: any) => typeof c?.document === 'string' && c.document !== '' && typeof c.from === 'string' && c.from !== '' && typeof c.compose === 'function'))) {
+      throw invalidOption(`${where}.composed`, 'expected a list of { document, from, compose(documents) } (a global document made from the users\' documents named from)');
+    }
     if (u.generate !== undefined) throw invalidOption(`${where}.generate`, 'server-made documents are the server\'s own usages only; leave it out');
     return Object.freeze({ ...u });
   });

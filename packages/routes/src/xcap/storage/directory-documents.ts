@@ -7,21 +7,33 @@
  * reader sees the old document or the new one, never a part).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { XcapError, xcapConflict } from '../xcap-error.js';
-import { etagOf, type DocumentRef, type DocumentStorage, type ListedDocument, type Snapshot } from './document-storage.js';
+import { xcapConflict } from '../xcap-error.js';
+import { etagOf, type DocumentRef, type DocumentStorage, type IndexRecords, type ListedDocument, type Snapshot } from './document-storage.js';
+import { FileRecords } from './file-records.js';
+import { lock, readText } from './files.js';
 
-/** How long a write waits for another one's lock, in steps of LOCK_STEP_MS; a lock older than STALE_MS is a crashed writer's. */
-const LOCK_STEPS = 400;
-const LOCK_STEP_MS = 5;
-const STALE_MS = 10_000;
 /** How deep a user's document folders are listed for the directory. */
 const MAX_DEPTH = 8;
 
 export class DirectoryDocuments implements DocumentStorage {
-  constructor(private readonly dir: string) {}
+  /** Under `<dir>/.index/` (no AUID starts with a dot, so no usage's folder is ever named so). */
+  readonly records: IndexRecords;
+
+  constructor(private readonly dir: string) {
+    this.records = new FileRecords(join(dir, '.index'));
+  }
+
+  async holders(auid: string, document: string): Promise<string[]> {
+    const users = join(this.dir, segment(auid), 'users');
+    const out: string[] = [];
+    for (const xui of await names(users)) {
+      const ref: DocumentRef = { auid, scope: 'users', xui: decodeURIComponent(xui), document };
+      if ((await readText(this.fileOf(ref))) !== undefined) out.push(ref.xui!);
+    }
+    return out;
+  }
 
   async read(ref: DocumentRef): Promise<Snapshot> {
     const body = await readText(this.fileOf(ref));
@@ -89,17 +101,6 @@ function segment(text: string): string {
   return encodeURIComponent(text).replace(/^\./, '%2E').replace(/\.(lock|tmp)$/, '%2E$1');
 }
 
-async function readText(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    // A folder of documents, or a path through a document, names no document.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
-    throw err;
-  }
-}
-
 async function names(dir: string): Promise<string[]> {
   try {
     return await readdir(dir);
@@ -107,21 +108,4 @@ async function names(dir: string): Promise<string[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-}
-
-/** Takes the lock file, waiting a bounded time for another writer; a lock left by a writer that died is broken. */
-async function lock(path: string): Promise<() => Promise<void>> {
-  for (let i = 0; i < LOCK_STEPS; i++) {
-    try {
-      const handle = await open(path, 'wx');
-      await handle.close();
-      return () => unlink(path).catch(() => undefined);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const held = await stat(path).catch(() => undefined);
-      if (held && Date.now() - held.mtimeMs > STALE_MS) await unlink(path).catch(() => undefined);
-      else await sleep(LOCK_STEP_MS);
-    }
-  }
-  throw new XcapError(503, `another write held the document's lock for more than ${(LOCK_STEPS * LOCK_STEP_MS) / 1000} s; try again`, undefined, { 'Retry-After': '1' });
 }

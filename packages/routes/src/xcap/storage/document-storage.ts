@@ -37,7 +37,24 @@ export interface ListedDocument {
   readonly size: number;
 }
 
+/**
+ * Small records kept beside the documents, changed by compare-and-set (the core Store's own contract): the
+ * index of values unique on the server (RFC 4826 §4.4.5), one record per value naming the document holding it.
+ */
+export interface IndexRecords {
+  get(key: string): Promise<string | undefined>;
+  /** Sets `value` (undefined: removes) only if the record is `expected` now (undefined: absent); true when it did. */
+  compareAndSet(key: string, expected: string | undefined, value: string | undefined): Promise<boolean>;
+}
+
 export interface DocumentStorage {
+  /** The index records, in the same place as the documents (so gateways sharing those share these). */
+  readonly records: IndexRecords;
+  /**
+   * The XUIs that hold a document `document` of `auid` (RFC 4826 §4.4.8's global index is made from them).
+   * May name a few that deleted theirs lately: read each.
+   */
+  holders(auid: string, document: string): Promise<string[]>;
   read(ref: DocumentRef): Promise<Snapshot>;
   /**
    * Writes `body` (undefined: deletes the document) if the document's record is still as `snapshot` saw it;

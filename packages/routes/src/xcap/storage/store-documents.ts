@@ -3,10 +3,22 @@
  * record per user (`wsgate:xcap:users:<xui>`) holds all of that user's documents, and one per usage its global
  * documents (`wsgate:xcap:global:<auid>`): a write is one `compareAndSet` of the record, so it is atomic, a
  * user's directory (xcap-directory) is always consistent with the documents, and two writers racing on one
- * record cannot both win — the loser reads again.
+ * record cannot both win — the loser reads again. Beside them: the index records (`wsgate:xcap:index:<key>`), and
+ * per usage and document name the users who hold one (`wsgate:xcap:holders:<auid>:<document>`, for a composed
+ * global document): a user is added before their first write of such a document and removed when it is deleted.
  */
 import type { Store } from '@wsgate/core';
-import { etagOf, type DocumentRef, type DocumentStorage, type ListedDocument, type Snapshot } from './document-storage.js';
+import { randomBytes } from 'node:crypto';
+import { XcapError } from '../xcap-error.js';
+import { etagOf, type DocumentRef, type DocumentStorage, type IndexRecords, type ListedDocument, type Snapshot } from './document-storage.js';
+
+/** How many times a holders record is tried again after losing a race. */
+const MAX_TRIES = 32;
+/**
+ * A holder added less than this long ago may be a write still under way: a delete leaves it (the list is then a
+ * superset, which readers allow for).
+ */
+const FRESH_MS = 60_000;
 
 /** A record: documents by `<auid>/<document>` (users) or `<document>` (global). */
 type Documents = Record<string, string>;
@@ -17,10 +29,23 @@ interface Version {
 }
 
 export class StoreDocuments implements DocumentStorage {
+  readonly records: IndexRecords;
+
   constructor(
     private readonly store: Store,
+    /** The usages and document names whose holders are listed (those a global document is composed from). */
+    private readonly tracked: (auid: string, document: string) => boolean = () => false,
     private readonly prefix = 'wsgate:xcap:',
-  ) {}
+  ) {
+    this.records = {
+      get: (key) => store.get(`${prefix}index:${key}`),
+      compareAndSet: (key, expected, value) => store.compareAndSet(`${prefix}index:${key}`, expected, value),
+    };
+  }
+
+  async holders(auid: string, document: string): Promise<string[]> {
+    return Object.keys(parseRecord(await this.store.get(this.holdersKey(auid, document))));
+  }
 
   async read(ref: DocumentRef): Promise<Snapshot> {
     const raw = await this.store.get(this.keyOf(ref));
@@ -39,7 +64,37 @@ export class StoreDocuments implements DocumentStorage {
     if (body === undefined) delete next[nameIn(ref)];
     else next[nameIn(ref)] = body;
     const value = Object.keys(next).length === 0 ? undefined : JSON.stringify(next);
-    return this.store.compareAndSet(this.keyOf(ref), raw, value);
+    const listed = ref.scope === 'users' && this.tracked(ref.auid, ref.document);
+    const creating = listed && snapshot.document === undefined && body !== undefined;
+    // Listed before it exists, so that a reader of the holders never misses it.
+    if (creating) await this.changeHolders(ref, (holders) => ({ ...holders, [ref.xui!]: `${Date.now()}.${randomBytes(6).toString('hex')}` }));
+    if (!(await this.store.compareAndSet(this.keyOf(ref), raw, value))) return false;
+    if (listed && body === undefined) {
+      await this.changeHolders(ref, (holders) => {
+        const since = Number.parseInt(holders[ref.xui!] ?? '', 10);
+        if (!(Date.now() - since >= FRESH_MS)) return undefined;
+        const rest = { ...holders };
+        delete rest[ref.xui!];
+        return rest;
+      });
+    }
+    return true;
+  }
+
+  /** Changes the holders record of `ref`'s usage and name by compare-and-set; `change` returns undefined to leave it. */
+  private async changeHolders(ref: DocumentRef, change: (holders: Documents) => Documents | undefined): Promise<void> {
+    const key = this.holdersKey(ref.auid, ref.document);
+    for (let i = 0; i < MAX_TRIES; i++) {
+      const raw = await this.store.get(key);
+      const next = change(parseRecord(raw));
+      if (next === undefined) return;
+      if (await this.store.compareAndSet(key, raw, Object.keys(next).length === 0 ? undefined : JSON.stringify(next))) return;
+    }
+    throw new XcapError(503, `the list of holders of ${ref.auid}/${ref.document} kept changing under ${MAX_TRIES} attempts to write it; try again`, undefined, { 'Retry-After': '1' });
+  }
+
+  private holdersKey(auid: string, document: string): string {
+    return `${this.prefix}holders:${encodeURIComponent(auid)}:${encodeURIComponent(document)}`;
   }
 
   async list(xui: string): Promise<ListedDocument[]> {

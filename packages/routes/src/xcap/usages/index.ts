@@ -1,4 +1,4 @@
-export { type GenerateContext, type ValidationContext, type XcapUsage } from './usage.js';
+export { type ComposedDocument, type GenerateContext, type UniqueValue, type ValidationContext, type XcapUsage } from './usage.js';
 export { resourceListsUsage, RESOURCE_LISTS_NS } from './resource-lists.js';
 export { rlsServicesUsage, RLS_SERVICES_NS } from './rls-services.js';
 export { omaPresRulesUsage, presRulesUsage, COMMON_POLICY_NS } from './pres-rules.js';

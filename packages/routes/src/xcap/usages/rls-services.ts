@@ -3,15 +3,19 @@
  * in place (`<list>`) or by reference (`<resource-list>`, an HTTP URI of a list in a resource-lists document).
  * §4.4.5's constraints checked here: a service's URI is unique within the document (uniqueness-failure, with
  * an alternative offered), a `<resource-list>` is an absolute HTTP URI with a node selector whose AUID segment is
- * resource-lists and, for a document in a user's tree, whose XUI is that document's. Not checked: the uniqueness
- * of a service URI across every document of the server (§4.4.5's first rule), which needs them all read.
+ * resource-lists and, for a document in a user's tree, whose XUI is that document's. A service's URI is also
+ * unique amongst every document on the server (`uniqueOnServer`, claimed by the route module in the storage), and
+ * `global/index` is the union of the users' `index` documents (§4.4.8, `composed`).
  */
+import type { Document } from '@xmldom/xmldom';
 import { xcapConflict } from '../xcap-error.js';
 import { checkRoot, checkUniqueAmongSiblings, isAbsoluteUri, isHttpUri, requireAttribute } from './checks.js';
 import { checkList } from './resource-lists.js';
-import { elementChildren, type XcapUsage } from './usage.js';
+import { parseXml, serializeXml } from '../xml.js';
+import { elementChildren, isElement, selectorTo, type XcapUsage } from './usage.js';
 
 export const RLS_SERVICES_NS = 'urn:ietf:params:xml:ns:rls-services';
+const RESOURCE_LISTS_NS = 'urn:ietf:params:xml:ns:resource-lists';
 
 export const rlsServicesUsage: XcapUsage = {
   auid: 'rls-services',
@@ -44,7 +48,37 @@ export const rlsServicesUsage: XcapUsage = {
     }
     checkUniqueAmongSiblings(root, RLS_SERVICES_NS, 'service', 'uri', RLS_SERVICES_NS, true);
   },
+  uniqueOnServer: (doc) =>
+    servicesOf(doc).flatMap((service) => {
+      const uri = service.getAttribute('uri');
+      return uri === null ? [] : [{ value: uri, field: `${selectorTo(service, RLS_SERVICES_NS)}/@uri`, attribute: 'uri', element: 'service' }];
+    }),
+  composed: [{ document: 'index', from: 'index', compose: unionOfServices }],
 };
+
+function servicesOf(doc: Document) {
+  return elementChildren(doc.documentElement!).filter((c) => isElement(c, RLS_SERVICES_NS, 'service'));
+}
+
+/**
+ * §4.4.8: "each <service> element in a user document will also be present as a <service> element in the global
+ * document. The inverse is true as well." Each is copied as it stands (a prefix its document declared is declared
+ * again on it by the serializer when the global root does not bind it alike).
+ */
+function unionOfServices(documents: readonly Document[]): string {
+  const global = parseXml(
+    Buffer.from(`<rls-services xmlns="${RLS_SERVICES_NS}" xmlns:rl="${RESOURCE_LISTS_NS}"/>`),
+  );
+  const root = global.documentElement!;
+  for (const doc of documents) {
+    for (const service of servicesOf(doc)) {
+      root.appendChild(global.createTextNode('\n '));
+      root.appendChild(global.importNode(service, true));
+    }
+  }
+  if (root.firstChild !== null) root.appendChild(global.createTextNode('\n'));
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${serializeXml(global)}\n`;
+}
 
 /**
  * What is wrong with a `<resource-list>` URI, RFC 4826 §4.4.5: "The server MUST verify that the URI path contains

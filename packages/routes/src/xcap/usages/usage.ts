@@ -19,6 +19,26 @@ export interface GenerateContext {
   readonly rootUrl: string;
 }
 
+/** A value that must be unique amongst every document of its usage on the server (RFC 4826 §4.4.5). */
+export interface UniqueValue {
+  readonly value: string;
+  /** The node selector of the attribute holding it, not yet percent-encoded (`rls-services/service[2]/@uri`). */
+  readonly field: string;
+  /** Its attribute's and element's names, for the 409's phrase. */
+  readonly attribute: string;
+  readonly element: string;
+}
+
+/** A global document the server composes from users' documents of the same usage (RFC 4826 §4.4.8). */
+export interface ComposedDocument {
+  /** Its name under `global/` (`index`). */
+  readonly document: string;
+  /** The name of the users' documents it is made from (`index`). */
+  readonly from: string;
+  /** Its text, from those documents (well-formed and valid), in the order of their XUIs. */
+  readonly compose: (documents: readonly Document[]) => string;
+}
+
 export interface XcapUsage {
   /** The Application Unique ID, the first path segment under the XCAP root (`resource-lists`). */
   readonly auid: string;
@@ -35,6 +55,15 @@ export interface XcapUsage {
    * is stored: throw `xcapConflict('schema-validation-error' | 'uniqueness-failure' | 'constraint-failure', …)`.
    */
   readonly validate?: (doc: Document, context: ValidationContext) => void;
+  /**
+   * The values of a document that must be unique amongst every document of this usage on the server, whoever
+   * holds them (RFC 4826 §4.4.5's service URIs): a write taking one another document holds is a 409
+   * uniqueness-failure with an alt-value. Claimed atomically in the storage, so two gateways sharing it cannot
+   * both take one.
+   */
+  readonly uniqueOnServer?: (doc: Document) => readonly UniqueValue[];
+  /** Global documents made from the users' documents (read-only, 405 to PUT and DELETE). */
+  readonly composed?: readonly ComposedDocument[];
   /**
    * For documents the server makes (read-only, 405 to PUT and DELETE): the document's text for `uri`, or
    * undefined when there is none (404).
