@@ -35,12 +35,10 @@ beforeAll(async () => {
 });
 afterAll(() => gateway?.close({ grace: 0.2 }));
 
-// ——— a SIP user agent's digest client: the test kit's (RFC 7616 §3.4), answering GET on the upgrade ———
+// ——— a SIP user agent's digest client: the test kit's (RFC 7616 §3.4), with a fresh cnonce each time ———
 
-type Challenge = DigestChallenge;
-const challenges = (header: string): Challenge[] => digestChallenges(header);
-const authorization = (c: Challenge, user: string, password: string, nc = 1, uri = '/'): string =>
-  digestAuthorization(c, { user, password, nc, uri, method: 'GET', cnonce: randomBytes(12).toString('base64url') });
+const authorization = (c: DigestChallenge, user: string, password: string, nc = 1, uri = '/', method = 'GET'): string =>
+  digestAuthorization(c, { user, password, nc, uri, method, cnonce: randomBytes(12).toString('base64url') });
 
 interface Refused {
   status: number;
@@ -63,10 +61,10 @@ function connect(url: string, headers: Record<string, string> = {}): Promise<{ s
 }
 
 /** The challenge the gateway answers a first attempt with. */
-async function challenge(url: string, algorithm: 'SHA-256' | 'MD5'): Promise<Challenge> {
+async function challenge(url: string, algorithm: 'SHA-256' | 'MD5'): Promise<DigestChallenge> {
   const { refused } = await connect(url);
   expect(refused?.status).toBe(401);
-  const offered = challenges(String(refused!.headers['www-authenticate']));
+  const offered = digestChallenges(String(refused!.headers['www-authenticate']));
   return offered.find((c) => c.algorithm === algorithm)!;
 }
 
@@ -104,7 +102,7 @@ describe('a SIP user agent', () => {
     const url = `ws://127.0.0.1:${ws}/`;
     const { refused } = await connect(url);
     expect(refused).toMatchObject({ status: 401, body: 'no credentials\n' });
-    const offered = challenges(String(refused!.headers['www-authenticate']));
+    const offered = digestChallenges(String(refused!.headers['www-authenticate']));
     expect(offered.map((c) => [c.algorithm, c.realm, c.qop])).toEqual([
       ['SHA-256', 'example.com', 'auth'],
       ['MD5', 'example.com', 'auth'],
@@ -207,8 +205,8 @@ describe('what is not a WebSocket', () => {
 async function xcapAs(user: string, password: string, path: string, r: XcapRequest = {}): Promise<XcapAnswer> {
   const first = await xcapRequest(ws, path, r);
   if (first.status !== 401) return first;
-  const c = challenges(String(first.headers['www-authenticate'])).find((x) => x.algorithm === 'SHA-256')!;
-  const Authorization = digestAuthorization(c, { user, password, uri: path, method: r.method ?? 'GET', cnonce: randomBytes(12).toString('base64url') });
+  const c = digestChallenges(String(first.headers['www-authenticate'])).find((x) => x.algorithm === 'SHA-256')!;
+  const Authorization = authorization(c, user, password, 1, path, r.method ?? 'GET');
   return xcapRequest(ws, path, { ...r, headers: { ...r.headers, Authorization } });
 }
 

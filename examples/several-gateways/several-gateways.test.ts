@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { freePort, sleep, startWsgate, stopChild, until, type WsgateProcess } from '@wsgate/test-kit';
+import { freePort, startWsgate, stopChild, until, waitForPort, type WsgateProcess } from '@wsgate/test-kit';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '../..');
@@ -43,17 +43,6 @@ const background: ChildProcess[] = [];
 const gateways: WsgateProcess[] = [];
 const clients: WebSocket[] = [];
 let firstList = '';
-
-async function waitForPort(port: number, host = '127.0.0.1', ms = 10_000): Promise<void> {
-  const accepts = () =>
-    new Promise<boolean>((resolve) => {
-      const socket = net.connect({ port, host, timeout: 500 });
-      socket.once('connect', () => (socket.end(), resolve(true)));
-      socket.once('error', () => resolve(false));
-      socket.once('timeout', () => (socket.destroy(), resolve(false)));
-    });
-  await until(accepts, ms, `${host}:${port} to accept connections`);
-}
 
 function ctl(node: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, [join(root, 'scripts/wsgate.mjs'), 'ctl', '--config', configs[node]!, ...args], { cwd: root, encoding: 'utf8', timeout: 20_000 });
@@ -146,7 +135,7 @@ beforeAll(async () => {
     background.push(child);
     const port = line.startsWith('redis-server') ? ports.redis : ports.haproxy;
     await Promise.race([
-      waitForPort(port),
+      waitForPort(port, 10_000, line.split(' ')[0]!),
       once(child, 'exit').then(() => {
         throw new Error(`${command} exited: ${stderr}`);
       }),
@@ -207,7 +196,6 @@ describe('three gateways behind HAProxy (TCP, PROXY protocol), sharing a Redis',
     expect(after.map((n, i) => n - before[i]!)).toEqual([1, 1, 1]);
     // Another client is counted apart.
     expect((await through('127.0.0.21', 'other')).status).toBe(101);
-    await sleep(0);
   });
 });
 

@@ -12,6 +12,7 @@ import { ManagementViews } from './management/views.js';
 import { RealIpResolver } from './ingress/real-ip.js';
 import type { ConnectionDirectory } from './connections/directory.js';
 import { ConnectionRegistry } from './connections/registry.js';
+import { WORKER_ID_SPAN } from './connections/node-claim.js';
 import type { RequestEnv } from './request/request-facts.js';
 import { isRoutes, type Routes } from './script/routes.js';
 import { resolveEventRoutes } from './script/event-routes.js';
@@ -31,9 +32,6 @@ export interface GatewayOptions {
   /** TLS session-ticket keys (48 bytes) every TLS listener uses: a cluster's workers share the primary's. */
   tlsTicketKeys?: Buffer;
 }
-
-/** Connection ids of worker k start at k × this. */
-export const WORKER_ID_SPAN = 1_000_000_000;
 
 /** Where a listener ended up bound. */
 export interface ListenerAddress {

@@ -8,7 +8,8 @@ import type { SipAuthenticator } from './auth/authenticator.js';
 import { registrationsView } from './observe/registrations-view.js';
 import { sipMetrics, type SipMetrics } from './observe/sip-metrics.js';
 import { type Flow, localFlow, remoteFlow } from './proxy/flow.js';
-import { sipProxy, type SipProxy } from './proxy/proxy.js';
+import { BRANCH_PREFIX, sipProxy, type SipProxy } from './proxy/proxy.js';
+import { flowConnectionId } from './registrar/bindings.js';
 import { registrar, type Registrar, type RegistrarOptions } from './registrar/registrar.js';
 
 export interface SipServiceOptions {
@@ -92,6 +93,7 @@ export function sipService(options: SipServiceOptions): SipService {
     ...(metrics !== undefined ? { metrics } : {}),
   });
   const host = options.host ?? [...domains][0]!;
+  const viaHost = host.toLowerCase();
   const parse: ParseOptions = options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize };
   const frames: FrameStats = { messages: 0, answered: 0, dropped: 0, keepalives: 0 };
 
@@ -102,7 +104,7 @@ export function sipService(options: SipServiceOptions): SipService {
   const directory = gateway?.connections;
   const connection = (flow: string): Flow | undefined => {
     // `<node>/<connection id>`: with a shared directory ids are unique across nodes, so the id alone finds it
-    const id = Number(flow.slice(flow.lastIndexOf('/') + 1));
+    const id = flowConnectionId(flow);
     if (!Number.isSafeInteger(id)) return undefined;
     if (directory === undefined && !flow.startsWith(local)) return undefined;
     return conns.get(id) ?? (directory === undefined ? undefined : remoteFlow(id, directory));
@@ -166,7 +168,7 @@ export function sipService(options: SipServiceOptions): SipService {
     const top = response.topVia;
     const tx = top.params.get('tx');
     const id = tx === undefined || tx === null ? NaN : Number(tx);
-    if (directory === undefined || !Number.isSafeInteger(id) || conns.has(id) || top.host.toLowerCase() !== host.toLowerCase() || !top.branch?.startsWith('z9hG4bKwg')) {
+    if (directory === undefined || !Number.isSafeInteger(id) || conns.has(id) || top.host.toLowerCase() !== viaHost || !top.branch?.startsWith(BRANCH_PREFIX)) {
       metrics?.dropped('stray');
       return;
     }

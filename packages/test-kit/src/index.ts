@@ -12,6 +12,7 @@ export {
   rawExchange,
   readUntilClose,
   upgradeRequest,
+  waitForPort,
   type ExchangeOptions,
   type RawResult,
   type ReadOptions,
@@ -40,4 +41,14 @@ export { thrown } from './thrown.js';
 export { killRedises, REDIS_SERVER, RedisServer, type RedisServerOptions } from './redis.js';
 export { storeBehaviour } from './store-behaviour.js';
 export { digestAuthorization, digestChallenges, type DigestAnswer, type DigestChallenge } from './digest-client.js';
-export { RFC4825_INSERT_EXAMPLE, RFC4825_NAMESPACES, RFC4826_LISTS, xcapRequest, type XcapAnswer, type XcapRequest } from './xcap-client.js';
+export {
+  RFC4825_INSERT_EXAMPLE,
+  RFC4825_NAMESPACES,
+  RFC4826_LISTS,
+  RFC4826_MARKETING_SERVICE,
+  RFC4826_MYBUDDIES_SERVICE,
+  RFC4826_RLS_SERVICES,
+  xcapRequest,
+  type XcapAnswer,
+  type XcapRequest,
+} from './xcap-client.js';

@@ -5,9 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { onAllCores, stopChild } from './children.js';
+import { waitForPort } from './wire.js';
 import { join } from 'node:path';
 
 export const NGINX = process.env.WSGATE_NGINX ?? '/usr/sbin/nginx';
@@ -54,7 +54,7 @@ export class Nginx {
       child.once('exit', (code) => reject(new Error(`nginx exited (${code}) at start: ${stderr}${nginx.errorLog()}`))),
     );
     try {
-      await Promise.race([Promise.all(options.waitPorts.map((p) => waitForPort(p, 10_000))), exited]);
+      await Promise.race([Promise.all(options.waitPorts.map((p) => waitForPort(p, 10_000, 'nginx'))), exited]);
     } catch (err) {
       child.kill('SIGKILL');
       throw err;
@@ -111,18 +111,4 @@ ${
 }
 ${o.stream === undefined ? '' : `stream {\n  ${o.stream}\n}`}
 `;
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nginx did not listen on ${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

@@ -6,12 +6,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopChild } from './children.js';
 import type { Certificates } from './peers.js';
-import { freePort } from './wire.js';
+import { freePort, waitForPort } from './wire.js';
 
 export const REDIS_SERVER = process.env.WSGATE_REDIS_SERVER ?? '/usr/bin/redis-server';
 
@@ -84,7 +83,7 @@ export class RedisServer {
     });
     const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`redis-server exited (${code}) at start: ${output}`))));
     try {
-      await Promise.race([waitForPort(this.port, 10_000), exited]);
+      await Promise.race([waitForPort(this.port, 10_000, 'redis-server'), exited]);
     } catch (err) {
       child.kill('SIGKILL');
       throw err;
@@ -110,19 +109,5 @@ export class RedisServer {
   async close(): Promise<void> {
     this.thaw();
     await this.stop();
-  }
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }

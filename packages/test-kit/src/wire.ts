@@ -15,6 +15,25 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Resolves once `host:port` accepts a TCP connection (a peer started in the background is up); throws after
+ * `timeoutMs`, naming `what` (`nginx`, `kamailio`…) and the address.
+ */
+export async function waitForPort(port: number, timeoutMs: number, what: string, host = '127.0.0.1'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ port, host, timeout: 500 });
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+      socket.once('timeout', () => (socket.destroy(), resolve(false)));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${host}:${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 export interface UpgradeRequestOptions {
   /** The Host header's value; default `127.0.0.1`. */
   host?: string;

@@ -63,6 +63,34 @@ export const RFC4826_LISTS = `<?xml version="1.0" encoding="UTF-8"?>
    </resource-lists>
 `;
 
+/** RFC 4826 §4.3's example document's first <service>: a service made from a resource list on the XCAP server. */
+export const RFC4826_MYBUDDIES_SERVICE = `<service uri="sip:mybuddies@example.com">
+  <resource-list>http://xcap.example.com/resource-lists/users/sip:joe@example.com/index/~~/resource-lists/list%5b@name=%22l1%22%5d</resource-list>
+  <packages>
+   <package>presence</package>
+  </packages>
+ </service>`;
+
+/** RFC 4826 §4.3's example document's second <service>: its list inline, entries in the resource-lists namespace (prefix rl). */
+export const RFC4826_MARKETING_SERVICE = `<service uri="sip:marketing@example.com">
+   <list name="marketing">
+     <rl:entry uri="sip:joe@example.com"/>
+     <rl:entry uri="sip:sudhir@example.com"/>
+   </list>
+   <packages>
+     <package>presence</package>
+   </packages>
+ </service>`;
+
+/** RFC 4826 §4.3's example document, as written there (its line-folded URI unfolded). */
+export const RFC4826_RLS_SERVICES = `<?xml version="1.0" encoding="UTF-8"?>
+<rls-services xmlns="urn:ietf:params:xml:ns:rls-services"
+   xmlns:rl="urn:ietf:params:xml:ns:resource-lists"
+   xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+ ${RFC4826_MYBUDDIES_SERVICE}
+ ${RFC4826_MARKETING_SERVICE}
+</rls-services>`;
+
 /**
  * RFC 4825 §6.4's example document, its namespaces: a default one, two elements `<baz>` in two namespaces and
  * a prefix (ns1) that the document binds and a node selector does not.

@@ -4,14 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { freePort, startUpstream, type Nginx, type Upstream } from '@wsgate/test-kit';
 import { startNginxProxy, TUNED_BUFFERS } from './nginx-proxy.js';
-import { socketCount } from './process-stats.js';
+import { parentPid, socketCount } from './process-stats.js';
 import { RelayProcess } from './relay-process.js';
-
-/** The parent pid of `pid`, from /proc. */
-function parentOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-}
 
 /** One WebSocket through `port`: sends `message`, resolves with the open socket once the same bytes came back. */
 function echoOnce(port: number, message: string | Buffer): Promise<WebSocket> {
@@ -52,7 +46,7 @@ describe("the proxy bench's other peers start and relay a WebSocket echo (needs 
 
     it('is a cluster primary with the requested workers', () => {
       expect(side.workerPids).toHaveLength(2);
-      for (const pid of side.workerPids) expect(parentOf(pid)).toBe(side.pids[0]);
+      for (const pid of side.workerPids) expect(parentPid(pid)).toBe(side.pids[0]);
     });
 
     it("relays a WebSocket echo to the upstream through its workers' sockets", async () => {

@@ -45,6 +45,12 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/** The parent of `pid` (a worker's primary), from /proc/PID/stat: the field after the state, past the command's parenthesis. */
+export function parentPid(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
 /** `cpuMicros` of each pid on its own, in the order given. */
 export function cpuMicrosEach(pids: readonly number[]): number[] {
   return pids.map((pid) => cpuMicros([pid]));

@@ -1,16 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startUpstream, type Upstream } from '@wsgate/test-kit';
-import { childPids, socketCount } from './process-stats.js';
+import { parentPid, socketCount } from './process-stats.js';
 import { startProxyGateway } from './product-gateway.js';
 import type { CliGateway } from '../cli-gateway.js';
-
-/** The parent pid of `pid`, from /proc. */
-function parentOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-}
 
 describe('the proxy bench runs the product: wsgate --config with workers and a proxy route (needs a build)', () => {
   let upstream: Upstream;
@@ -31,8 +24,9 @@ describe('the proxy bench runs the product: wsgate --config with workers and a p
     const status = await gateway.status();
     expect(status).toMatchObject({ pid: gateway.primaryPid, workers: 2 });
     expect(gateway.workerPids).toHaveLength(2);
-    for (const pid of gateway.workerPids) expect(parentOf(pid)).toBe(gateway.primaryPid);
-    expect(childPids(gateway.primaryPid).sort()).toEqual([...gateway.workerPids].sort());
+    for (const pid of gateway.workerPids) expect(parentPid(pid)).toBe(gateway.primaryPid);
+    // workerPids come from /proc (the primary's children): the management API names the same processes.
+    expect((await gateway.memory(false)).map((p) => p.pid).sort()).toEqual([gateway.primaryPid, ...gateway.workerPids].sort());
   });
 
   it('proxies WebSockets to the upstream; its management API counts them, and /proc finds them in the workers', async () => {

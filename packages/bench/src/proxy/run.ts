@@ -100,8 +100,9 @@ async function measure<L extends SlicedLoad>(
 /**
  * RSS added per idle connection held open through `target`, measured on `pids`, and how the side's `workers`
  * hold them (their sockets, from /proc: two per proxied connection, the client's and the upstream's);
- * `whileOpen` runs with the connections open. No collection before the readings: the product has no way to ask
- * for one (neither its management API nor a signal), so garbage the handshakes left is counted, for every side.
+ * `whileOpen` runs with the connections open. No collection before the readings: nginx and the node peers have
+ * no way to ask for one (wsgate has, `POST /memory/collect`, but one side collected would not compare), so
+ * garbage the handshakes left is counted, for every side.
  */
 async function idleMemory(
   target: Target,

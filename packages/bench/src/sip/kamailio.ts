@@ -9,10 +9,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onAllCores, stopChild } from '@wsgate/test-kit';
+import { onAllCores, stopChild, waitForPort } from '@wsgate/test-kit';
 import { processTree } from './server-memory.js';
 
 export const KAMAILIO = process.env.WSGATE_KAMAILIO ?? '/usr/sbin/kamailio';
@@ -78,7 +77,7 @@ export class Kamailio {
       child.once('exit', (code, signal) => reject(new Error(`kamailio exited (${signal ?? code}) at start: ${stderr}`))),
     );
     try {
-      await Promise.race([waitForPort(options.port, options.startTimeoutMs ?? 10_000), exited]);
+      await Promise.race([waitForPort(options.port, options.startTimeoutMs ?? 10_000, 'kamailio'), exited]);
     } catch (err) {
       child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
@@ -272,18 +271,4 @@ request_route {
 	exit;
 }
 `;
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`kamailio did not listen on ${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

@@ -24,12 +24,13 @@ import { freePort, sleep, killWsgates } from '@wsgate/test-kit';
 import { fmt } from '../gateway/format.js';
 import { ensureFileLimit } from '../gateway/limits.js';
 import { MachineLoad } from '../gateway/machine-load.js';
+import { median } from '../gateway/phases/idle-memory.js';
 import { runGuarded } from '../gateway/run-guard.js';
 import { cpuMicros } from '../proxy/process-stats.js';
 import { killAllServers, ServerProcess } from '../gateway/servers.js';
 import { Kamailio, killKamailios } from './kamailio.js';
 import type { LoadJob, LoadReply, RateResult, User } from './load.js';
-import { processTree, serverMemoryBytes } from './server-memory.js';
+import { serverMemoryBytes } from './server-memory.js';
 import { toMarkdown, writeJson, type SipFigure, type SipReport } from './table.js';
 import { makeUsers, writeHtdigest } from './users.js';
 import { startWsgateSip } from './wsgate.js';
@@ -117,12 +118,6 @@ function split<T>(items: readonly T[], n: number): T[][] {
   return Array.from({ length: n }, (_, i) => items.slice(Math.floor((i * items.length) / n), Math.floor(((i + 1) * items.length) / n)));
 }
 
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
@@ -145,7 +140,7 @@ async function startServer(side: Side, htdigest: string): Promise<Server> {
     return { port: f.port, pids: () => f.pids, stop: () => f.stop() };
   }
   const w = await startWsgateSip({ port, domain: DOMAIN, htdigest });
-  return { port, pids: () => processTree(w.primaryPid), stop: () => w.stop() };
+  return { port, pids: () => w.pids, stop: () => w.stop() };
 }
 
 async function main(loads: LoadProcess[], machine: MachineLoad): Promise<void> {

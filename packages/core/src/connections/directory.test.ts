@@ -55,13 +55,19 @@ async function byUser(directory: ConnectionDirectory, user: string): Promise<Con
   return entry!;
 }
 
+/** A gateway with one WebSocket of `user` open: the socket, `gateway.connections`, and the connection's id. */
+async function connected(user: string): Promise<{ ws: WebSocket; directory: ConnectionDirectory; id: number }> {
+  gw = await startTestGateway(routes);
+  const ws = await open(`/?user=${user}`);
+  await until(() => gw!.gateway.connections.size === 1, 2000, 'connection listed');
+  const directory: ConnectionDirectory = gw.gateway.connections;
+  const { id } = await byUser(directory, user);
+  return { ws, directory, id };
+}
+
 describe('gateway.connections, the in-process directory', () => {
   it('send(id) reaches a terminated connection, as text or binary', async () => {
-    gw = await startTestGateway(routes);
-    const ws = await open('/?user=ann');
-    await until(() => gw!.gateway.connections.size === 1, 2000, 'connection listed');
-    const directory: ConnectionDirectory = gw.gateway.connections;
-    const { id } = await byUser(directory, 'ann');
+    const { ws, directory, id } = await connected('ann');
     const text = once(ws, 'message');
     expect(directory.send(id, 'hello by id')).toBe(true);
     const [data, isBinary] = await text;
@@ -76,11 +82,7 @@ describe('gateway.connections, the in-process directory', () => {
   });
 
   it('post(id, topic) hands data to the listener of the topic in the process holding the id, at once; false otherwise', async () => {
-    gw = await startTestGateway(routes);
-    const ws = await open('/?user=ann');
-    await until(() => gw!.gateway.connections.size === 1, 2000, 'connection listed');
-    const directory: ConnectionDirectory = gw.gateway.connections;
-    const { id } = await byUser(directory, 'ann');
+    const { ws, directory, id } = await connected('ann');
     const heard: string[] = [];
     expect(directory.post(id, 'sip', 'before anyone listens')).toBe(false);
     const stop = directory.listen('sip', (data) => heard.push(data));
@@ -118,11 +120,7 @@ describe('gateway.connections, the in-process directory', () => {
   });
 
   it('ping(id) pings a terminated connection; false for an unknown id', async () => {
-    gw = await startTestGateway(routes);
-    const ws = await open('/?user=cat');
-    await until(() => gw!.gateway.connections.size === 1, 2000, 'connection listed');
-    const directory: ConnectionDirectory = gw.gateway.connections;
-    const { id } = await byUser(directory, 'cat');
+    const { ws, directory, id } = await connected('cat');
     const pinged = once(ws, 'ping');
     expect(directory.ping(id)).toBe(true);
     await pinged;
@@ -131,11 +129,7 @@ describe('gateway.connections, the in-process directory', () => {
   });
 
   it('close(id) of an unknown id answers false and touches nothing', async () => {
-    gw = await startTestGateway(routes);
-    const ws = await open('/?user=dan');
-    await until(() => gw!.gateway.connections.size === 1, 2000, 'connection listed');
-    const directory: ConnectionDirectory = gw.gateway.connections;
-    const { id } = await byUser(directory, 'dan');
+    const { ws, directory, id } = await connected('dan');
     expect(directory.close(id + 1000, 4000, 'nobody')).toBe(false);
     expect(directory.get(id + 1000)).toBeUndefined();
     expect(directory.size).toBe(1);

@@ -9,6 +9,8 @@
 
 /** Connection ids of node number k start at k × this. */
 export const NODE_ID_SPAN = 1_000_000_000_000;
+/** Connection ids of worker k start at k × this (within the node's span): ids tell their worker, in a cluster too. */
+export const WORKER_ID_SPAN = 1_000_000_000;
 /** Node numbers run 1…MAX_NODES. */
 export const MAX_NODES = 999;
 
@@ -55,6 +57,11 @@ redis.call('SET', member, instance, 'PX', ttl)
 redis.call('SADD', p..'members', n..':'..worker)
 if held then return {n, 0} end
 return {n, 1}`;
+
+/** The node number (0: none, a node that numbered it before reaching Redis) and worker an id was numbered by. */
+export function idHolder(id: number): { readonly number: number; readonly worker: number } {
+  return { number: Math.floor(id / NODE_ID_SPAN), worker: Math.floor((id % NODE_ID_SPAN) / WORKER_ID_SPAN) };
+}
 
 export function claimAnswer(reply: unknown): ClaimAnswer {
   const [code, detail] = reply as [number, number | string | undefined];

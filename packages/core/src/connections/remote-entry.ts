@@ -129,7 +129,7 @@ export class RemoteEntry implements ConnectionEntry<any> {
 }
 
 /** The listing's summary (`summarize()`'s fields), with the node and the user. */
-export function summaryOfRecord(r: ConnectionRecord, now = Date.now()): Record<string, unknown> {
+function summaryOfRecord(r: ConnectionRecord): Record<string, unknown> {
   return {
     id: r.id,
     node: r.node,
@@ -142,7 +142,7 @@ export function summaryOfRecord(r: ConnectionRecord, now = Date.now()): Record<s
     origin: r.origin,
     ...(r.user !== undefined ? { user: r.user } : {}),
     createdAt: new Date(r.createdAt).toISOString(),
-    idleSeconds: (now - r.lastActivityAt) / 1000,
+    idleSeconds: (Date.now() - r.lastActivityAt) / 1000,
     ...r.counts,
   };
 }

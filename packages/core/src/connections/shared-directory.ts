@@ -30,25 +30,23 @@ import { randomBytes } from 'node:crypto';
 import { WsgateError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { redactedUrl } from '../store/redis-url.js';
-import { makeRedisClient, StoreUnavailableError, type RedisStoreClient } from '../store/redis-store.js';
+import { makeRedisClient, StoreUnavailableError, UNAVAILABLE_REPLY, type RedisStoreClient } from '../store/redis-store.js';
 import type { ConnectionEntry } from './connection-entry.js';
 import { DirectoryCommands, type Command } from './directory-commands.js';
 import type { ConnectionDirectory, ConnectionSubscriber, SubscribeOptions } from './directory.js';
-import { CLAIM_NODE, MAX_NODES, NODE_ID_SPAN, claimAnswer } from './node-claim.js';
+import { CLAIM_NODE, MAX_NODES, NODE_ID_SPAN, WORKER_ID_SPAN, claimAnswer, idHolder } from './node-claim.js';
 import type { ConnectionRegistry } from './registry.js';
 import { RemoteEntry, recordOf, type ConnectionRecord, type RemoteActions } from './remote-entry.js';
 
 type Client = RedisStoreClient;
 type RedisModule = typeof import('@redis/client');
 
-/** Connection ids of worker k start at k × this (the cluster's span, gateway.ts). */
-const WORKER_ID_SPAN = 1_000_000_000;
 /** A node's entries expire this many heartbeats after its last one. */
-export const EXPIRY_BEATS = 3;
+const EXPIRY_BEATS = 3;
 /** How long a command to another node waits for its answer before failing with WSGATE_NODE_UNANSWERED. */
-export const REPLY_TIMEOUT_MS = 2000;
+const REPLY_TIMEOUT_MS = 2000;
 /** Default seconds between heartbeats. */
-export const DEFAULT_HEARTBEAT = 5;
+const DEFAULT_HEARTBEAT = 5;
 
 export interface SharedDirectoryOptions {
   /** As `store.redis` has them. */
@@ -201,17 +199,15 @@ export class SharedDirectory implements ConnectionDirectory {
         await this.stop();
         throw err;
       }
-      this.timer = setInterval(() => void this.beat(), this.heartbeatMs);
-      this.timer.unref();
-      return;
+    } else {
+      const why = `connection directory: cannot reach Redis at ${this.url}`;
+      if (this.options.onUnavailable !== 'degraded') {
+        await this.stop();
+        throw new StoreUnavailableError(why, { fix: 'start Redis, or fix store.redis.url (or set store.redis.onUnavailable: degraded to start without it)' });
+      }
+      this.downSince = Date.now();
+      this.logger.warn({ directory: this.url }, `${why}; other nodes' connections are out of sight until it is reached`);
     }
-    const why = `connection directory: cannot reach Redis at ${this.url}`;
-    if (this.options.onUnavailable !== 'degraded') {
-      await this.stop();
-      throw new StoreUnavailableError(why, { fix: 'start Redis, or fix store.redis.url (or set store.redis.onUnavailable: degraded to start without it)' });
-    }
-    this.downSince = Date.now();
-    this.logger.warn({ directory: this.url }, `${why}; other nodes' connections are out of sight until it is reached`);
     this.timer = setInterval(() => void this.beat(), this.heartbeatMs);
     this.timer.unref();
   }
@@ -295,10 +291,9 @@ export class SharedDirectory implements ConnectionDirectory {
 
   send(id: number, data: string | Buffer, options?: { readonly binary?: boolean }): boolean | Promise<boolean> {
     if (this.registry.get(id) || this.isOurs(id)) return this.registry.send(id, data, options);
+    const binary = options?.binary !== undefined ? { binary: options.binary } : {};
     const command: Command =
-      typeof data === 'string'
-        ? { op: 'send', id, data, ...(options?.binary !== undefined ? { binary: options.binary } : {}) }
-        : { op: 'send', id, data: data.toString('base64'), base64: true, ...(options?.binary !== undefined ? { binary: options.binary } : {}) };
+      typeof data === 'string' ? { op: 'send', id, data, ...binary } : { op: 'send', id, data: data.toString('base64'), base64: true, ...binary };
     return this.askHolder(id, command);
   }
 
@@ -313,13 +308,13 @@ export class SharedDirectory implements ConnectionDirectory {
 
   /** An id numbered by this process (its node number and worker): no other node holds it. */
   private isOurs(id: number): boolean {
-    return this.number !== 0 && Math.floor(id / NODE_ID_SPAN) === this.number && Math.floor((id % NODE_ID_SPAN) / WORKER_ID_SPAN) === this.worker;
+    const { number, worker } = idHolder(id);
+    return this.number !== 0 && number === this.number && worker === this.worker;
   }
 
   /** The process that holds an id: from its node number and worker, or, for an id without one, from the records. */
   private async holderOf(id: number, known?: ConnectionRecord): Promise<{ member: string; node: string } | undefined> {
-    const number = Math.floor(id / NODE_ID_SPAN);
-    const worker = Math.floor((id % NODE_ID_SPAN) / WORKER_ID_SPAN);
+    const { number, worker } = idHolder(id);
     if (number !== 0) return { member: `${number}:${worker}`, node: known?.node ?? `number ${number}` };
     const record = known ?? (await this.findRecord(id));
     if (!record) return undefined;
@@ -388,9 +383,9 @@ export class SharedDirectory implements ConnectionDirectory {
   /** The record of an id held by another process, or undefined. */
   private async findRecord(id: number): Promise<ConnectionRecord | undefined> {
     const client = this.ready();
-    const number = Math.floor(id / NODE_ID_SPAN);
+    const { number, worker } = idHolder(id);
     if (number !== 0) {
-      const member = `${number}:${Math.floor((id % NODE_ID_SPAN) / WORKER_ID_SPAN)}`;
+      const member = `${number}:${worker}`;
       const value = await this.redisCall(() => client.hGet(`${this.keys}conns:${member}`, String(id)));
       return value ? this.remember(JSON.parse(value) as ConnectionRecord) : undefined;
     }
@@ -399,7 +394,7 @@ export class SharedDirectory implements ConnectionDirectory {
   }
 
   private remember(record: ConnectionRecord): ConnectionRecord {
-    const number = Math.floor(record.id / NODE_ID_SPAN);
+    const { number } = idHolder(record.id);
     if (number !== 0 && this.names.get(number) !== record.node) this.names.set(number, record.node);
     return record;
   }
@@ -416,7 +411,7 @@ export class SharedDirectory implements ConnectionDirectory {
     try {
       return await call();
     } catch (err) {
-      if (err instanceof this.redis.ErrorReply && !/^(LOADING|READONLY|MASTERDOWN|BUSY|NOAUTH|WRONGPASS)\b/.test(err.message)) throw err;
+      if (err instanceof this.redis.ErrorReply && !UNAVAILABLE_REPLY.test(err.message)) throw err;
       this.wentDown(err);
       throw new StoreUnavailableError(`connection directory: Redis at ${this.url}: ${reasonOf(err)}`, { cause: err });
     }

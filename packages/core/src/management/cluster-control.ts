@@ -1,6 +1,6 @@
 import type { Worker } from 'node:cluster';
 import { WsgateError, type WsgateErrorCode } from '../errors.js';
-import { WORKER_ID_SPAN } from '../gateway.js';
+import { WORKER_ID_SPAN } from '../connections/node-claim.js';
 import { DEFAULT_PAGE, MAX_PAGE, type ConnectionFilter, type ConnectionPage, type ConnectionSummary, type GatewayControl, type GatewayStatus } from './control.js';
 import { readProcessMemory, type ProcessMemory } from './process-memory.js';
 import type { ViewFilter, ViewInfo, ViewPage, ViewPaging } from './views.js';

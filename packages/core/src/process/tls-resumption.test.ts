@@ -1,20 +1,19 @@
 /** TLS session resumption in a cluster: the workers share the primary's session-ticket keys (issue 17.4). */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, stopChild, until } from '@wsgate/test-kit';
+import { freePort, startWsgate, type WsgateProcess } from '@wsgate/test-kit';
 
 const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const core = pathToFileURL(fileURLToPath(new URL('../../dist/index.js', import.meta.url))).href;
 
-let child: ChildProcess | undefined;
+let running: WsgateProcess | undefined;
 afterEach(async () => {
-  if (child) await stopChild(child, () => child!.kill('SIGKILL'), 5000);
-  child = undefined;
+  await running?.stop();
+  running = undefined;
 });
 
 /** One HTTPS request on a fresh TLS connection, offering `session`: which worker answered, whether it resumed, the next ticket. */
@@ -42,11 +41,7 @@ describe('TLS in a cluster', () => {
     const port = await freePort();
     writeFileSync(join(dir, 'routes.mjs'), `import { defineRoutes } from ${JSON.stringify(core)};\nexport default defineRoutes({ 'http:request': (req) => req.reply(200, String(process.pid)) });\n`);
     writeFileSync(join(dir, 'wsgate.yaml'), `listeners: [{ host: 127.0.0.1, port: ${port}, tls: {} }]\nscript: ./routes.mjs\nworkers: 2\ndataDir: .wsgate\nkeepalive: { mechanism: none }\n`);
-    child = spawn(process.execPath, [cli, '--config', join(dir, 'wsgate.yaml')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c));
-    child.stderr!.on('data', (c: Buffer) => (out += c));
-    await until(() => out.includes('"msg":"listening"'), 20_000, `start, got: ${out}`);
+    running = await startWsgate(process.execPath, [cli, '--config', join(dir, 'wsgate.yaml')], { cwd: dir, timeoutMs: 20_000 });
 
     const first = await ask(port, undefined);
     expect(first.reused).toBe(false);

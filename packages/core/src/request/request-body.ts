@@ -45,6 +45,7 @@ export function readBody(stream: Readable, declaredLength: string | undefined, l
   });
 }
 
-function tooLarge(limit: number): HttpError {
+/** The 413 of a body past `limit` (also for a later `req.body()` with a smaller limit). */
+export function tooLarge(limit: number): HttpError {
   return new HttpError(413, `Request body larger than ${limit} bytes`);
 }

@@ -3,10 +3,10 @@ import type { Readable } from 'node:stream';
 import type { HandshakeOptions } from '@wsgate/handshake';
 import type { ConnectionEntry } from '../connections/connection-entry.js';
 import { ProxiedConnection, type TunnelControls } from '../connections/proxied-connection.js';
-import { HttpError, WsgateError } from '../errors.js';
+import { WsgateError } from '../errors.js';
 import type { Attributes, ReplyHeaders } from '../vocabulary.js';
 import { NEXT, type Action, type ProxyAction, type ProxyTarget, type ReplyAction } from './actions.js';
-import { readBody, type BodyOptions } from './request-body.js';
+import { readBody, tooLarge, type BodyOptions } from './request-body.js';
 import { RequestFacts } from './request-facts.js';
 import { checkReplyHeaders } from './response-headers.js';
 
@@ -101,7 +101,7 @@ export class RequestContext<A extends Attributes = Attributes> extends RequestFa
     this.bodyRead ??= source === undefined ? Promise.resolve(Buffer.alloc(0)) : readBody(source, this.header('content-length'), limit);
     return this.bodyRead.then(
       (body) => {
-        if (body.length > limit) throw new HttpError(413, `Request body larger than ${limit} bytes`);
+        if (body.length > limit) throw tooLarge(limit);
         return body;
       },
       (err: unknown) => {

@@ -60,8 +60,8 @@ export class StoreUnavailableError extends WsgateError {
   }
 }
 
-/** Replies by which Redis says it cannot serve now, rather than that the call was wrong. */
-const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|BUSY|CLUSTERDOWN|TRYAGAIN|OOM|NOAUTH|WRONGPASS)\b/;
+/** Replies by which Redis says it cannot serve now, rather than that the call was wrong (the directory's too). */
+export const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|BUSY|CLUSTERDOWN|TRYAGAIN|OOM|NOAUTH|WRONGPASS)\b/;
 
 /** Reconnect delays: fast at first, so a Redis restart costs well under a second, then at most 1 s apart. */
 const reconnectDelay = (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 50);
@@ -85,8 +85,9 @@ export class RedisStore implements Store {
   private connecting = false;
 
   constructor(options: RedisStoreOptions) {
-    this.url = redisUrlProblem(options.url) === undefined ? redactedUrl(options.url) : '';
-    if (!this.url) throw new WsgateError('WSGATE_API_MISUSE', `RedisStore: url ${redisUrlProblem(options.url)}`);
+    const problem = redisUrlProblem(options.url);
+    if (problem !== undefined) throw new WsgateError('WSGATE_API_MISUSE', `RedisStore: url ${problem}`);
+    this.url = redactedUrl(options.url);
     this.prefix = options.prefix ?? '';
     this.connectMs = milliseconds('connectTimeout', options.connectTimeout ?? 5);
     this.commandMs = milliseconds('commandTimeout', options.commandTimeout ?? 1);

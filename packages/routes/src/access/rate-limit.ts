@@ -58,7 +58,7 @@ export function rateLimit(options: RateLimitOptions): Guard {
   const gateway = o.gateway as Gateway | undefined;
   const outage = new StoreOutage('rate-limit', 'handshake counts', policy, typeof gateway?.metrics?.counter === 'function' ? gateway.metrics : undefined);
   const rate = o.handshakes === undefined ? undefined : handshakeWindow(knownKeys('rateLimit().handshakes', o.handshakes, ['limit', 'window']), o.store as Store | undefined);
-  const open = o.connections === undefined ? undefined : connectionCount(knownKeys('rateLimit().connections', o.connections, ['max', 'retryAfter']), o.gateway as Gateway | undefined);
+  const open = o.connections === undefined ? undefined : connectionCount(knownKeys('rateLimit().connections', o.connections, ['max', 'retryAfter']), gateway);
 
   const refuse = (req: RequestContext<any>, over: Over): false => {
     req.refuse(over.status ?? status, 'rate-limit', over.reason, { 'Retry-After': String(over.retryAfter) });

@@ -87,6 +87,9 @@ describe('digestAuth() when its nonce-count store is lost', () => {
         }
         // A wrong password is still a 401: the store is asked only after the password was checked.
         expect((await attempt(g.url, { headers: { Authorization: 'Digest username="dee"' } })).status).toBe(401);
+        const challenge = digestChallenges(String((await attempt(g.url)).headers['www-authenticate']))[0]!;
+        const wrong = digestAuthorization(challenge, { user: 'dee', password: 'not-dee-digest', method: 'GET', uri: '/', nc: 1 });
+        expect((await attempt(g.url, { headers: { Authorization: wrong } })).status).toBe(401);
       },
       async () => {
         const r = await login(g);

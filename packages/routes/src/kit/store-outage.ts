@@ -54,11 +54,6 @@ export class StoreOutage {
     this.refused = counter?.labels(module, 'refused');
   }
 
-  /** True while the last store call of this module failed for an outage. */
-  get unavailable(): boolean {
-    return this.down;
-  }
-
   /**
    * A store call failed. For an outage, logs it once per outage, counts the decision and answers whether to
    * admit (`open`); any other error is thrown back.

@@ -60,6 +60,7 @@ export function conflictDocument(c: XcapConflict): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<xcap-error xmlns="${NS}">${element}</xcap-error>\n`;
 }
 
-function escapeXml(text: string): string {
+/** Text safe inside XML content and quoted attribute values (the documents the server writes itself). */
+export function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }

@@ -207,6 +207,7 @@ describe('RFC 4825 §13 Examples: Bill\'s requests and the answers, as written t
   let bare: TestGateway;
   const BILL = 'bill:bill-pw';
   const bill = (path: string, r: XcapRequest = {}) => xcapRequest(bare.port, path, { as: BILL, ...r });
+  const billPut = (path: string, type: string, body: string) => bill(path, { method: 'PUT', type, body });
   beforeAll(async () => {
     bare = await startTestGateway(xcap({ root: '', auth, xuis: (user) => [`sip:${user}@example.com`] }));
   });
@@ -214,23 +215,16 @@ describe('RFC 4825 §13 Examples: Bill\'s requests and the answers, as written t
 
   it('Figures 24–32: create, add an entry, fetch, add a list, delete an entry, fetch an attribute', async () => {
     // Figure 24: New Document (§7.1)
-    const created = await bill('/resource-lists/users/sip:bill@example.com/index', {
-      method: 'PUT',
-      type: 'application/resource-lists+xml',
-      body: `<?xml version="1.0" encoding="UTF-8"?>
+    const created = await billPut('/resource-lists/users/sip:bill@example.com/index', 'application/resource-lists+xml', `<?xml version="1.0" encoding="UTF-8"?>
 <resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">
   <list name="friends">
   </list>
-</resource-lists>`,
-    });
+</resource-lists>`);
     expect(created.status).toBe(201);
     expect(created.headers.etag).toBeDefined(); // §8.2.7 "An entity tag MUST be included in all successful responses to a PUT."
 
     // Figure 25: RLS Services Example
-    const rls = await bill('/rls-services/users/sip:bill@example.com/index', {
-      method: 'PUT',
-      type: 'application/rls-services+xml',
-      body: `<?xml version="1.0" encoding="UTF-8"?>
+    const rls = await billPut('/rls-services/users/sip:bill@example.com/index', 'application/rls-services+xml', `<?xml version="1.0" encoding="UTF-8"?>
 <rls-services xmlns="urn:ietf:params:xml:ns:rls-services">
 <service uri="sip:myfriends@example.com">
   <resource-list>http://xcap.example.com/resource-lists/users/sip:bill@example.com/index/~~/resource-lists/list%5b@name=%22friends%22%5d
@@ -239,18 +233,13 @@ describe('RFC 4825 §13 Examples: Bill\'s requests and the answers, as written t
    <package>presence</package>
   </packages>
  </service>
-</rls-services>`,
-    });
+</rls-services>`);
     expect(rls.status).toBe(201);
 
     // Figure 26: Resource Lists Document (§7.4)
-    const entry = await bill('/resource-lists/users/sip:bill@example.com/index/~~/resource-lists/list%5b@name=%22friends%22%5d/entry', {
-      method: 'PUT',
-      type: 'application/xcap-el+xml',
-      body: `<entry uri="sip:bob@example.com">
+    const entry = await billPut('/resource-lists/users/sip:bill@example.com/index/~~/resource-lists/list%5b@name=%22friends%22%5d/entry', 'application/xcap-el+xml', `<entry uri="sip:bob@example.com">
     <display-name>Bob Jones</display-name>
-  </entry>`,
-    });
+  </entry>`);
     expect(entry).toMatchObject({ status: 201, body: '' });
 
     // Figure 27: Fetch Operation; Figure 28: Results of Fetch ("note how white space text nodes appear")
@@ -267,10 +256,7 @@ describe('RFC 4825 §13 Examples: Bill\'s requests and the answers, as written t
 </resource-lists>`);
 
     // Figure 29: Adding an Entry
-    const list = await bill('/resource-lists/users/sip:bill@example.com/index/~~/resource-lists/list%5b@name=%22friends%22%5d/list%5b@name=%22close-friends%22%5d', {
-      method: 'PUT',
-      type: 'application/xcap-el+xml',
-      body: `<list name="close-friends">
+    const list = await billPut('/resource-lists/users/sip:bill@example.com/index/~~/resource-lists/list%5b@name=%22friends%22%5d/list%5b@name=%22close-friends%22%5d', 'application/xcap-el+xml', `<list name="close-friends">
    <entry uri="sip:joe@example.com">
      <display-name>Joe Smith</display-name>
    </entry>
@@ -280,8 +266,7 @@ describe('RFC 4825 §13 Examples: Bill\'s requests and the answers, as written t
    <entry uri="sip:petri@example.com">
      <display-name>Petri Aukia</display-name>
    </entry>
-</list>`,
-    });
+</list>`);
     expect(list.status).toBe(201);
 
     // Figure 30: Deleting an Entry (§7.5)
@@ -299,17 +284,13 @@ describe('RFC 4825 §13 Examples: Bill\'s requests and the answers, as written t
   });
 
   it('§7.4: the PUT of <service uri="sip:mybuddies@example.com"> at service[@uri="sip:good-friends@example.com"] "will fail with a 409"', async () => {
-    const r = await bill('/rls-services/users/sip:bill@example.com/index/~~/rls-services/service%5b@uri=%22sip:good-friends@example.com%22%5d', {
-      method: 'PUT',
-      type: 'application/xcap-el+xml',
-      body: `<service uri="sip:mybuddies@example.com">
+    const r = await billPut('/rls-services/users/sip:bill@example.com/index/~~/rls-services/service%5b@uri=%22sip:good-friends@example.com%22%5d', 'application/xcap-el+xml', `<service uri="sip:mybuddies@example.com">
   <resource-list>http://xcap.example.com/resource-lists/users/sip:joe@example.com/index/~~/resource-lists/list%5b@name=%22l1%22%5d
 </resource-list>
   <packages>
    <package>presence</package>
   </packages>
-</service>`,
-    });
+</service>`);
     expect(r.status).toBe(409);
     expect(r.headers['content-type']).toBe('application/xcap-error+xml');
     expect(r.body).toContain('<cannot-insert phrase=');

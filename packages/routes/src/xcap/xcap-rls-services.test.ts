@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore, WsgateError } from '@wsgate/core';
-import { startTestGateway, xcapRequest, type TestGateway, type XcapRequest } from '@wsgate/test-kit';
+import { RFC4826_MARKETING_SERVICE, RFC4826_MYBUDDIES_SERVICE, startTestGateway, xcapRequest, type TestGateway, type XcapRequest } from '@wsgate/test-kit';
 import { basicAuth } from '../auth/basic.js';
 import { xcap } from './xcap.js';
 
@@ -108,28 +108,15 @@ for (const storage of ['store', 'directory'] as const) {
     });
 
     it('§4.4.8: rls-services/global/index is the union of every user\'s index, read by anyone, with an ETag that follows them', async () => {
-      // RFC 4826 §4.4.8's two documents, as there but with their namespaces declared (the RFC leaves them out, and
-      // without them the first is no rls-services document and the second not namespace-well-formed).
+      // RFC 4826 §4.4.8's two documents (§4.3's two services), as there but with their namespaces declared (the RFC
+      // leaves them out, and without them the first is no rls-services document and the second not namespace-well-formed).
       const joe = `<?xml version="1.0" encoding="UTF-8"?>
 <rls-services xmlns="urn:ietf:params:xml:ns:rls-services">
- <service uri="sip:mybuddies@example.com">
-  <resource-list>http://xcap.example.com/resource-lists/users/sip:joe@example.com/index/~~/resource-lists/list%5b@name=%22l1%22%5d</resource-list>
-  <packages>
-   <package>presence</package>
-  </packages>
- </service>
+ ${RFC4826_MYBUDDIES_SERVICE}
 </rls-services>`;
       const bob = `<?xml version="1.0" encoding="UTF-8"?>
 <rls-services xmlns="urn:ietf:params:xml:ns:rls-services" xmlns:rl="urn:ietf:params:xml:ns:resource-lists">
- <service uri="sip:marketing@example.com">
-   <list name="marketing">
-     <rl:entry uri="sip:joe@example.com"/>
-     <rl:entry uri="sip:sudhir@example.com"/>
-   </list>
-   <packages>
-     <package>presence</package>
-   </packages>
- </service>
+ ${RFC4826_MARKETING_SERVICE}
 </rls-services>`;
       expect((await put('joe', docOf('joe'), joe)).status).toBe(201);
       expect((await put('bob', docOf('bob'), bob)).status).toBe(201);
@@ -139,21 +126,8 @@ for (const storage of ['store', 'directory'] as const) {
       expect(composed.headers.etag).toMatch(/^"[\w-]{27}"$/);
       expect(composed.body).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<rls-services xmlns="urn:ietf:params:xml:ns:rls-services" xmlns:rl="urn:ietf:params:xml:ns:resource-lists">/);
       // Every <service> of every user's index, as written there; none of another document (alice's work, erin's).
-      expect(composed.body).toContain(`<service uri="sip:mybuddies@example.com">
-  <resource-list>http://xcap.example.com/resource-lists/users/sip:joe@example.com/index/~~/resource-lists/list%5b@name=%22l1%22%5d</resource-list>
-  <packages>
-   <package>presence</package>
-  </packages>
- </service>`);
-      expect(composed.body).toContain(`<service uri="sip:marketing@example.com">
-   <list name="marketing">
-     <rl:entry uri="sip:joe@example.com"/>
-     <rl:entry uri="sip:sudhir@example.com"/>
-   </list>
-   <packages>
-     <package>presence</package>
-   </packages>
- </service>`);
+      expect(composed.body).toContain(RFC4826_MYBUDDIES_SERVICE);
+      expect(composed.body).toContain(RFC4826_MARKETING_SERVICE);
       const uris = [...composed.body.matchAll(/<service uri="([^"]+)"/g)].map((m) => m[1]).sort();
       expect(uris).toEqual(['sip:dave-list@example.com', 'sip:family@example.com', 'sip:friends-2@example.com', 'sip:friends@example.com', 'sip:marketing@example.com', 'sip:mybuddies@example.com', 'sip:one@example.com', 'sip:two@example.com'].sort());
       // Node selectors work on it as on any document.

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore, WsgateError } from '@wsgate/core';
-import { RFC4826_LISTS, startTestGateway, xcapRequest, type TestGateway, type XcapRequest } from '@wsgate/test-kit';
+import { RFC4826_LISTS, RFC4826_RLS_SERVICES, startTestGateway, xcapRequest, type TestGateway, type XcapRequest } from '@wsgate/test-kit';
 import { basicAuth } from '../auth/basic.js';
 import { xcap } from './xcap.js';
 import { xcapConflict } from './xcap-error.js';
@@ -328,28 +328,8 @@ describe('a script\'s own usage and the other usages', () => {
     const global = await put(rlsPath, pointing('http://xcap.example.com/xcap-root/resource-lists/global/index/~~/resource-lists/list%5b@name=%22l1%22%5d'), { type: rlsType });
     expect(global.body).toContain('<constraint-failure');
 
-    // RFC 4826 §4.3 Example Document, as written there (its line-folded URI unfolded), in Joe's tree since it
-    // points at Joe's list; an administrator writes it.
-    const example = `<?xml version="1.0" encoding="UTF-8"?>
-<rls-services xmlns="urn:ietf:params:xml:ns:rls-services"
-   xmlns:rl="urn:ietf:params:xml:ns:resource-lists"
-   xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
- <service uri="sip:mybuddies@example.com">
-  <resource-list>http://xcap.example.com/resource-lists/users/sip:joe@example.com/index/~~/resource-lists/list%5b@name=%22l1%22%5d</resource-list>
-  <packages>
-   <package>presence</package>
-  </packages>
- </service>
- <service uri="sip:marketing@example.com">
-   <list name="marketing">
-     <rl:entry uri="sip:joe@example.com"/>
-     <rl:entry uri="sip:sudhir@example.com"/>
-   </list>
-   <packages>
-     <package>presence</package>
-   </packages>
- </service>
-</rls-services>`;
+    // RFC 4826 §4.3 Example Document, in Joe's tree since it points at Joe's list; an administrator writes it.
+    const example = RFC4826_RLS_SERVICES;
     const joe = '/xcap-root/rls-services/users/sip:joe@example.com/index';
     // Alice's document holds both service URIs, and §4.4.5 makes them unique on the whole server: 409 until she
     // lets them go.

@@ -4,6 +4,7 @@
  * the requests under its root and passes every other one on (`req.next()`).
  */
 import { STATUS_CODES } from 'node:http';
+import type { Document } from '@xmldom/xmldom';
 import { defineRoutes, type RequestContext, type Routes } from '@wsgate/core';
 import { authorize, REFUSED } from './server/access.js';
 import { checkConditions } from './server/conditions.js';
@@ -14,6 +15,7 @@ import { etagOf, type DocumentRef, type DocumentStorage, type StoredDocument } f
 import { DirectoryDocuments } from './storage/directory-documents.js';
 import { StoreDocuments } from './storage/store-documents.js';
 import { encodeSelector, parseXcapUri, type XcapUri } from './uri.js';
+import { checkRoot } from './usages/checks.js';
 import { capsUsage, directoryUsage } from './usages/server-documents.js';
 import type { ComposedDocument, XcapUsage } from './usages/usage.js';
 import { conflictDocument, XcapError, xcapConflict } from './xcap-error.js';
@@ -107,8 +109,11 @@ async function serve(req: RequestContext<any>, server: Server) {
   return req.reply(status, STATUS_CODES[status]!, '', '', etag === undefined ? {} : { ETag: etag });
 }
 
-/** What a write does to the current document: its new text (undefined: deleted) and the status to answer. */
-type Change = (current: StoredDocument | undefined) => { readonly body: string | undefined; readonly status: number };
+/**
+ * What a write does to the current document: its new text (undefined: deleted), the status to answer, and the new
+ * document as parsed (so that its unique values are read without parsing the text again).
+ */
+type Change = (current: StoredDocument | undefined) => { readonly body: string | undefined; readonly status: number; readonly doc?: Document };
 
 async function putChange(req: RequestContext<any>, s: XcapSettings, usage: XcapUsage, uri: XcapUri, selector: NodeSelector | undefined): Promise<Change> {
   const body = await req.body({ limit: s.maxDocumentSize });
@@ -118,7 +123,7 @@ async function putChange(req: RequestContext<any>, s: XcapSettings, usage: XcapU
     const doc = parseXml(body);
     validate(usage, doc, uri);
     const text = new TextDecoder('utf-8').decode(body);
-    return (current) => ({ body: text, status: current === undefined ? 201 : 200 });
+    return (current) => ({ body: text, status: current === undefined ? 201 : 200, doc });
   }
   const ancestorUri = (selectorPrefix: string): string =>
     `${absolute(req, uri.documentPath)}${selectorPrefix === '' ? '' : `/~~/${encodeSelector(selectorPrefix)}`}`;
@@ -127,7 +132,7 @@ async function putChange(req: RequestContext<any>, s: XcapSettings, usage: XcapU
     const doc = parseXml(Buffer.from(current.body));
     const { created } = putNode(doc, selector, usage.namespace, body, contentType, ancestorUri);
     validate(usage, doc, uri);
-    return { body: sized(serializeXml(doc), s), status: created ? 201 : 200 };
+    return { body: sized(serializeXml(doc), s), status: created ? 201 : 200, doc };
   };
 }
 
@@ -138,7 +143,7 @@ function deleteChange(usage: XcapUsage, uri: XcapUri, selector: NodeSelector | u
     const doc = parseXml(Buffer.from(current.body));
     deleteNode(doc, selector, usage.namespace);
     validate(usage, doc, uri);
-    return { body: serializeXml(doc), status: 200 };
+    return { body: serializeXml(doc), status: 200, doc };
   };
 }
 
@@ -157,12 +162,12 @@ async function commit(
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const snapshot = await storage.read(ref);
     checkConditions(conditions, snapshot.document?.etag, false);
-    const { body, status } = change(snapshot.document);
-    if (body !== undefined && ref.scope === 'users' && snapshot.otherBytes + Buffer.byteLength(body) > s.maxUserStorage) {
+    const { body, status, doc } = change(snapshot.document);
+    if (body !== undefined && ref.scope === 'users' && (await snapshot.otherBytes()) + Buffer.byteLength(body) > s.maxUserStorage) {
       throw new XcapError(507, `the user's documents would hold more than ${s.maxUserStorage} bytes`);
     }
     // RFC 4826 §4.4.5: the values unique on the whole server are claimed before the document is written.
-    const values = unique === undefined || body === undefined ? [] : unique(parseXml(Buffer.from(body)));
+    const values = unique === undefined || doc === undefined ? [] : unique(doc);
     const held: Claims | undefined = values.length === 0 ? undefined : await claims.claim(ref, values);
     let written: boolean;
     try {
@@ -191,12 +196,9 @@ async function commit(
   throw new XcapError(503, `the document kept changing under ${MAX_ATTEMPTS} attempts to write it; try again`, undefined, { 'Retry-After': '1' });
 }
 
-function validate(usage: XcapUsage, doc: ReturnType<typeof parseXml>, uri: XcapUri): void {
-  const root = doc.documentElement!;
-  if ((root.namespaceURI ?? '') !== usage.namespace || root.localName !== usage.rootElement) {
-    const got = root.namespaceURI ? `{${root.namespaceURI}}${root.localName}` : root.localName;
-    throw xcapConflict('schema-validation-error', `${usage.auid} documents have the root element <${usage.rootElement}> in ${usage.namespace}, got <${got}>`);
-  }
+/** The root element every usage checks (a script's usage may have no validate of its own), then the usage's checks. */
+function validate(usage: XcapUsage, doc: Document, uri: XcapUri): void {
+  checkRoot(doc, usage);
   usage.validate?.(doc, { uri });
 }
 
@@ -212,7 +214,7 @@ function sized(text: string, s: XcapSettings): string {
  */
 async function compose(storage: DocumentStorage, usage: XcapUsage, composed: ComposedDocument): Promise<StoredDocument> {
   const xuis = (await storage.holders(usage.auid, composed.from)).sort();
-  const parts: { xui: string; etag: string; doc: ReturnType<typeof parseXml> }[] = [];
+  const parts: { xui: string; etag: string; doc: Document }[] = [];
   for (const xui of xuis) {
     const held = (await storage.read({ auid: usage.auid, scope: 'users', xui, document: composed.from })).document;
     if (held !== undefined) parts.push({ xui, etag: held.etag, doc: parseXml(Buffer.from(held.body)) });

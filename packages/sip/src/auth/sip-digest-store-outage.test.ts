@@ -91,19 +91,23 @@ async function start(policy?: 'open' | 'closed') {
   let nc = 0;
   /** The next request, answering the first challenge with the next nonce count. */
   const next = () => send(digestAuthorization(c, { user: 'alice', password: 'alice-secret', method: 'MESSAGE', uri: 'sip:bob@example.com', nc: ++nc }));
+  /** The next request, answering with a wrong password. */
+  const wrong = () => send(digestAuthorization(c, { user: 'alice', password: 'not-alice-secret', method: 'MESSAGE', uri: 'sip:bob@example.com', nc: ++nc }));
   const warned = (text: RegExp) => logs.filter((l) => l.module === 'sip-digest' && text.test(String(l.msg)));
-  return { ws, next, warned };
+  return { ws, next, wrong, warned };
 }
 
 describe('sipDigest() when its nonce-count store is lost', () => {
   it('closed by default: 503 Retry-After while Redis is gone, logged once; 200 again once Redis is back', async () => {
-    const { ws, next, warned } = await start();
+    const { ws, next, wrong, warned } = await start();
     expect((await next()).status).toBe(200);
     await redis.stop();
     for (let i = 0; i < 3; i++) {
       const refused = await next();
       expect([refused.status, refused.reason, refused.headers.get('retry-after')]).toEqual([503, 'authentication store unavailable', '5']);
     }
+    // the store is asked only after the password was checked: a wrong one is challenged again, not a 503
+    expect((await wrong()).status).toBe(407);
     await redis.resume();
     await until(async () => (await next()).status === 200, 10_000, 'SIP digest admitting again once Redis is back');
     expect(warned(/store unavailable.*refusing with 503/)).toHaveLength(1);
@@ -112,9 +116,10 @@ describe('sipDigest() when its nonce-count store is lost', () => {
   });
 
   it('open: the right password is admitted while Redis is gone; a wrong one is still challenged', async () => {
-    const { ws, next, warned } = await start('open');
+    const { ws, next, wrong, warned } = await start('open');
     await redis.stop();
     for (let i = 0; i < 2; i++) expect((await next()).status).toBe(200);
+    expect((await wrong()).status).toBe(407);
     await redis.resume();
     await until(async () => (await next()).status === 200 && warned(/store available again/).length === 1, 10_000, 'the store answering again');
     expect(warned(/store unavailable.*admitting without them \(onStoreUnavailable: open\)/)).toHaveLength(1);

@@ -14,6 +14,7 @@ import {
   digestAlgorithmsOption,
   digestCredentials,
   digestResponseMatches,
+  isStoreUnavailable,
   NonceSigner,
   parseAuthParams,
   readDigestResponse,
@@ -124,14 +125,12 @@ export function sipDigest(options: SipDigestOptions): SipAuthenticator {
       outage.answered(log.log);
       if (!raised) return challenge(side, 'nonce count replayed or not increasing');
     } catch (err) {
-      let admit: boolean;
-      try {
-        admit = outage.failed(err, log.log);
-      } catch {
+      // an outage goes by onStoreUnavailable; any other store error is a bug: 500
+      if (!isStoreUnavailable(err)) {
         log.log.error({ err }, `${where}: the store failed; answering 500`);
         return refuse(500, 'authentication store failed');
       }
-      if (!admit) return { status: 503, reason: 'authentication store unavailable', headers: [['Retry-After', String(STORE_RETRY_AFTER)]] };
+      if (!outage.failed(err, log.log)) return { status: 503, reason: 'authentication store unavailable', headers: [['Retry-After', String(STORE_RETRY_AFTER)]] };
     }
     return { user: r.user };
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Connection, Logger } from '@wsgate/core';
+import { STORE_RETRY_AFTER } from '@wsgate/routes';
 import { type SipRequest, SipResponse } from '../message.js';
 import { createResponse } from '../respond.js';
 import { serialize } from '../serialize.js';
@@ -71,9 +72,11 @@ export interface SipProxy {
 /** Answers requests addressed to this server itself (REGISTER, OPTIONS to the domain): the service's part. */
 export type HereHandler = (conn: Connection, request: SipRequest) => Promise<void> | void;
 
-const INVITE_LINGER_MS = 32_000;
+const INVITE_LINGER_MS = 32_000; // RFC 6026 Timer L: 2xx retransmissions and late 2xx of other branches still relayed
 /** Sent with a 503 whose cause (a store out of reach) is expected to pass: RFC 3261 §21.5.4. */
-const RETRY: ReadonlyArray<readonly [string, string]> = [['Retry-After', '5']]; // RFC 6026 Timer L: 2xx retransmissions and late 2xx of other branches still relayed
+const RETRY: ReadonlyArray<readonly [string, string]> = [['Retry-After', String(STORE_RETRY_AFTER)]];
+/** How every wsgate proxy's branch ids begin: RFC 3261's magic cookie and `wg`. */
+export const BRANCH_PREFIX = 'z9hG4bKwg';
 const CANCELLED_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"';
 
 /**
@@ -85,13 +88,13 @@ const CANCELLED_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"';
 export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
   // The flow tokens' key may come from the store (shared by the gateways that see one dialog): known before
   // the first request is routed.
+  const host = options.host.toLowerCase();
   let rules: DestinationRules | undefined;
-  let tokens: FlowTokens;
   let keying: Promise<DestinationRules> | undefined;
   const keyed = (): Promise<DestinationRules> =>
     (keying ??= (async () => {
-      tokens = new FlowTokens(typeof options.secret === 'function' ? await options.secret() : options.secret);
-      return (rules = { domains: options.domains, host: options.host.toLowerCase(), tokens });
+      const tokens = new FlowTokens(typeof options.secret === 'function' ? await options.secret() : options.secret);
+      return (rules = { domains: options.domains, host, tokens });
     })().catch((err: unknown) => {
       keying = undefined; // the store was out of reach: the next request asks again
       throw err;
@@ -109,15 +112,16 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
   const byCallee = new Map<number, Set<Branch>>();
 
   // Branch ids: RFC 3261's magic cookie, a per-process prefix, a counter: unique without a random draw per request.
-  const prefix = `z9hG4bKwg${randomBytes(4).toString('hex')}`;
+  const prefix = `${BRANCH_PREFIX}${randomBytes(4).toString('hex')}`;
   let counter = 0;
-  const flowOf = (conn: Connection) => `${options.node}/${conn.id}`;
+  const flowOf = (connectionId: number) => `${options.node}/${connectionId}`;
   const isOpen = (conn: Connection) => conn.state === 'open';
   // `tx`: the connection the transaction's request came in on, so that a gateway that receives the response on
   // another node's behalf can post it to the process running the transaction (`ProxyOptions.connection`).
   const viaOf = (target: Flow, branch: string, caller?: Connection) =>
     `SIP/2.0/${target.secure ? 'WSS' : 'WS'} ${options.host};branch=${branch}${caller === undefined ? '' : `;tx=${caller.id}`}`;
-  const recordRoute = (flow: string) => `<sip:${tokens.sign(flow)}@${options.host};transport=ws;lr>`;
+  // only once a request was routed, so the key is known
+  const recordRoute = (flow: string) => `<sip:${rules!.tokens.sign(flow)}@${options.host};transport=ws;lr>`;
 
   function send(conn: Connection, message: SipRequest | SipResponse): void {
     if (isOpen(conn)) conn.send(serialize(message), { binary: false });
@@ -155,7 +159,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     if (req.via.length > 1 && loops(req)) return answer(conn, req, 482, 'Loop Detected');
     stampReceived(req, conn.remoteAddress, conn.remotePort);
 
-    const fromFlow = flowOf(conn);
+    const fromFlow = flowOf(conn.id);
     let known = rules;
     if (known === undefined) {
       try {
@@ -213,7 +217,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
   /** A request came back with a Via of ours on a branch that carried the same request: a loop, not a spiral (§16.3 step 4). */
   function loops(req: SipRequest): boolean {
     for (const v of req.via.slice(1)) {
-      if (v.host.toLowerCase() !== options.host.toLowerCase() || v.branch === undefined || !v.branch.startsWith(prefix)) continue;
+      if (v.host.toLowerCase() !== host || v.branch === undefined || !v.branch.startsWith(prefix)) continue;
       const b = branches.get(v.branch);
       if (b !== undefined && b.request.requestUri === req.requestUri && b.request.callId === req.callId && b.request.cseq.seq === req.cseq.seq) return true;
     }
@@ -238,14 +242,14 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     mine.add(tx);
     // an initial request that may create a dialog gets this proxy on its route set, one entry per side (RFC 5626 §5.3)
     const dialogForming = uris !== undefined && req.toTag === undefined && DIALOG_FORMING.has(req.method);
-    const callerFlow = flowOf(caller);
+    const callerFlow = flowOf(caller.id);
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!;
       const id = `${prefix}${(counter++).toString(36)}`;
       const copy = branchRequest(req, {
         uri: uris?.[i],
         via: viaOf(target, id, caller),
-        ...(dialogForming ? { recordRoute: [recordRoute(`${options.node}/${target.id}`), recordRoute(callerFlow)] } : {}),
+        ...(dialogForming ? { recordRoute: [recordRoute(flowOf(target.id)), recordRoute(callerFlow)] } : {}),
         ownRoutes,
       });
       const branch: Branch = { id, tx, request: copy, flow: target, provisional: false, final: undefined, cancelled: false };

@@ -22,6 +22,11 @@ export interface Binding {
   readonly flow: string;
 }
 
+/** The connection id in a flow id (`<node>/<connection id>`); NaN when there is none. */
+export function flowConnectionId(flow: string): number {
+  return Number(flow.slice(flow.lastIndexOf('/') + 1));
+}
+
 /** The key a binding replaces others by: instance + reg-id (RFC 5626 §6), instance alone, else the URI. */
 export function bindingKey(b: Pick<Binding, 'uri' | 'instance' | 'regId'>): string {
   if (b.instance !== undefined) return b.regId === undefined ? `i ${b.instance}` : `o ${b.instance} ${b.regId}`;

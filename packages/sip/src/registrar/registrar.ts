@@ -1,9 +1,10 @@
 import { type Connection, type Logger, MemoryStore, silentLogger, type Store } from '@wsgate/core';
+import { STORE_RETRY_AFTER } from '@wsgate/routes';
 import { readFrame, type FrameStats } from '../frame.js';
 import type { SipRequest } from '../message.js';
 import { createResponse } from '../respond.js';
 import { serialize } from '../serialize.js';
-import { aorKey, type Binding, loadBindings, updateBindings } from './bindings.js';
+import { aorKey, type Binding, flowConnectionId, loadBindings, updateBindings } from './bindings.js';
 import { applyRegister, listContacts, planRegister, type RegisterLimits, type Refusal } from './register.js';
 import type { SipMetrics } from '../observe/sip-metrics.js';
 import type { SipAuthenticator } from '../auth/authenticator.js';
@@ -171,7 +172,7 @@ export function registrar(options: RegistrarOptions): Registrar {
       });
     } catch {
       // the store failed (Redis out of reach): 503 and Retry-After, the UA retries; nothing half-written, one key per AOR
-      return refuse(conn, request, { status: 503, reason: 'registrar store unavailable', headers: [['Retry-After', '5']] }, p.aor);
+      return refuse(conn, request, { status: 503, reason: 'registrar store unavailable', headers: [['Retry-After', String(STORE_RETRY_AFTER)]] }, p.aor);
     }
     if (!('bindings' in result)) return refuse(conn, request, result, p.aor);
     if (result.bindings.some((b) => b.flow === flow)) {
@@ -209,7 +210,7 @@ export function registrar(options: RegistrarOptions): Registrar {
       if ((aor !== undefined && a !== aor) || (filter.user !== undefined && a.slice(a.indexOf(':') + 1, a.lastIndexOf('@')) !== filter.user)) continue;
       for (const b of await loadBindings(store, aorKey(prefix, a), now)) {
         // this process's flows only: another gateway (or worker) sharing the store lists its own
-        const connectionId = Number(b.flow.slice(b.flow.lastIndexOf('/') + 1));
+        const connectionId = flowConnectionId(b.flow);
         if (!flows.has(connectionId) || gone.has(b.flow)) continue;
         if (filter.connectionId === undefined || connectionId === filter.connectionId) out.push({ ...b, aor: a, connectionId });
       }

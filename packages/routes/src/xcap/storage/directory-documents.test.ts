@@ -1,7 +1,7 @@
 /**
  * xcap({ directory }) over HTTP: documents as files laid out as their URIs, written whole (temporary file and
  * rename), two gateways on one directory losing none of each other's concurrent writes, the directory listing,
- * and XUIs that cannot climb out of the directory.
+ * XUIs that cannot climb out of the directory, and the user's quota counted over their files.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,5 +85,19 @@ describe('xcap({ directory })', () => {
     const r = await send(one, `${doc}/deeper`, { method: 'PUT', type: RL, body: '<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"/>' });
     expect(r.status).toBe(409);
     expect(r.body).toContain('<constraint-failure phrase="a document and a folder of documents cannot have the same name"/>');
+  });
+
+  it('507 past the user\'s storage, counting the user\'s other files and not the one rewritten', async () => {
+    const size = Buffer.byteLength(RFC4826_LISTS);
+    const small = await startTestGateway(xcap({ auth, directory: mkdtempSync(join(tmpdir(), 'wsgate-xcap-quota-')), xuis: (user) => [`sip:${user}@example.com`], maxUserStorage: size + 100 }));
+    try {
+      expect((await send(small, doc, { method: 'PUT', type: RL, body: RFC4826_LISTS })).status).toBe(201);
+      expect((await send(small, doc, { method: 'PUT', type: RL, body: RFC4826_LISTS })).status).toBe(200);
+      const second = await send(small, doc.replace('/index', '/second'), { method: 'PUT', type: RL, body: RFC4826_LISTS });
+      expect(second.status).toBe(507);
+      expect((await send(small, doc.replace('/index', '/second'))).status).toBe(404);
+    } finally {
+      await small.close();
+    }
   });
 });

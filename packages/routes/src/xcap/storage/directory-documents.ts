@@ -6,13 +6,12 @@
  * still what the snapshot saw is the new text written to a temporary file and renamed over it (atomic: a
  * reader sees the old document or the new one, never a part).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { xcapConflict } from '../xcap-error.js';
 import { etagOf, type DocumentRef, type DocumentStorage, type IndexRecords, type ListedDocument, type Snapshot } from './document-storage.js';
 import { FileRecords } from './file-records.js';
-import { lock, readText } from './files.js';
+import { isFile, readText, replaceFile } from './files.js';
 
 /** How deep a user's document folders are listed for the directory. */
 const MAX_DEPTH = 8;
@@ -30,18 +29,22 @@ export class DirectoryDocuments implements DocumentStorage {
     const out: string[] = [];
     for (const xui of await names(users)) {
       const ref: DocumentRef = { auid, scope: 'users', xui: decodeURIComponent(xui), document };
-      if ((await readText(this.fileOf(ref))) !== undefined) out.push(ref.xui!);
+      // Only whether the file is there: the composer reads each holder's document anyway.
+      if (await isFile(this.fileOf(ref))) out.push(ref.xui!);
     }
     return out;
   }
 
   async read(ref: DocumentRef): Promise<Snapshot> {
     const body = await readText(this.fileOf(ref));
-    let otherBytes = 0;
-    if (ref.scope === 'users') {
+    // Every document of the user is read for it: only a write asks.
+    const otherBytes = async () => {
+      let bytes = 0;
+      if (ref.scope !== 'users') return bytes;
       const name = `${ref.auid}/${ref.document}`;
-      for (const d of await this.list(ref.xui!)) if (`${d.auid}/${d.document}` !== name) otherBytes += d.size;
-    }
+      for (const d of await this.list(ref.xui!)) if (`${d.auid}/${d.document}` !== name) bytes += d.size;
+      return bytes;
+    };
     return { document: body === undefined ? undefined : { body, etag: etagOf(body) }, otherBytes, version: body };
   }
 
@@ -51,20 +54,7 @@ export class DirectoryDocuments implements DocumentStorage {
       if (err.code === 'ENOTDIR' || err.code === 'EEXIST') throw xcapConflict('constraint-failure', 'a document and a folder of documents cannot have the same name');
       throw err;
     });
-    const release = await lock(`${file}.lock`);
-    try {
-      if ((await readText(file)) !== snapshot.version) return false;
-      if (body === undefined) {
-        await unlink(file);
-      } else {
-        const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-        await writeFile(temp, body, { flag: 'wx' });
-        await rename(temp, file);
-      }
-      return true;
-    } finally {
-      await release();
-    }
+    return replaceFile(file, snapshot.version as string | undefined, body);
   }
 
   async list(xui: string): Promise<ListedDocument[]> {

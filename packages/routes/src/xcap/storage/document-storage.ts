@@ -23,8 +23,11 @@ export interface StoredDocument {
 /** What a read saw: the document (if any), and what a write must still find to succeed. */
 export interface Snapshot {
   readonly document: StoredDocument | undefined;
-  /** Bytes the other documents sharing this document's record hold (a user's quota). */
-  readonly otherBytes: number;
+  /**
+   * Bytes the other documents sharing this document's record hold (a user's quota). A function: only a write asks,
+   * and a storage may have to read the user's other documents to answer.
+   */
+  otherBytes(): Promise<number>;
   /** @internal The storage's own version of what was read. */
   readonly version: unknown;
 }

@@ -3,10 +3,10 @@
  * fits a file name), compare-and-set under the record's lock file, written to a temporary file and renamed, as the
  * documents are. Several processes on one directory share them.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { lock, readText } from './files.js';
+import { readText, replaceFile } from './files.js';
 import type { IndexRecords } from './document-storage.js';
 
 export class FileRecords implements IndexRecords {
@@ -18,21 +18,7 @@ export class FileRecords implements IndexRecords {
 
   async compareAndSet(key: string, expected: string | undefined, value: string | undefined): Promise<boolean> {
     await mkdir(this.dir, { recursive: true });
-    const file = this.fileOf(key);
-    const release = await lock(`${file}.lock`);
-    try {
-      if ((await readText(file)) !== expected) return false;
-      if (value === undefined) {
-        if (expected !== undefined) await unlink(file);
-      } else {
-        const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-        await writeFile(temp, value, { flag: 'wx' });
-        await rename(temp, file);
-      }
-      return true;
-    } finally {
-      await release();
-    }
+    return replaceFile(this.fileOf(key), expected, value);
   }
 
   private fileOf(key: string): string {

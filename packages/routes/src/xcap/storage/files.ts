@@ -1,5 +1,6 @@
-/** Reading a file that may be absent, and the lock files that make a read-check-write atomic across processes. */
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+/** Files that may be absent, and compare-and-set of one file under a lock file, atomic across processes. */
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { XcapError } from '../xcap-error.js';
 
@@ -13,10 +14,46 @@ export async function readText(file: string): Promise<string | undefined> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    // A folder of documents, or a path through a document, names no document.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
+    if (namesNoFile(err)) return undefined;
     throw err;
+  }
+}
+
+/** Is there such a file (without reading it)? */
+export async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch (err) {
+    if (namesNoFile(err)) return false;
+    throw err;
+  }
+}
+
+/** A folder of documents, or a path through a document, names no document. */
+function namesNoFile(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR';
+}
+
+/**
+ * Compare-and-set of one file, under its lock file: `value` (undefined: removes the file) replaces the text only
+ * if it is still `expected` (undefined: absent). Written to a temporary file and renamed over it, so a reader
+ * sees the old text or the new one, never a part. True when it did.
+ */
+export async function replaceFile(file: string, expected: string | undefined, value: string | undefined): Promise<boolean> {
+  const release = await lock(`${file}.lock`);
+  try {
+    if ((await readText(file)) !== expected) return false;
+    if (value === undefined) {
+      if (expected !== undefined) await unlink(file);
+    } else {
+      const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+      await writeFile(temp, value, { flag: 'wx' });
+      await rename(temp, file);
+    }
+    return true;
+  } finally {
+    await release();
   }
 }
 

@@ -52,8 +52,11 @@ export class StoreDocuments implements DocumentStorage {
     const docs = parseRecord(raw);
     const name = nameIn(ref);
     const body = Object.hasOwn(docs, name) ? docs[name] : undefined;
-    let otherBytes = 0;
-    for (const [n, b] of Object.entries(docs)) if (n !== name) otherBytes += Buffer.byteLength(b);
+    const otherBytes = async () => {
+      let bytes = 0;
+      for (const [n, b] of Object.entries(docs)) if (n !== name) bytes += Buffer.byteLength(b);
+      return bytes;
+    };
     const version: Version = { raw, docs };
     return { document: body === undefined ? undefined : { body, etag: etagOf(body) }, otherBytes, version };
   }

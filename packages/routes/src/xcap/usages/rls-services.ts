@@ -10,19 +10,18 @@
 import type { Document } from '@xmldom/xmldom';
 import { xcapConflict } from '../xcap-error.js';
 import { checkRoot, checkUniqueAmongSiblings, isAbsoluteUri, isHttpUri, requireAttribute } from './checks.js';
-import { checkList } from './resource-lists.js';
+import { checkList, RESOURCE_LISTS_NS } from './resource-lists.js';
 import { parseXml, serializeXml } from '../xml.js';
 import { elementChildren, isElement, selectorTo, type XcapUsage } from './usage.js';
 
 export const RLS_SERVICES_NS = 'urn:ietf:params:xml:ns:rls-services';
-const RESOURCE_LISTS_NS = 'urn:ietf:params:xml:ns:resource-lists';
 
 export const rlsServicesUsage: XcapUsage = {
   auid: 'rls-services',
   mimeType: 'application/rls-services+xml',
   namespace: RLS_SERVICES_NS,
   rootElement: 'rls-services',
-  extraNamespaces: ['urn:ietf:params:xml:ns:resource-lists'],
+  extraNamespaces: [RESOURCE_LISTS_NS],
   validate(doc, { uri: documentUri }) {
     const root = checkRoot(doc, rlsServicesUsage);
     for (const service of elementChildren(root)) {

@@ -5,6 +5,7 @@
  */
 import type { DocumentStorage } from '../storage/document-storage.js';
 import { encodeSelector } from '../uri.js';
+import { escapeXml } from '../xcap-error.js';
 import type { XcapUsage } from './usage.js';
 
 export const XCAP_CAPS_NS = 'urn:ietf:params:xml:ns:xcap-caps';
@@ -54,8 +55,4 @@ export function directoryUsage(storage: DocumentStorage, stored: () => readonly 
       return `<?xml version="1.0" encoding="UTF-8"?>\n<xcap-directory xmlns="${XCAP_DIRECTORY_NS}">\n${folders.join('')}</xcap-directory>\n`;
     },
   };
-}
-
-export function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }

@@ -4,7 +4,11 @@
  * table of them; a script adds its own through `xcap({ usages: [...] })`.
  */
 import type { Document, Element } from '@xmldom/xmldom';
+import { elementChildren } from '../selector/evaluate.js';
 import type { XcapUri } from '../uri.js';
+
+/** The element children of a node: the node selector's, shared with the usages' checks. */
+export { elementChildren };
 
 /** What a usage's `validate` is told besides the document. */
 export interface ValidationContext {
@@ -71,12 +75,6 @@ export interface XcapUsage {
   readonly generate?: (context: GenerateContext) => Promise<string | undefined> | string | undefined;
 }
 
-/** The element children of `parent`. */
-export function elementChildren(parent: Element | Document): Element[] {
-  const out: Element[] = [];
-  for (let n = parent.firstChild; n !== null; n = n.nextSibling) if (n.nodeType === 1) out.push(n as Element);
-  return out;
-}
 
 /** Is `el` the element `{ns}name`? */
 export function isElement(el: Element, ns: string, name: string): boolean {
