@@ -82,5 +82,8 @@ export async function updateBindings<R extends object>(
     const ttl = next.length === 0 ? undefined : Math.max(0.001, (Math.max(...next.map((b) => b.expiresAt)) - now) / 1000);
     if (await store.compareAndSet(key, raw, text, ttl)) return { bindings: next, now, lapsed };
     if (attempt >= ATTEMPTS) throw new Error(`the bindings under ${key} changed ${ATTEMPTS} times while being written`);
+    // Lost the race: wait a random while, doubling up to 64 ms, so that a gateway with a queue of writes to this
+    // AOR cannot win every round against another one's single write.
+    await new Promise((wake) => setTimeout(wake, Math.random() * Math.min(64, 2 ** attempt)));
   }
 }
