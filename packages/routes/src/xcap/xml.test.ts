@@ -81,7 +81,7 @@ describe('parseXml', () => {
     const laughs = `<?xml version="1.0"?>\n<!-- laughs -->\n<!DOCTYPE lolz [\n${entities.join('\n')}\n]>\n<lolz>&lol9;</lolz>`;
     const started = performance.now();
     const error = refusal(laughs);
-    expect(performance.now() - started).toBeLessThan(50);
+    expect(performance.now() - started).toBeLessThan(500); // expanding it would take seconds and gigabytes
     expect(error.conflict?.tag).toBe('not-well-formed');
     expect(error.conflict?.phrase).toMatch(/DTDs are not accepted/);
   });

@@ -205,7 +205,8 @@ describe('node selector fuzz', () => {
       putNode(doc, parseNodeSelector('resource-lists/list/*/x', bindings), RL, Buffer.from('<x/>'), 'application/xcap-el+xml', (p) => p),
     );
     expect(noParent.conflict?.ancestor).toBe('resource-lists/list');
-    expect(performance.now() - started).toBeLessThan(1000);
+    // ~0.4 s here; a walk quadratic in the siblings would take minutes. Room for a loaded CI machine.
+    expect(performance.now() - started).toBeLessThan(3000);
   });
 
   it('refuses a 10 000-step selector in bounded time, and evaluates one fast', () => {
@@ -216,6 +217,6 @@ describe('node selector fuzz', () => {
     expect(() => getNode(doc, long, RL)).toThrow(XcapError);
     const broken = `resource-lists${'/*[1]'.repeat(10_000)}[`;
     expect(() => parseNodeSelector(broken, bindings)).toThrow(/bad node selector/);
-    expect(performance.now() - started).toBeLessThan(500);
+    expect(performance.now() - started).toBeLessThan(2000); // ~0.1 s here
   });
 });
