@@ -5,6 +5,7 @@ import { cell, mark, meets } from '../gateway/format.js';
 import type { RunReport } from '../gateway/report.js';
 import type { GuardedHandshakes } from './guarded-handshake.js';
 import type { SendAcross } from './send-across.js';
+import { REDIS_CPU } from './redis-commands.js';
 
 /** Redis / memory handshakes per second must reach this (issue 15.6). */
 export const GUARDED_TARGET = 0.85;
@@ -64,6 +65,7 @@ export function toMarkdown(report: ScaleReport): string {
     `Medians of ${rounds.length} rounds alternating the sides; the throughput ratios are the medians of each round's, the others the ratios of the medians, oriented so that ≥ 1.00 means Redis / across nodes is as good (latency and CPU: base ÷ scaled).`,
     `Guarded handshakes, redis / memory by round: ${rounds.map((r) => (r.redis / r.memory).toFixed(3)).join(', ')}; handshake errors ${errors}; messages lost ${report.send.lost}.`,
     `Redis commands per guarded handshake: ${describeCommands(report.guarded.redisCommandsPerHandshake)}; per message sent across nodes: ${describeCommands(report.send.redisCommandsPerMessage)}.`,
+    `redis-server CPU per guarded handshake: ${cpuOf(report.guarded.redisCommandsPerHandshake)} µs; per message sent across nodes: ${cpuOf(report.send.redisCommandsPerMessage)} µs.`,
     `Load average (1, 5, 15 min): ${report.loadAverage.start.join(' ')} at start, ${report.loadAverage.end.join(' ')} at the end.`,
   );
   return lines.join('\n');
@@ -77,5 +79,10 @@ export function writeJson(report: ScaleReport, file: string): void {
 
 /** `get 2.00, multi 1.35, …`, most first. */
 function describeCommands(perUnit: Record<string, number>): string {
-  return Object.entries(perUnit).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${n.toFixed(2)}`).join(', ') || 'none';
+  return Object.entries(perUnit).filter(([name]) => name !== REDIS_CPU).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${n.toFixed(2)}`).join(', ') || 'none';
+}
+
+/** redis-server's CPU per unit (µs), from the same counts. */
+function cpuOf(perUnit: Record<string, number>): string {
+  return (perUnit[REDIS_CPU] ?? 0).toFixed(1);
 }

@@ -2,15 +2,21 @@
  * Commands between the nodes of a shared connection directory, over Redis pub/sub: each gateway process
  * listens on its own channel (`cmd:<node number>:<worker>`) and on a reply channel of its own; a command
  * (close, ping, send, terminate one connection) is published to the holder's channel and answered on the
- * asker's. Bounded: PUBLISH says how many listen (none: the holder is gone, the answer is false at once), and
+ * asker's; `closeMatching` (close every connection of the process with an attribute's value, as a token
+ * revocation does) is published to every process's channel and answered with a count by each; `get` is
+ * answered with the connection's record (or false). Bounded: PUBLISH says how many listen (none: the holder is gone, the answer is false at once), and
  * an answer that does not come within the timeout fails the call with `WSGATE_NODE_UNANSWERED` naming the node.
  */
 import { WsgateError } from '../errors.js';
 
-export type CommandOp = 'close' | 'ping' | 'send' | 'terminate' | 'post';
+export type CommandOp = 'close' | 'ping' | 'send' | 'terminate' | 'post' | 'closeMatching' | 'get';
+
+/** What a command answers: see `Reply`. */
+export type Answer = boolean | number | object;
 
 export interface Command {
   readonly op: CommandOp;
+  /** The connection (0 for closeMatching). */
   readonly id: number;
   readonly code?: number;
   readonly reason?: string;
@@ -20,6 +26,9 @@ export interface Command {
   readonly binary?: boolean;
   /** post: the listener's topic (`data` is the text handed to it). */
   readonly topic?: string;
+  /** closeMatching: the attribute and the value a connection must have. */
+  readonly attribute?: string;
+  readonly value?: string | number | boolean;
 }
 
 interface Request extends Command {
@@ -29,7 +38,8 @@ interface Request extends Command {
 
 interface Reply {
   readonly rid: number;
-  readonly value?: boolean;
+  /** A command on one connection answers a boolean; closeMatching a count; get a record or false. */
+  readonly value?: Answer;
   readonly error?: string;
 }
 
@@ -42,7 +52,7 @@ export interface PubSub {
 
 export class DirectoryCommands {
   private nextRid = 0;
-  private readonly waiting = new Map<number, { resolve: (value: boolean) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly waiting = new Map<number, { resolve: (value: Answer) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
 
   private repliesHeard = false;
   private commandsHeard: string | undefined;
@@ -52,8 +62,8 @@ export class DirectoryCommands {
     /** This process's reply channel. */
     private readonly replies: string,
     private readonly timeoutMs: number,
-    /** Runs a command on this process's connection; answers as the registry does. */
-    private readonly run: (command: Command) => boolean,
+    /** Runs a command on this process's connections; answers as the registry does (closeMatching: a count). */
+    private readonly run: (command: Command) => Answer,
   ) {}
 
   /** Listens for answers (once; again after a failure). */
@@ -86,14 +96,28 @@ export class DirectoryCommands {
    * `nodeName()` finds it: only then, so that a command costs no look-up), or Redis cannot be reached.
    */
   ask(channel: string, nodeName: () => Promise<string>, command: Command): Promise<boolean> {
+    return this.request(channel, nodeName, command).then((value) => value === true);
+  }
+
+  /** As `ask()`, for a command answered with a count (closeMatching): 0 when no one listens. */
+  count(channel: string, nodeName: () => Promise<string>, command: Command): Promise<number> {
+    return this.request(channel, nodeName, command).then((value) => (typeof value === 'number' ? value : 0));
+  }
+
+  /** As `ask()`, for a command answered with an object (get): undefined when no one listens or it is not there. */
+  object(channel: string, nodeName: () => Promise<string>, command: Command): Promise<object | undefined> {
+    return this.request(channel, nodeName, command).then((value) => (typeof value === 'object' ? value : undefined));
+  }
+
+  private request(channel: string, nodeName: () => Promise<string>, command: Command): Promise<Answer> {
     const rid = ++this.nextRid;
-    return new Promise<boolean>((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       // Waiting before publishing: the answer comes on another connection and may beat PUBLISH's own reply.
       const timer = setTimeout(() => {
         this.waiting.delete(rid);
         void nodeName().then((node) =>
           reject(
-            new WsgateError('WSGATE_NODE_UNANSWERED', `node ${node} did not answer ${command.op} ${command.id} within ${this.timeoutMs / 1000} s: it may be overloaded or stopped`),
+            new WsgateError('WSGATE_NODE_UNANSWERED', `node ${node} did not answer ${command.op} ${command.op === 'closeMatching' ? command.attribute : command.id} within ${this.timeoutMs / 1000} s: it may be overloaded or stopped`),
           ),
         );
       }, this.timeoutMs);
@@ -123,7 +147,7 @@ export class DirectoryCommands {
     if (!w) return;
     this.waiting.delete(rid);
     clearTimeout(w.timer);
-    if (reply.error === undefined) w.resolve(reply.value === true);
+    if (reply.error === undefined) w.resolve(reply.value ?? false);
     else w.reject(cause instanceof Error ? cause : new Error(reply.error));
   }
 

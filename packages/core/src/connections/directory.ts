@@ -68,6 +68,14 @@ export interface ConnectionDirectory {
    */
   send(id: number, data: string | Buffer, options?: { readonly binary?: boolean }): boolean | Promise<boolean>;
 
+  /**
+   * Closes every open connection whose attribute `attribute` is `value` (as a token revocation closes what the
+   * token opened) and answers how many. A directory shared by several gateways asks every node to close its
+   * own, so a connection just opened is closed too, listed yet or not. Optional: without it, filter `list()`
+   * and close each (exact for the in-process registry). May be a promise.
+   */
+  closeMatching?(attribute: string, value: string | number | boolean, code?: number, reason?: string): number | Promise<number>;
+
   /** Be told of opens and closes from now on (see `SubscribeOptions.current`); returns the function that stops it. */
   subscribe(subscriber: ConnectionSubscriber, options?: SubscribeOptions): () => void;
   /**

@@ -5,7 +5,11 @@
  *
  * In Redis (under `<store.redis.prefix>wsgate:dir:`), per gateway process (node number k, worker w):
  * `conns:<k>:<w>`, a hash of connection id → JSON record (remote-entry.ts), written as connections open and
- * close (coalesced per turn of the event loop, one script: write-records.ts) and renewed by the heartbeat,
+ * close, batched: every `FLUSH_TICK_MS` (10 ms) while some are pending, one script call (write-records.ts)
+ * writes the opens at least a tick old and deletes the closes (all at once when `FLUSH_BATCH` are pending);
+ * a connection that closes younger than a tick is never written. So a connection is listed on every node
+ * within `FLUSH_WINDOW_MS` (20 ms) and a Redis round trip of its open, and gone from the listings within a
+ * tick and a round trip of its close. The hash is renewed by the heartbeat,
  * which rewrites the records whose last activity changed; the hash and the node's lease (node-claim.ts)
  * expire `EXPIRY_BEATS` heartbeats after the last one, so a node that dies has its entries gone within
  * 3 × `node.heartbeat` (15 s by default).
@@ -14,6 +18,10 @@
  * Ids stay numbers: `node number × 10¹² + worker × 10⁹ + n` (node-claim.ts). A number is what the directory
  * seam, the management API, `wsgate ctl`, per-client limits and the SIP location service already carry;
  * the node number in it says which process to ask without a lookup, as the worker number does in a cluster.
+ *
+ * By id, nothing waits for the batch: `close`, `ping`, `send` of another node's id go to its holder at once,
+ * and `get` of one not written yet asks the holder. `closeMatching` (token revocation) asks every process to
+ * close its own matching connections, listed yet or not.
  *
  * Local fast paths: a connection of this process is found, closed, pinged and sent to in the in-process
  * registry, at once, with no promise and no Redis. `size` and `subscribe` are this process's (the metrics
@@ -32,7 +40,7 @@ import type { Logger } from '../observe/logger.js';
 import { redactedUrl } from '../store/redis-url.js';
 import { makeRedisClient, StoreUnavailableError, UNAVAILABLE_REPLY, type RedisStoreClient } from '../store/redis-store.js';
 import type { ConnectionEntry } from './connection-entry.js';
-import { DirectoryCommands, type Command } from './directory-commands.js';
+import { DirectoryCommands, type Answer, type Command } from './directory-commands.js';
 import type { ConnectionDirectory, ConnectionSubscriber, SubscribeOptions } from './directory.js';
 import { CLAIM_NODE, MAX_NODES, NODE_ID_SPAN, WORKER_ID_SPAN, claimAnswer, idHolder } from './node-claim.js';
 import type { ConnectionRegistry } from './registry.js';
@@ -47,6 +55,18 @@ const EXPIRY_BEATS = 3;
 const REPLY_TIMEOUT_MS = 2000;
 /** Default seconds between heartbeats. */
 const DEFAULT_HEARTBEAT = 5;
+/**
+ * Opens and closes are written to Redis in batches, one script call a tick while some are pending, rather
+ * than one per turn of the event loop that opened or closed a connection (a node would write at the rate of
+ * its handshakes). An open is written at the first tick at which it is a tick old: a connection that lasts
+ * less is never written (a short-lived one costs Redis nothing), and one that lasts is written within
+ * `FLUSH_WINDOW_MS`.
+ */
+export const FLUSH_TICK_MS = 10;
+/** A connection is in Redis, so listed on every node, within this long (and a Redis round trip) of its open. */
+export const FLUSH_WINDOW_MS = 2 * FLUSH_TICK_MS;
+/** Pending opens and closes written at once, before the tick: a batch stays one modest script call. */
+export const FLUSH_BATCH = 500;
 
 export interface SharedDirectoryOptions {
   /** As `store.redis` has them. */
@@ -92,6 +112,10 @@ export class SharedDirectory implements ConnectionDirectory {
   /** The client is the store's (`options.connection`): not connected nor closed here. */
   private sharesClient = false;
   private clientListeners: { error: (err: unknown) => void; ready: () => void } | undefined;
+  /** Beats once the subscriber is back too, when a write is owed: the client's own return may come first. */
+  private readonly subscriberReady = () => {
+    if (this.timer && this.rewriteAll) void this.beat();
+  };
   private subscriber: Client | undefined;
   private commands: DirectoryCommands | undefined;
   /** The node number leased in Redis; 0 until it is. */
@@ -104,7 +128,8 @@ export class SharedDirectory implements ConnectionDirectory {
   private readonly written = new Map<number, number>();
   private readonly opened = new Map<number, ConnectionEntry<any>>();
   private readonly closed = new Set<number>();
-  private flushScheduled = false;
+  /** The next tick: the pending closes, and the opens a tick old, are written then. */
+  private flushTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private downSince: number | undefined;
   private closing = false;
@@ -168,6 +193,7 @@ export class SharedDirectory implements ConnectionDirectory {
     client.on('error', this.clientListeners.error);
     client.on('ready', this.clientListeners.ready);
     subscriber.on('error', () => undefined);
+    subscriber.on('ready', this.subscriberReady);
     this.commands = new DirectoryCommands(
       {
         publish: (channel, message) => client.publish(channel, message),
@@ -216,6 +242,11 @@ export class SharedDirectory implements ConnectionDirectory {
   async stop(): Promise<void> {
     this.closing = true;
     clearInterval(this.timer);
+    // What is pending needs no write: the hash is deleted below (or expires, Redis out of reach).
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.opened.clear();
+    this.closed.clear();
     this.unsubscribe?.();
     await this.beating;
     const { client, subscriber } = this;
@@ -302,6 +333,46 @@ export class SharedDirectory implements ConnectionDirectory {
     return this.askHolder(id, { op: 'post', id, topic, data });
   }
 
+  /**
+   * Closes every connection, on every node, whose attribute `attribute` is `value`: this process's at once,
+   * every other process's by a command to each member (each closes its own, listed yet or not: a connection
+   * opened within the last flush window is not yet in Redis). Answers how many were closed. A node that does
+   * not answer within 2 s, or Redis out of reach, is logged (as a failed close of another node's connection
+   * is) and counts none.
+   */
+  async closeMatching(attribute: string, value: string | number | boolean, code = 1000, reason = ''): Promise<number> {
+    let closed = this.closeMatchingHere(attribute, value, code, reason);
+    let members: string[];
+    try {
+      const client = this.ready();
+      const own = `${this.number}:${this.worker}`;
+      members = (await this.redisCall(() => client.sMembers(`${this.keys}members`))).filter((m) => m !== own);
+    } catch (err) {
+      this.logger.warn({ err: reasonOf(err), op: 'closeMatching', attribute }, "connection directory: other nodes' connections not closed");
+      return closed;
+    }
+    const command: Command = { op: 'closeMatching', id: 0, attribute, value, code, reason };
+    const counts = await Promise.all(
+      members.map((member) => {
+        const number = Number(member.split(':')[0]);
+        const nodeName = async () => this.names.get(number) ?? `number ${number}`;
+        return this.commands!.count(`${this.keys}cmd:${member}`, nodeName, command).catch((err: unknown) => {
+          this.logger.warn({ err: reasonOf(err), op: 'closeMatching', attribute }, 'connection directory: a command to another node failed');
+          return 0;
+        });
+      }),
+    );
+    for (const n of counts) closed += n;
+    return closed;
+  }
+
+  /** Closes this process's connections whose attribute is the value; answers how many. */
+  private closeMatchingHere(attribute: string, value: unknown, code: number, reason: string): number {
+    const matching = this.registry.list((entry) => entry.get(attribute) === value);
+    for (const entry of matching) entry.close(code, reason);
+    return matching.length;
+  }
+
   listen(topic: string, listener: (data: string) => void): () => void {
     return this.registry.listen(topic, listener);
   }
@@ -334,7 +405,7 @@ export class SharedDirectory implements ConnectionDirectory {
   }
 
   /** Runs another node's command on this process's connection. */
-  private runHere(command: Command): boolean {
+  private runHere(command: Command): Answer {
     switch (command.op) {
       case 'close':
         return this.registry.close(command.id, command.code ?? 1000, command.reason ?? '');
@@ -351,6 +422,12 @@ export class SharedDirectory implements ConnectionDirectory {
       }
       case 'post':
         return this.registry.post(command.id, command.topic ?? '', command.data ?? '');
+      case 'get': {
+        const entry = this.registry.get(command.id);
+        return entry ? recordOf(entry, this.node, this.worker) : false;
+      }
+      case 'closeMatching':
+        return this.closeMatchingHere(command.attribute ?? '', command.value, command.code ?? 1000, command.reason ?? '');
     }
   }
 
@@ -380,14 +457,20 @@ export class SharedDirectory implements ConnectionDirectory {
     return records;
   }
 
-  /** The record of an id held by another process, or undefined. */
+  /**
+   * The record of an id held by another process, or undefined: from Redis, or, not there yet (opened within
+   * the holder's flush window), from the holder itself.
+   */
   private async findRecord(id: number): Promise<ConnectionRecord | undefined> {
     const client = this.ready();
     const { number, worker } = idHolder(id);
     if (number !== 0) {
       const member = `${number}:${worker}`;
       const value = await this.redisCall(() => client.hGet(`${this.keys}conns:${member}`, String(id)));
-      return value ? this.remember(JSON.parse(value) as ConnectionRecord) : undefined;
+      if (value) return this.remember(JSON.parse(value) as ConnectionRecord);
+      const nodeName = async () => this.names.get(number) ?? ((await client.get(`${this.keys}slot:${number}`).catch(() => null)) ?? `number ${number}`);
+      const record = await this.commands?.object(`${this.keys}cmd:${member}`, nodeName, { op: 'get', id });
+      return record ? this.remember(record as ConnectionRecord) : undefined;
     }
     // An id from a node that started without Redis: search the records (the first one found).
     return (await this.remoteRecords()).find((r) => r.id === id);
@@ -481,6 +564,8 @@ export class SharedDirectory implements ConnectionDirectory {
     const key = `${this.keys}conns:${this.number}:${this.worker}`;
     const all = this.rewriteAll;
     this.rewriteAll = false;
+    // The pending opens are written below with the changed records; the pending closes deleted.
+    const closed = all ? [] : [...this.closed].map(String);
     this.opened.clear();
     this.closed.clear();
     const fields: Record<string, string> = {};
@@ -494,6 +579,7 @@ export class SharedDirectory implements ConnectionDirectory {
     const multi = client.multi();
     if (all) multi.del(key);
     if (n > 0) multi.hSet(key, fields);
+    if (closed.length > 0) multi.hDel(key, closed);
     multi.pExpire(key, EXPIRY_BEATS * this.heartbeatMs);
     try {
       await multi.exec();
@@ -503,15 +589,26 @@ export class SharedDirectory implements ConnectionDirectory {
     }
   }
 
+  /** Writes the pending opens and closes at the next tick, or now when they make a full batch. */
   private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => void this.flush());
+    if (this.opened.size + this.closed.size >= FLUSH_BATCH) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      void this.flush(true);
+      return;
+    }
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => void this.flush(false), FLUSH_TICK_MS);
+    this.flushTimer.unref();
   }
 
-  /** This turn's opens and closes, in one round trip and one command (./write-records.ts). */
-  private async flush(): Promise<void> {
-    this.flushScheduled = false;
+  /**
+   * The closes pending and the opens a tick old (all of them when `all`), in one round trip and one command
+   * (./write-records.ts); younger opens wait for the next tick. A failed write is not lost: the next
+   * heartbeat (or Redis's return) rewrites every record.
+   */
+  private async flush(all: boolean): Promise<void> {
+    this.flushTimer = undefined;
     const client = this.client;
     if (this.opened.size === 0 && this.closed.size === 0) return;
     if (this.number === 0 || !client?.isReady || this.closing || this.rewriteAll) {
@@ -523,13 +620,17 @@ export class SharedDirectory implements ConnectionDirectory {
     }
     const key = `${this.keys}conns:${this.number}:${this.worker}`;
     const records: Array<[string, string]> = [];
+    const oldEnough = all ? Infinity : Date.now() - FLUSH_TICK_MS;
     for (const entry of this.opened.values()) {
+      if (entry.createdAt > oldEnough) continue;
       records.push([String(entry.id), JSON.stringify(recordOf(entry, this.node, this.worker))]);
       this.written.set(entry.id, entry.lastActivityAt);
+      this.opened.delete(entry.id);
     }
     const closed = [...this.closed].map(String);
-    this.opened.clear();
     this.closed.clear();
+    if (this.opened.size > 0) this.scheduleFlush();
+    if (records.length === 0 && closed.length === 0) return;
     await client.writeRecords(key, EXPIRY_BEATS * this.heartbeatMs, records, closed).catch((err: unknown) => {
       this.rewriteAll = true;
       this.wentDown(err);

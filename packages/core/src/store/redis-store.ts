@@ -153,8 +153,9 @@ export class RedisStore implements Store {
     });
   }
 
-  async get(key: string): Promise<string | undefined> {
-    return this.run(key, async () => (await this.client.get(this.prefix + key)) ?? undefined);
+  // get and increment are on every guarded handshake's path: no async wrappers, one promise chain.
+  get(key: string): Promise<string | undefined> {
+    return this.run(key, () => this.client.get(this.prefix + key), (value) => value ?? undefined);
   }
 
   async set(key: string, value: string, ttl?: number): Promise<void> {
@@ -174,14 +175,18 @@ export class RedisStore implements Store {
     return this.run(key, async () => (await this.client.del(this.prefix + key)) === 1);
   }
 
-  async increment(key: string, by = 1, ttl?: number): Promise<number> {
-    const ms = ttlMs(ttl);
+  increment(key: string, by = 1, ttl?: number): Promise<number> {
     const k = this.prefix + key;
-    return this.run(key, async () => {
-      if (ms === undefined) return Number(await this.client.incrBy(k, by));
-      // one script: only a counter with no expiry yet gets one, so later increments keep the window fixed
-      return Number(await this.client.increment(k, String(by), String(ms)));
-    });
+    return this.run(
+      key,
+      () => {
+        const ms = ttlMs(ttl);
+        if (ms === undefined) return this.client.incrBy(k, by);
+        // one script: only a counter with no expiry yet gets one, so later increments keep the window fixed
+        return this.client.increment(k, String(by), String(ms));
+      },
+      Number,
+    );
   }
 
   async raise(key: string, value: number, ttl?: number): Promise<boolean> {
@@ -212,17 +217,31 @@ export class RedisStore implements Store {
     else this.client.destroy();
   }
 
-  private async run<T>(key: string, call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a call on the client, its answer through `map`; a failure as `failure()` says. Always answers
+   * through the promise, never throws (a bad TTL, a store not open).
+   */
+  private run<R, T = R>(key: string, call: () => Promise<R>, map?: (reply: R) => T): Promise<T> {
     if (this.state !== 'open') {
-      throw new WsgateError('WSGATE_API_MISUSE', this.state === 'new' ? 'RedisStore: not connected yet: call connect() (gateway.listen() does) before using the store' : 'RedisStore: the store is closed');
+      return Promise.reject(
+        new WsgateError('WSGATE_API_MISUSE', this.state === 'new' ? 'RedisStore: not connected yet: call connect() (gateway.listen() does) before using the store' : 'RedisStore: the store is closed'),
+      );
     }
+    let reply: Promise<R>;
     try {
-      const result = await call();
-      if (this.downSince !== undefined) this.cameBack();
-      return result;
+      reply = call();
     } catch (err) {
-      throw this.failure(err, key);
+      return Promise.reject(err instanceof WsgateError ? err : this.failure(err, key));
     }
+    return reply.then(
+      (result) => {
+        if (this.downSince !== undefined) this.cameBack();
+        return map ? map(result) : (result as unknown as T);
+      },
+      (err: unknown) => {
+        throw this.failure(err, key);
+      },
+    );
   }
 
   /** What a failed call rejects with: the typed outage error, or the misuse MemoryStore would report. */

@@ -52,4 +52,17 @@ describe('cookie-token revocation across gateways sharing a Redis', () => {
     expect((await attempt(a.gw.url, cookie(alice))).status).toBe(403);
     bobOnA.close();
   });
+
+  it('revoking a token on b closes a WebSocket it opened on a a moment before, not yet in the listing', async () => {
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    const cookie = (token: string) => ({ headers: { Cookie: `SESSION=${token}` } });
+    // Several times: each revocation follows its open by less than the directory's flush window.
+    for (let i = 0; i < 5; i++) {
+      const token = await b.tokens.issue({ subject: `carol${i}` });
+      const ws = (await attempt(a.gw.url, cookie(token))).ws!;
+      const closed = closeOf(ws);
+      expect(await b.auth.revoke(token)).toBe(1);
+      expect(await closed).toEqual([1008, 'token revoked']);
+    }
+  });
 });

@@ -70,6 +70,8 @@ export function cookieToken(options: CookieTokenOptions): CookieTokenGuard {
     if (!connections) throw invalidOption('cookieToken().connections', 'closing connections needs connections: gateway.connections');
     const code = integer('cookieToken().revoke() close code', close.code, 1008, 1000, 4999);
     const reason = close.reason ?? 'token revoked';
+    // A shared directory asks every node to close its own: the listing may not have a connection just opened.
+    if (connections.closeMatching) return connections.closeMatching(attribute, id, code, reason);
     const closeAll = (opened: readonly ConnectionEntry<any>[]): number => {
       for (const conn of opened) conn.close(code, reason);
       return opened.length;
