@@ -31,11 +31,26 @@ export function field(name: string, value: string): HeaderField {
 /** The header fields of a message, in order; looked up by any spelling of a name, compact forms included. */
 export class SipHeaders implements Iterable<HeaderField> {
   private list: HeaderField[];
-  /** Bumped on every change, so the message's typed views know to read again. */
+  /** Bumped on every change. */
   version = 0;
+  /**
+   * The `version` at which each name last changed (absent: never since parsing), so that a message's typed
+   * views read again only the headers that changed: a proxy's new Via leaves From, To and CSeq as read.
+   */
+  private changes: Map<string, number> | undefined;
 
   constructor(fields: HeaderField[] = []) {
     this.list = fields;
+  }
+
+  /** @internal The `version` at which fields of this key (`headerKey()`) last changed; 0 when never (the message's views). */
+  changedAt(key: string): number {
+    return this.changes === undefined ? 0 : (this.changes.get(key) ?? 0);
+  }
+
+  private changed(key: string): void {
+    this.version++;
+    (this.changes ??= new Map()).set(key, this.version);
   }
 
   get size(): number {
@@ -84,8 +99,9 @@ export class SipHeaders implements Iterable<HeaderField> {
 
   /** Appends a field. */
   add(name: string, value: string): this {
-    this.list.push(field(name, value));
-    this.version++;
+    const f = field(name, value);
+    this.list.push(f);
+    this.changed(f.key);
     return this;
   }
 
@@ -94,7 +110,7 @@ export class SipHeaders implements Iterable<HeaderField> {
     const f = field(name, value);
     const at = this.list.findIndex((x) => x.key === f.key);
     this.list.splice(at < 0 ? 0 : at, 0, f);
-    this.version++;
+    this.changed(f.key);
     return this;
   }
 
@@ -107,7 +123,7 @@ export class SipHeaders implements Iterable<HeaderField> {
       this.list[at] = f;
       this.list = this.list.filter((x, i) => i <= at || x.key !== f.key);
     }
-    this.version++;
+    this.changed(f.key);
     return this;
   }
 
@@ -116,7 +132,7 @@ export class SipHeaders implements Iterable<HeaderField> {
     const key = headerKey(name);
     const before = this.list.length;
     this.list = this.list.filter((x) => x.key !== key);
-    if (this.list.length !== before) this.version++;
+    if (this.list.length !== before) this.changed(key);
     return before - this.list.length;
   }
 
@@ -132,7 +148,7 @@ export class SipHeaders implements Iterable<HeaderField> {
     const [first, ...rest] = splitList(f.value);
     if (rest.length === 0) this.list.splice(at, 1);
     else this.list[at] = { name: f.name, key, value: rest.join(', '), raw: undefined };
-    this.version++;
+    this.changed(key);
     return first;
   }
 }

@@ -90,6 +90,39 @@ describe('the message model', () => {
     expect(() => m.setRequestUri('sip:bad host')).toThrow(SipSyntaxError);
   });
 
+  it('a change to one header leaves the views of the others as read; each view follows every kind of change to its own', () => {
+    const m = parse(INVITE);
+    const [from, to, cseq, vias] = [m.from, m.to, m.cseq, m.via];
+    m.headers.prepend('Via', 'SIP/2.0/WS edge.example.com;branch=z9hG4bKnew');
+    m.headers.set('Max-Forwards', '69');
+    // not read again: the same objects
+    expect([m.from, m.to, m.cseq]).toEqual([from, to, cseq]);
+    expect(m.from).toBe(from);
+    expect(m.cseq).toBe(cseq);
+    expect(m.via).not.toBe(vias);
+    expect(m.via.map((v) => v.host)).toEqual(['edge.example.com', 'a1b2c3.invalid', '192.0.2.7', '192.0.2.9']);
+    expect(m.maxForwards).toBe(69);
+    m.headers.set('From', '<sip:carol@example.com>;tag=9');
+    expect(m.from.uri).toMatchObject({ user: 'carol' });
+    expect(m.to).toBe(to);
+    m.headers.remove('to');
+    expect(reasonOf(() => m.to).reason).toBe('missing To header');
+    m.headers.add('t', '<sip:dave@example.com>');
+    expect(m.to.uri).toMatchObject({ user: 'dave' });
+    m.headers.shiftValue('v');
+    expect(m.topVia.host).toBe('a1b2c3.invalid');
+    m.headers.add('Max-Forwards', '3');
+    expect(reasonOf(() => m.maxForwards).reason).toBe('more than one Max-Forwards header');
+  });
+
+  it('a lone CR or LF, or a control character in a folded line, is refused naming the header', () => {
+    for (const [bad, header] of [['Subject: a\rb', 'Subject'], ['Subject: a\nb', 'Subject'], ['Subject:  folded\r\n\t sub\u0001ject', 'Subject']] as const) {
+      const text = INVITE.replace('Subject:  folded\r\n\t subject', bad);
+      expect(text).not.toBe(INVITE);
+      expect(reasonOf(() => parse(text)).reason).toBe(`control character in the ${header} header`);
+    }
+  });
+
   it('a malformed header read later throws a ParseError that can be answered', () => {
     const m = parse(INVITE.replace('Contact: <sip:alice@a1b2c3.invalid;transport=ws;ob>', 'Contact: <sip:alice@a1b2c3.invalid'));
     const e = reasonOf(() => m.contacts());

@@ -16,9 +16,6 @@ import {
 } from './values.js';
 import { parseVias, type Via } from './via.js';
 
-/** What the cache holds for a view whose value is undefined (a header that is absent). */
-const NONE = Symbol('none');
-
 /**
  * Why a frame is not a SIP message the gateway can use, or a header of a parsed message cannot be read.
  * `answerable` is true when a response can be built (a request, not ACK, whose start line, Via, From, To,
@@ -50,6 +47,36 @@ class CountError extends SipSyntaxError {
 }
 
 /**
+ * The reader of a header that must appear once (`required`) or at most once, made once per header (a view's
+ * reader is not made per call).
+ */
+function single<T>(required: boolean, read: (value: string) => T): (values: string[], key: string) => T | undefined {
+  return (values, key) => {
+    if (values.length > 1) throw new CountError(`more than one ${canonicalName(key)} header`);
+    const v = values[0];
+    if (v === undefined) {
+      if (required) throw new CountError(`missing ${canonicalName(key)} header`);
+      return undefined;
+    }
+    return read(v);
+  };
+}
+
+function readVias(values: string[]): Via[] {
+  if (values.length === 0) throw new CountError('missing Via header');
+  return values.length === 1 ? parseVias(values[0] as string) : values.flatMap(parseVias);
+}
+
+const READ_NAME_ADDR = single(true, parseNameAddr) as (values: string[], key: string) => NameAddr;
+const READ_CALL_ID = single(true, (v) => (checkCallId(v), v)) as (values: string[], key: string) => string;
+const READ_CSEQ = single(true, parseCSeq) as (values: string[], key: string) => CSeq;
+const READ_MAX_FORWARDS = single(false, (v) => parseNumber(v, 255, 3, 'value'));
+const READ_CONTENT_LENGTH = single(false, (v) => parseNumber(v, 2 ** 31 - 1, 10, 'value'));
+const READ_CONTENT_TYPE = single(false, parseMediaType);
+const READ_EXPIRES = single(false, (v) => deltaSeconds(v, 'value'));
+const READ_ROUTE_LIST = (values: string[]): NameAddr[] => values.flatMap((v) => parseNameAddrList(v, true));
+
+/**
  * A SIP message. Typed views of its headers are read on first use and kept until the headers change; a view
  * of a malformed header throws a ParseError (400, answerable for a request) naming the header. The parser
  * reads Via, From, To, Call-ID, CSeq, Max-Forwards, Content-Length and Content-Type before it returns, so
@@ -61,13 +88,12 @@ abstract class SipMessageBase {
   private content: Buffer;
   /** The start line as received; written back unchanged until the start line changes. */
   startLine: string | undefined;
-  private readonly cache = new Map<string, unknown>();
-  private cacheVersion = 0;
+  /** Views read, by cache key: the value and the headers' `version` when it was read. */
+  private readonly cache = new Map<string, { readonly at: number; readonly value: unknown }>();
 
   protected constructor(headers: SipHeaders, body: Buffer) {
     this.headers = headers;
     this.content = body;
-    this.cacheVersion = headers.version;
   }
 
   abstract get kind(): 'request' | 'response';
@@ -89,45 +115,28 @@ abstract class SipMessageBase {
     return this;
   }
 
-  /** A typed view, read once per version of the headers; faults become ParseErrors naming the header. */
-  protected view<T>(key: string, read: (values: string[]) => T, cacheKey = key): T {
-    if (this.cacheVersion !== this.headers.version) {
-      this.cache.clear();
-      this.cacheVersion = this.headers.version;
-    }
+  /**
+   * A typed view, read again only once fields of its name changed; faults become ParseErrors naming the
+   * header. `read` is a function made once (not per call): views are read many times per message.
+   */
+  protected view<T>(key: string, read: (values: string[], key: string) => T, cacheKey = key): T {
     const cached = this.cache.get(cacheKey);
-    if (cached !== undefined) return (cached === NONE ? undefined : cached) as T;
+    if (cached !== undefined && cached.at >= this.headers.changedAt(key)) return cached.value as T;
     let value: T;
     try {
-      value = read(this.headers.getAll(key));
+      value = read(this.headers.getAll(key), key);
     } catch (e) {
       if (!(e instanceof SipSyntaxError)) throw e;
       const text = e instanceof CountError ? e.reason : `invalid ${canonicalName(key)} header: ${e.reason}`;
       throw new ParseError(e.status, text, this.kind === 'request' ? (this as unknown as SipRequest) : undefined);
     }
-    this.cache.set(cacheKey, value === undefined ? NONE : value);
+    this.cache.set(cacheKey, { at: this.headers.version, value });
     return value;
-  }
-
-  /** A header that must appear once (`required`) or at most once. */
-  protected single<T>(key: string, required: boolean, read: (value: string) => T): T | undefined {
-    return this.view(key, (values) => {
-      if (values.length > 1) throw new CountError(`more than one ${canonicalName(key)} header`);
-      const v = values[0];
-      if (v === undefined) {
-        if (required) throw new CountError(`missing ${canonicalName(key)} header`);
-        return undefined;
-      }
-      return read(v);
-    });
   }
 
   /** Every Via value, top first, across all Via fields. */
   get via(): readonly Via[] {
-    return this.view('via', (values) => {
-      if (values.length === 0) throw new CountError('missing Via header');
-      return values.length === 1 ? parseVias(values[0] as string) : values.flatMap(parseVias);
-    });
+    return this.view('via', readVias);
   }
 
   get topVia(): Via {
@@ -135,11 +144,11 @@ abstract class SipMessageBase {
   }
 
   get from(): NameAddr {
-    return this.single('from', true, parseNameAddr) as NameAddr;
+    return this.view('from', READ_NAME_ADDR);
   }
 
   get to(): NameAddr {
-    return this.single('to', true, parseNameAddr) as NameAddr;
+    return this.view('to', READ_NAME_ADDR);
   }
 
   get fromTag(): string | undefined {
@@ -151,24 +160,24 @@ abstract class SipMessageBase {
   }
 
   get callId(): string {
-    return this.single('call-id', true, (v) => (checkCallId(v), v)) as string;
+    return this.view('call-id', READ_CALL_ID);
   }
 
   get cseq(): CSeq {
-    return this.single('cseq', true, parseCSeq) as CSeq;
+    return this.view('cseq', READ_CSEQ);
   }
 
   /** 0 to 255 (RFC 3261 §20.22) */
   get maxForwards(): number | undefined {
-    return this.single('max-forwards', false, (v) => parseNumber(v, 255, 3, 'value'));
+    return this.view('max-forwards', READ_MAX_FORWARDS);
   }
 
   get contentLength(): number | undefined {
-    return this.single('content-length', false, (v) => parseNumber(v, 2 ** 31 - 1, 10, 'value'));
+    return this.view('content-length', READ_CONTENT_LENGTH);
   }
 
   get contentType(): MediaType | undefined {
-    return this.single('content-type', false, parseMediaType);
+    return this.view('content-type', READ_CONTENT_TYPE);
   }
 
   /** Contact values across all Contact fields; `*` only alone (RFC 3261 §10.2.2). */
@@ -184,19 +193,19 @@ abstract class SipMessageBase {
   }
 
   routes(): NameAddr[] {
-    return this.view('route', (values) => values.flatMap((v) => parseNameAddrList(v, true)));
+    return this.view('route', READ_ROUTE_LIST);
   }
 
   recordRoutes(): NameAddr[] {
-    return this.view('record-route', (values) => values.flatMap((v) => parseNameAddrList(v, true)));
+    return this.view('record-route', READ_ROUTE_LIST);
   }
 
   paths(): NameAddr[] {
-    return this.view('path', (values) => values.flatMap((v) => parseNameAddrList(v, true)));
+    return this.view('path', READ_ROUTE_LIST);
   }
 
   expires(): number | undefined {
-    return this.single('expires', false, (v) => deltaSeconds(v, 'value'));
+    return this.view('expires', READ_EXPIRES);
   }
 
   authorizations(): AuthValue[] {

@@ -74,13 +74,16 @@ export function sipDigest(options: SipDigestOptions): SipAuthenticator {
   const outage = new StoreOutage('sip-digest', 'nonce counts', storePolicyOption(`${where}.onStoreUnavailable`, o.onStoreUnavailable, 'closed'));
   const lookup = digestCredentials(where, o, realm);
 
-  // One header per algorithm, strongest first (RFC 8760 §2.4): a UA answers the first it supports.
+  // One header per algorithm, strongest first (RFC 8760 §2.4): a UA answers the first it supports. All but
+  // the nonce is the same in every challenge: written once.
+  const before = `Digest ${authParam('realm', realm)}, nonce="`;
+  const after = (stale: boolean) =>
+    algorithms.map((algorithm) => `", algorithm=${algorithm}, ${authParam('qop', 'auth')}${opaque === undefined ? '' : `, ${authParam('opaque', opaque)}`}${stale ? ', stale=true' : ''}`);
+  const tails = { fresh: after(false), stale: after(true) };
   const challenge = (side: (typeof SIDES)[keyof typeof SIDES], reason: string, stale = false): SipAuthResult => {
+    // a nonce is base64url: nothing in it to escape
     const nonce = signer.make();
-    const tail = `${opaque === undefined ? '' : `, ${authParam('opaque', opaque)}`}${stale ? ', stale=true' : ''}`;
-    const headers = algorithms.map(
-      (algorithm) => [side.challenge, `Digest ${authParam('realm', realm)}, ${authParam('nonce', nonce)}, algorithm=${algorithm}, ${authParam('qop', 'auth')}${tail}`] as const,
-    );
+    const headers = (stale ? tails.stale : tails.fresh).map((tail) => [side.challenge, `${before}${nonce}${tail}`] as const);
     return { status: side.status, reason, headers };
   };
   const refuse = (status: number, reason: string): SipAuthResult => ({ status, reason, headers: [] });

@@ -12,6 +12,7 @@ import { destinationOf, type DestinationRules } from './destination.js';
 import { FlowTokens } from './flow-token.js';
 import { ackFor, branchRequest, cancelFor, stampReceived } from './forward.js';
 import type { Flow } from './flow.js';
+import { Deadlines } from './deadlines.js';
 import { type Branch, ProxyTransaction, serverKey, type Synthetic } from './transaction.js';
 
 export interface ProxyOptions {
@@ -107,6 +108,12 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
   const stats: ProxyStats = { forwarded: 0, relayed: 0, answered: 0, stray: 0 };
 
   const servers = new Map<string, ProxyTransaction>();
+  // Timer C, F and the INVITE linger of every transaction on one timer, late by at most a sixteenth of the
+  // shortest (and by 1 s at most), instead of a node timer per transaction.
+  const deadlines = new Deadlines<ProxyTransaction>(
+    Math.min(1000, Math.max(1, Math.min(inviteTimeout, requestTimeout) / 16)),
+    (tx) => expire(tx),
+  );
   const branches = new Map<string, Branch>();
   const byCaller = new Map<number, Set<ProxyTransaction>>();
   const byCallee = new Map<number, Set<Branch>>();
@@ -145,7 +152,9 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
 
   async function request(conn: Connection, req: SipRequest): Promise<void> {
     if (req.method === 'CANCEL') return cancel(conn, req);
-    const existing = servers.get(serverKey(req));
+    // read before stampReceived() rewrites the top Via (same branch and sent-by), so it is not read twice
+    const key = serverKey(req);
+    const existing = servers.get(key);
     if (req.method === 'ACK') {
       // the ACK of a non-2xx final answer ends our server transaction (§17.2.1); a 2xx's ACK is end to end
       if (existing !== undefined && existing.answered !== undefined && existing.answered >= 300) return;
@@ -181,7 +190,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
         return req.method === 'ACK' ? dropStray() : answer(conn, req, 430, 'Flow Failed');
       }
       if (req.method === 'ACK') return forwardStateless(req, target, dest.ownRoutes);
-      return startTransaction(conn, req, [target], undefined, dest.ownRoutes);
+      return startTransaction(conn, req, key, [target], undefined, dest.ownRoutes);
     }
     // an address-of-record of ours: authenticate the caller for a new dialog or out-of-dialog request, then look up
     if (req.method === 'ACK') return; // the ACK of a final answer made here: a 407 challenge, a 480, a 404
@@ -206,7 +215,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
       if (options.users !== undefined && !(await options.users(dest.user))) return answer(conn, req, 404, 'Not Found');
       return answer(conn, req, 480, 'Temporarily Unavailable');
     }
-    return startTransaction(conn, req, targets.map((t) => t.flow), targets.map((t) => t.uri), dest.ownRoutes);
+    return startTransaction(conn, req, key, targets.map((t) => t.flow), targets.map((t) => t.uri), dest.ownRoutes);
   }
 
   function dropStray(): void {
@@ -231,12 +240,12 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     sendOn(target, branchRequest(req, { via: viaOf(target, branch), ownRoutes }));
   }
 
-  function startTransaction(caller: Connection, req: SipRequest, targets: Flow[], uris: string[] | undefined, ownRoutes: number): void {
+  function startTransaction(caller: Connection, req: SipRequest, key: string, targets: Flow[], uris: string[] | undefined, ownRoutes: number): void {
     let mine = byCaller.get(caller.id);
     if (mine !== undefined && mine.size >= maxTransactions) {
       return answer(caller, req, 503, `Service Unavailable: more than ${maxTransactions} transactions open on this connection`);
     }
-    const tx = new ProxyTransaction(serverKey(req), req, caller);
+    const tx = new ProxyTransaction(key, req, caller);
     servers.set(tx.key, tx);
     if (mine === undefined) byCaller.set(caller.id, (mine = new Set()));
     mine.add(tx);
@@ -276,14 +285,12 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
   }
 
   function armTimer(tx: ProxyTransaction): void {
-    if (tx.timer !== undefined) clearTimeout(tx.timer);
-    tx.timer = setTimeout(() => expire(tx), tx.method === 'INVITE' ? inviteTimeout : requestTimeout);
-    tx.timer.unref();
+    deadlines.arm(tx, tx.method === 'INVITE' ? inviteTimeout : requestTimeout);
   }
 
   /** Timer C or F fired: every branch still pending is 408 (an INVITE branch that rang is cancelled too). */
   function expire(tx: ProxyTransaction): void {
-    tx.timer = undefined;
+    if (tx.lingering) return forget(tx);
     for (const b of tx.branches) {
       if (b.final !== undefined) continue;
       if (tx.method === 'INVITE' && b.provisional && !b.cancelled) {
@@ -361,12 +368,10 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
         if (isOpen(tx.caller)) tx.caller.send(made, { binary: false });
       }
     }
-    if (tx.timer !== undefined) clearTimeout(tx.timer);
-    tx.timer = undefined;
     if (tx.method === 'INVITE') {
       // kept a while for 2xx retransmissions (RFC 6026) and for the ACK of a non-2xx answer
-      tx.timer = setTimeout(() => forget(tx), INVITE_LINGER_MS);
-      tx.timer.unref();
+      tx.lingering = true;
+      deadlines.arm(tx, INVITE_LINGER_MS);
       byCaller.get(tx.caller.id)?.delete(tx);
     } else {
       forget(tx);
@@ -374,8 +379,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
   }
 
   function forget(tx: ProxyTransaction): void {
-    if (tx.timer !== undefined) clearTimeout(tx.timer);
-    tx.timer = undefined;
+    deadlines.cancel(tx);
     if (servers.get(tx.key) === tx) servers.delete(tx.key);
     const mine = byCaller.get(tx.caller.id);
     mine?.delete(tx);
@@ -436,6 +440,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     stats,
     close() {
       for (const tx of [...servers.values()]) forget(tx);
+      deadlines.clear();
     },
   };
 }

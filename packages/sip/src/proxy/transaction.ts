@@ -33,7 +33,8 @@ export class ProxyTransaction {
   answered: number | undefined;
   /** the last response sent upstream, for a retransmitted request */
   lastSent: Buffer | undefined;
-  timer: NodeJS.Timeout | undefined;
+  /** Answered and kept only for late responses and ACKs (its deadline forgets it rather than answering 408). */
+  lingering = false;
 
   constructor(
     /** the server transaction's key (§17.2.3): top Via branch, sent-by, method (ACK and CANCEL matched as INVITE) */

@@ -98,6 +98,27 @@ describe('registrar (RFC 3261 §10.3, RFC 5626, RFC 7118 §5) over a real WebSoc
     p.ws.close();
   });
 
+  it('a lookup follows the store: bindings another gateway wrote there are seen at once, best q first, as frozen objects', async () => {
+    const store = new MemoryStore();
+    const r = await start({ store });
+    const p = await phone();
+    expect((await p.send(register({ cseq: 1, contact: ob('a1', I1), expires: 600 }))).status).toBe(200);
+    const [mine] = await r.lookup(AOR);
+    expect(Object.isFrozen(mine)).toBe(true);
+    // another gateway on the same store adds a contact of lower q, written first in the stored list
+    const key = `wsgate:sip:reg:${AOR}`;
+    const stored = JSON.parse((await store.get(key))!) as Array<Record<string, unknown>>;
+    const other = { ...stored[0], contact: '<sip:b1@other.invalid;transport=ws>;q=0.5', uri: 'sip:b1@other.invalid;transport=ws', instance: undefined, regId: undefined, q: 0.5, flow: 'b/7' };
+    await store.set(key, JSON.stringify([other, ...stored]));
+    expect((await r.lookup(AOR)).map((b) => [b.uri, b.connectionId])).toEqual([
+      ['sip:a1@df7jal23ls0d.invalid;transport=ws;ob', mine!.connectionId],
+      ['sip:b1@other.invalid;transport=ws', undefined],
+    ]);
+    await store.delete(key);
+    expect(await r.lookup(AOR)).toEqual([]);
+    p.ws.close();
+  });
+
   it('lists two instances of one AOR; * with Expires: 0 removes all; * otherwise is 400', async () => {
     const r = await start();
     const a = await phone();

@@ -82,6 +82,9 @@ export interface Registrar {
   readonly stats: FrameStats & { registers: number; refused: number; lapsed: number; bindings: number };
 }
 
+/** AORs whose last reading `lookup()` keeps (past it, the oldest reading goes). */
+const MAX_READINGS = 10_000;
+
 /** An RFC 3261 §10 registrar with RFC 5626 outbound flows over WebSocket (RFC 7118 §5); REGISTERs authenticated by `auth` when given. */
 export function registrar(options: RegistrarOptions): Registrar {
   const domains = new Set((typeof options.domains === 'string' ? [options.domains] : options.domains).map((d) => d.toLowerCase()));
@@ -190,14 +193,33 @@ export function registrar(options: RegistrarOptions): Registrar {
     answer(conn, request, 200, 'OK', headers);
   }
 
-  async function lookup(aor: string): Promise<Registration[]> {
-    const canonical = canonicalAor(aor);
-    const now = Date.now();
-    const all = await loadBindings(store, aorKey(prefix, canonical), now);
-    return all
-      .filter((b) => !gone.has(b.flow))
+  // The last reading of each AOR's stored list, reused while the store holds the same text: a request routed to
+  // an AOR parses its JSON (and copies its bindings) again only once a REGISTER changed it, here or on another
+  // gateway. The store stays the truth; this only saves reading the same text twice.
+  const readings = new Map<string, { readonly text: string; readonly all: readonly Registration[] }>();
+  const reading = (key: string, text: string): readonly Registration[] => {
+    const last = readings.get(key);
+    if (last !== undefined && last.text === text) return last.all;
+    // best q first (a stable sort: equal q in stored order); frozen, since every lookup hands out the same objects
+    const all = (JSON.parse(text) as Binding[])
       .sort((a, b) => (b.q ?? 1) - (a.q ?? 1))
-      .map((b) => ({ ...b, connectionId: b.flow.startsWith(local) ? Number(b.flow.slice(local.length)) : undefined }));
+      .map((b): Registration => Object.freeze({ ...b, connectionId: b.flow.startsWith(local) ? Number(b.flow.slice(local.length)) : undefined }));
+    readings.delete(key);
+    if (readings.size >= MAX_READINGS) readings.delete(readings.keys().next().value!);
+    readings.set(key, { text, all });
+    return all;
+  };
+
+  async function lookup(aor: string): Promise<Registration[]> {
+    const key = aorKey(prefix, canonicalAor(aor));
+    const text = await store.get(key);
+    if (text === undefined) {
+      readings.delete(key);
+      return [];
+    }
+    const now = Date.now();
+    // lapsed bindings left out as loadBindings() does, and the flows of connections being closed
+    return reading(key, text).filter((b) => b.expiresAt > now && !gone.has(b.flow));
   }
 
   async function list(filter: RegistrationFilter = {}): Promise<ListedRegistration[]> {
@@ -288,6 +310,7 @@ export function registrar(options: RegistrarOptions): Registrar {
   function close(): void {
     clearInterval(timer);
     gauge?.remove();
+    readings.clear();
   }
   return { register, lookup, list, connectionClosed, routes, sweep, close, stats };
 }
