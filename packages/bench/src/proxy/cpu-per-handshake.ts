@@ -5,7 +5,9 @@
  * The handshake figure of the proxy bench is two cores divided by the CPU of client + upstream + proxy per
  * handshake; this shows the proxy's share.
  *
- * Run: `tsc -b && node packages/bench/dist/proxy/cpu-per-handshake.js` (about 20 s; SLICES, default 6).
+ * Run: `tsc -b && node packages/bench/dist/proxy/cpu-per-handshake.js` (about 20 s; SLICES, default 6;
+ * SIDES, a comma list of wsgate, nginx, nodeRelay, default all; BENCH_CPU_PROF, a folder for the wsgate
+ * processes' CPU profiles).
  */
 import { upgradeRequest } from '../gateway/frames.js';
 import { nextSourceAddress } from '../gateway/loopback.js';
@@ -18,11 +20,15 @@ import { startProxyGateway } from './product-gateway.js';
 import { killRelays, RelayProcess } from './relay-process.js';
 
 type Side = 'wsgate' | 'nginx' | 'nodeRelay';
+const ALL_SIDES: readonly Side[] = ['wsgate', 'nginx', 'nodeRelay'];
+const chosen = (process.env.SIDES ?? ALL_SIDES.join(',')).split(',') as Side[];
+for (const side of chosen) if (!ALL_SIDES.includes(side)) throw new Error(`SIDES: ${side} is not one of ${ALL_SIDES.join(', ')}`);
 
 async function main(): Promise<void> {
   pinSelf(0);
   const upstream = await ServerProcess.start({ name: 'upstream (bare ws)', entry: './bare-server.js' });
-  const wsgate = await startProxyGateway({ upstreamPort: upstream.port, workers: 'auto' });
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const wsgate = await startProxyGateway({ upstreamPort: upstream.port, workers: 'auto', nodeFlags: profile });
   const relay = await RelayProcess.start(upstream.port, wsgate.workerCount);
   const nginxPort = await freePort();
   const nginx = await startNginxProxy(nginxPort, upstream.port);
@@ -33,7 +39,7 @@ async function main(): Promise<void> {
       nginx: { port: nginxPort, pids: () => nginx.pids },
       nodeRelay: { port: relay.port, pids: () => relay.pids },
     };
-    const names = Object.keys(sides) as Side[];
+    const names = ALL_SIDES.filter((side) => chosen.includes(side));
     const loads = Object.fromEntries(
       names.map((side) => {
         const port = sides[side].port;

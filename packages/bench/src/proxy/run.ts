@@ -13,7 +13,8 @@
  *
  * Knobs (environment): BENCH_SECONDS (counted seconds per figure and side, default 3), BENCH_IDLE_CONNECTIONS
  * (default 5000), PROXY_WORKERS (wsgate's `workers:`, default auto), BENCH_CPU_PROF (a folder for the wsgate
- * processes' CPU profiles).
+ * processes' CPU profiles), BENCH_PARTS (a comma list of the figures to run — memory, handshakes, small, large,
+ * latency, tls — default all; a partial run prints its table and leaves results/proxy.json as it was).
  */
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
@@ -50,6 +51,10 @@ const seconds = Number(env.BENCH_SECONDS ?? 3);
 const idleConnections = Number(env.BENCH_IDLE_CONNECTIONS ?? 5000);
 const workersKnob = env.PROXY_WORKERS ?? 'auto';
 const workers: number | 'auto' = workersKnob === 'auto' ? 'auto' : Number(workersKnob);
+const PARTS = ['memory', 'handshakes', 'small', 'large', 'latency', 'tls'] as const;
+type Part = (typeof PARTS)[number];
+const parts = new Set((env.BENCH_PARTS ?? PARTS.join(',')).split(',').map((p) => p.trim())) as Set<Part>;
+const partial = PARTS.some((p) => !parts.has(p));
 /** The sides of every figure; the throughput figures add nginx with 16k proxy buffers (THROUGHPUT_SIDES). */
 const SIDES: readonly Column[] = ['direct', 'wsgate', 'nginx', 'nodeRelay', 'httpProxy'];
 const THROUGHPUT_SIDES: readonly Column[] = [...SIDES, 'nginxTuned'];
@@ -179,46 +184,49 @@ async function main(): Promise<void> {
     const machine = new MachineLoad(() => [process.pid, upstream.pid, ...wsgate!.pids, ...nginx!.pids, ...relay!.pids, ...httpProxy!.pids, ...nginxTuned!.pids]);
     machine.begin();
 
-    log(`resident memory per idle connection (${fmt(idleConnections)} connections; no collection first: see idleMemory)`);
     const memory: Partial<Record<Column, number>> = {};
-    const up = await upstream.mem();
-    const upAfter = await (async () => {
-      const from = nextSourceAddress();
-      const sockets = await openMany(target('direct'), from, idleConnections, 100, 60_000);
-      try {
-        await new Promise((r) => setTimeout(r, 500));
-        return await upstream.mem();
-      } finally {
-        await closeAll(sockets, 20_000);
-      }
-    })();
-    memory.direct = (upAfter.rss - up.rss) / idleConnections / 1024;
-    log(`  direct (the upstream itself): ${fmt(memory.direct, 2)} KiB`);
     const connectionsPerWorker: Partial<Record<MultiProcess, number[]>> = {};
-    let managementCount = 0;
-    const wsgateIdle = await idleMemory(
-      target('wsgate'),
-      () => wsgate!.pids,
-      () => wsgate!.workerPids,
-      async () => void (managementCount = (await wsgate!.status()).connections),
-    );
-    memory.wsgate = wsgateIdle.perConnection / 1024;
-    connectionsPerWorker.wsgate = wsgateIdle.byWorker;
-    log(`  wsgate (primary + workers): ${fmt(memory.wsgate, 2)} KiB; by worker ${wsgateIdle.byWorker.join(' / ')} (management API: ${managementCount} open)`);
-    const nginxIdle = await idleMemory(target('nginx'), () => nginx!.pids, () => nginx!.pids.slice(1));
-    memory.nginx = nginxIdle.perConnection / 1024;
-    connectionsPerWorker.nginx = nginxIdle.byWorker;
-    log(`  nginx (master + workers): ${fmt(memory.nginx, 2)} KiB; by worker ${nginxIdle.byWorker.join(' / ')}`);
-    const relayIdle = await idleMemory(target('nodeRelay'), () => relay!.pids, () => relay!.workerPids);
-    memory.nodeRelay = relayIdle.perConnection / 1024;
-    connectionsPerWorker.nodeRelay = relayIdle.byWorker;
-    log(`  node relay (primary + workers): ${fmt(memory.nodeRelay, 2)} KiB; by worker ${relayIdle.byWorker.join(' / ')}`);
-    const httpProxyIdle = await idleMemory(target('httpProxy'), () => httpProxy!.pids, () => httpProxy!.workerPids);
-    memory.httpProxy = httpProxyIdle.perConnection / 1024;
-    connectionsPerWorker.httpProxy = httpProxyIdle.byWorker;
-    log(`  http-proxy (primary + workers): ${fmt(memory.httpProxy, 2)} KiB; by worker ${httpProxyIdle.byWorker.join(' / ')}`);
+    if (parts.has('memory')) {
+      log(`resident memory per idle connection (${fmt(idleConnections)} connections; no collection first: see idleMemory)`);
+      const up = await upstream.mem();
+      const upAfter = await (async () => {
+        const from = nextSourceAddress();
+        const sockets = await openMany(target('direct'), from, idleConnections, 100, 60_000);
+        try {
+          await new Promise((r) => setTimeout(r, 500));
+          return await upstream.mem();
+        } finally {
+          await closeAll(sockets, 20_000);
+        }
+      })();
+      memory.direct = (upAfter.rss - up.rss) / idleConnections / 1024;
+      log(`  direct (the upstream itself): ${fmt(memory.direct, 2)} KiB`);
+      let managementCount = 0;
+      const wsgateIdle = await idleMemory(
+        target('wsgate'),
+        () => wsgate!.pids,
+        () => wsgate!.workerPids,
+        async () => void (managementCount = (await wsgate!.status()).connections),
+      );
+      memory.wsgate = wsgateIdle.perConnection / 1024;
+      connectionsPerWorker.wsgate = wsgateIdle.byWorker;
+      log(`  wsgate (primary + workers): ${fmt(memory.wsgate, 2)} KiB; by worker ${wsgateIdle.byWorker.join(' / ')} (management API: ${managementCount} open)`);
+      const nginxIdle = await idleMemory(target('nginx'), () => nginx!.pids, () => nginx!.pids.slice(1));
+      memory.nginx = nginxIdle.perConnection / 1024;
+      connectionsPerWorker.nginx = nginxIdle.byWorker;
+      log(`  nginx (master + workers): ${fmt(memory.nginx, 2)} KiB; by worker ${nginxIdle.byWorker.join(' / ')}`);
+      const relayIdle = await idleMemory(target('nodeRelay'), () => relay!.pids, () => relay!.workerPids);
+      memory.nodeRelay = relayIdle.perConnection / 1024;
+      connectionsPerWorker.nodeRelay = relayIdle.byWorker;
+      log(`  node relay (primary + workers): ${fmt(memory.nodeRelay, 2)} KiB; by worker ${relayIdle.byWorker.join(' / ')}`);
+      const httpProxyIdle = await idleMemory(target('httpProxy'), () => httpProxy!.pids, () => httpProxy!.workerPids);
+      memory.httpProxy = httpProxyIdle.perConnection / 1024;
+      connectionsPerWorker.httpProxy = httpProxyIdle.byWorker;
+      log(`  http-proxy (primary + workers): ${fmt(memory.httpProxy, 2)} KiB; by worker ${httpProxyIdle.byWorker.join(' / ')}`);
+    }
 
-    const handshakes = await measure(
+    const skipped = async (): Promise<Partial<Record<Column, number>>> => ({});
+    const handshakes = !parts.has('handshakes') ? await skipped() : await measure(
       'handshakesPerSecond',
       processes,
       `handshakes/s, ${CONNECTIONS} clients`,
@@ -231,7 +239,7 @@ async function main(): Promise<void> {
     );
     const echo = (frame: Buffer, inFlight: number) => (side: Column) =>
       EchoLoad.open(target(side), nextSourceAddress(), { connections: CONNECTIONS, inFlight, frame, maxMessages: 10_000_000 });
-    const small = await measure(
+    const small = !parts.has('small') ? await skipped() : await measure(
       'smallMessagesPerSecond',
       processes,
       `messages/s, 64 B, ${CONNECTIONS} connections × 16 in flight`,
@@ -240,7 +248,7 @@ async function main(): Promise<void> {
       (v) => fmt(v),
       THROUGHPUT_SIDES,
     );
-    const large = await measure(
+    const large = !parts.has('large') ? await skipped() : await measure(
       'largeMegabytesPerSecond',
       processes,
       `MB/s echoed, 64 KiB, ${CONNECTIONS} connections × 4 in flight`,
@@ -250,7 +258,7 @@ async function main(): Promise<void> {
       THROUGHPUT_SIDES,
     );
     const p99: Partial<Record<Column, number>> = {};
-    await measure(
+    if (parts.has('latency')) await measure(
       'latencyP99Micros',
       processes,
       `round-trip latency, 64 B, ${CONNECTIONS} connections × 1 in flight`,
@@ -262,7 +270,7 @@ async function main(): Promise<void> {
       },
       (v) => `p50 ${fmt(v)} µs`,
     );
-    log(`  p99: ${SIDES.map((s) => `${s} ${fmt(p99[s] ?? 0)} µs`).join(', ')}`);
+    if (parts.has('latency')) log(`  p99: ${SIDES.map((s) => `${s} ${fmt(p99[s] ?? 0)} µs`).join(', ')}`);
 
     // The node relay with TLS too: node's floor for a TLS handshake, beside nginx's.
     const tlsSides = {
@@ -273,7 +281,7 @@ async function main(): Promise<void> {
     type TlsSideName = keyof typeof tlsSides;
     const tlsNames = Object.keys(tlsSides) as TlsSideName[];
     const tlsCpu: Record<'full' | 'resumed', Record<TlsSideName, TlsCpu>> = { full: undefined!, resumed: undefined! };
-    for (const kind of ['full', 'resumed'] as const) {
+    for (const kind of parts.has('tls') ? (['full', 'resumed'] as const) : []) {
       log(`proxy CPU per TLS handshake (${kind}; wss in, ws out, TLS 1.3, the same ECDSA P-256 certificate)`);
       tlsCpu[kind] = await tlsHandshakeCpu(tlsSides, { ca: certificates.ca, resume: kind === 'resumed', clients: TLS_CLIENTS, perTurn: 15, turns: 3 });
       for (const side of tlsNames) {
@@ -281,8 +289,8 @@ async function main(): Promise<void> {
         log(`  ${side}: ${fmt(t.micros)} µs (${fmt(t.handshakes)} handshakes, ${(t.resumed * 100).toFixed(0)} % resumed)`);
       }
     }
-    const tlsValues = (kind: 'full' | 'resumed') => Object.fromEntries(tlsNames.map((side) => [side, tlsCpu[kind][side].micros]));
-    const resumedShare = (side: TlsSideName) => `${(tlsCpu.resumed[side].resumed * 100).toFixed(0)} %`;
+    const tlsValues = (kind: 'full' | 'resumed') => (tlsCpu[kind] === undefined ? {} : Object.fromEntries(tlsNames.map((side) => [side, tlsCpu[kind][side].micros])));
+    const resumedShare = (side: TlsSideName) => (tlsCpu.resumed === undefined ? '—' : `${(tlsCpu.resumed[side].resumed * 100).toFixed(0)} %`);
     const warnings = wsgate.warnings();
     if (warnings.length > 0) log(`wsgate logged ${warnings.length} warnings or errors; the first: ${JSON.stringify(warnings[0])}`);
     const foreignCpuShare = machine.foreignShare();
@@ -326,9 +334,13 @@ async function main(): Promise<void> {
       connectionsPerWorker,
       ...(foreignCpuShare !== undefined ? { foreignCpuShare } : {}),
     };
-    writeJson(report, resultFile);
     process.stdout.write(toMarkdown(report) + '\n');
-    log(`written to ${resultFile}`);
+    if (partial) {
+      log(`a partial run (BENCH_PARTS=${[...parts].join(',')}): ${resultFile} left as it was`);
+    } else {
+      writeJson(report, resultFile);
+      log(`written to ${resultFile}`);
+    }
   } finally {
     await Promise.all([wsgate?.stop(), relay?.stop(), nginx?.stop(), httpProxy?.stop(), nginxTuned?.stop(), upstream.stop()]);
     rmSync(certificates.dir, { recursive: true, force: true });
@@ -345,6 +357,7 @@ function killEverything(): void {
 function validateKnobs(): void {
   if (!(seconds > 0 && seconds <= 10)) throw new Error('BENCH_SECONDS must be in (0, 10]');
   if (!(Number.isInteger(idleConnections) && idleConnections >= 100 && idleConnections <= 8000)) throw new Error('BENCH_IDLE_CONNECTIONS must be an integer in [100, 8000]');
+  for (const p of parts) if (!PARTS.includes(p)) throw new Error(`BENCH_PARTS: ${p} is not one of ${PARTS.join(', ')}`);
   if (workers !== 'auto' && !(Number.isInteger(workers) && workers >= 1 && workers <= 16)) throw new Error('PROXY_WORKERS must be auto or an integer in [1, 16]');
 }
 

@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import {
   CLIENT_ACCEPT,
   exchange,
+  rawExchange,
   startProxyGateway,
   startUpstream,
   until,
@@ -74,6 +75,35 @@ describe('raw tunnel', () => {
       await p.close();
       await g.close();
       await deflating.close();
+    }
+  });
+
+  it('passes header bytes on as they came, obs-text included (no re-encoding), both ways', async () => {
+    // A raw upstream: reads the head as bytes and answers a 101 carrying an obs-text value of its own.
+    let received = Buffer.alloc(0);
+    const raw = net.createServer((socket) => {
+      socket.on('data', (c: Buffer) => {
+        received = Buffer.concat([received, c]);
+        const head = received.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        const key = /sec-websocket-key: (\S+)/i.exec(head)![1]!;
+        socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\nX-Served-By: `), Buffer.from([0x6e, 0xe9, 0x6f]), Buffer.from('\r\n\r\n')]));
+      });
+    });
+    raw.listen(0, '127.0.0.1');
+    await once(raw, 'listening');
+    const p = upstream(`ws://127.0.0.1:${(raw.address() as net.AddressInfo).port}`);
+    const g = await startProxyGateway((req) => req.proxy(p));
+    try {
+      const request = Buffer.concat([Buffer.from(upgradeRequest({ extra: ['X-Name: caf'] }).replace(/\r\n\r\n$/, '')), Buffer.from([0xe9]), Buffer.from('\r\n\r\n')]);
+      const answer = await rawExchange(g.port, request, { timeoutMs: 500, ignoreErrors: true });
+      expect(answer.text).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+      expect(answer.data.includes(Buffer.from([0x6e, 0xe9, 0x6f, 0x0d, 0x0a]))).toBe(true);
+      expect(received.includes(Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0d, 0x0a]))).toBe(true);
+    } finally {
+      await p.close();
+      await g.close();
+      raw.close();
     }
   });
 

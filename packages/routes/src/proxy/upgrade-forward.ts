@@ -55,6 +55,21 @@ export async function forwardUpgrade(fc: ForwardContext, req: ProxiedRequest<any
   return tryNodes(fc.pool, req, { socket: client, head }, (node) => new UpstreamTry(x, node).result);
 }
 
+/**
+ * A character no single byte holds: only a script's own header value (`set`, `setHeaders`) can carry one,
+ * and only then is the head written as UTF-8 (as before); anything read off the wire is latin1 text already.
+ */
+const WIDE = /[\u0100-\uffff]/;
+
+/**
+ * How a head goes on the wire: byte for byte (latin1: what came in as obs-text goes out as the same bytes, as
+ * nginx passes them, and node writes it without an encoding pass), or UTF-8 when a script put a wider
+ * character in (see WIDE).
+ */
+function headEncoding(text: string): 'latin1' | 'utf8' {
+  return WIDE.test(text) ? 'utf8' : 'latin1';
+}
+
 /** The request head sent upstream, as one string (one write). */
 function requestHead(x: Exchange, node: UpstreamNode): string {
   const headers = upstreamRequestHeaders(x.req, {
@@ -107,7 +122,8 @@ class UpstreamTry implements Pending {
     socket.on('end', onTryEnd);
     this.deadline = Date.now() + s.connectTimeoutMs;
     pending.add(this, Math.min(s.connectTimeoutMs, s.httpIdleMs));
-    socket.write(requestHead(x, node));
+    const head = requestHead(x, node);
+    socket.write(head, headEncoding(head));
   }
 
   /**
@@ -195,7 +211,8 @@ function answered(x: Exchange, node: UpstreamNode, socket: Socket, head: Respons
   }
   if (x.client.destroyed) return void socket.destroy();
   releaseClient(x.client);
-  x.client.write(switchHead(head, x.key === undefined ? undefined : acceptKey(x.message.headers['sec-websocket-key']!)));
+  // The upstream's head is latin1 text (read so), written back byte for byte; the gateway's own parts are ASCII.
+  x.client.write(switchHead(head, x.key === undefined ? undefined : acceptKey(x.message.headers['sec-websocket-key']!)), 'latin1');
   const registry = x.fc.pool.tunnels;
   node.active++;
   const tunnel = new RawTunnel(x.client, socket, x.fc.pool.liveness, {
