@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS, type GatewayStatus, type ProcessMemory } from '@wsgate/core';
+import { NODE_FLAGS, withAllocatorEnv, type GatewayStatus, type ProcessMemory } from '@wsgate/core';
 import { freePort, onAllCores, startWsgate, type WsgateProcess } from '@wsgate/test-kit';
 import { childPids } from './proxy/process-stats.js';
 
@@ -82,7 +82,9 @@ export class CliGateway {
       const node = [process.execPath, ...NODE_FLAGS, ...(options.nodeFlags ?? []), CLI, '--config', configFile];
       const [command, ...args] = options.cpus !== undefined ? ['taskset', '-c', options.cpus, ...node] : onAllCores(node);
       // The primary logs `listening` once its first worker is ready, and `management` once all are.
-      started = await startWsgate(command!, args, { cwd: dir, timeoutMs: 30_000, listeners: options.tls ? 2 : 1, management: true });
+      // under NODE_FLAGS and ALLOCATOR_ENV, as the `wsgate` command's first line starts it
+      const { NODE_PATH: _, ...operatorEnv } = process.env;
+      started = await startWsgate(command!, args, { env: withAllocatorEnv(operatorEnv), cwd: dir, timeoutMs: 30_000, listeners: options.tls ? 2 : 1, management: true });
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;

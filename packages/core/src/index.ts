@@ -34,6 +34,6 @@ export type { Store } from './store/store.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
 export { RedisStore, StoreUnavailableError, type RedisStoreOptions } from './store/redis-store.js';
 export type { RedisStoreConfig, StoreConfig } from './config/types.js';
-export { NODE_FLAGS, withNodeFlags } from './process/node-flags.js';
+export { ALLOCATOR_ENV, NODE_FLAGS, withAllocatorEnv, withNodeFlags } from './process/node-flags.js';
 export { type Attributes, type ListenerInfo, type ReplyHeaders, type ClientAddress, isThenable } from './vocabulary.js';
 export { randomHex, randomInto } from './random-pool.js';

@@ -6,7 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS } from '@wsgate/core';
+import { NODE_FLAGS, withAllocatorEnv } from '@wsgate/core';
 import type { ChildMessage, MemoryReport } from './server-child.js';
 
 const live = new Set<ChildProcess>();
@@ -54,11 +54,12 @@ export class ServerProcess implements MeasuredServer {
 
   static start(options: ServerOptions): Promise<ServerProcess> {
     const file = fileURLToPath(new URL(options.entry, COMPILED));
-    // Every server runs under the V8 settings wsgate's launchers use: the comparison is of code, not of flags.
+    // Every server runs under the V8 and allocator settings wsgate's launchers use: the comparison is of code,
+    // not of settings.
     const node = [process.execPath, '--expose-gc', ...NODE_FLAGS, ...(options.nodeFlags ?? []), file];
     const [command, ...args] = pinning ? ['taskset', '-c', '1', ...node] : node;
     // The children's own output goes to our stderr: stdout carries only the report.
-    const child = spawn(command!, args, { stdio: ['ignore', 2, 2, 'ipc'] });
+    const child = spawn(command!, args, { stdio: ['ignore', 2, 2, 'ipc'], env: withAllocatorEnv(process.env) });
     live.add(child);
     child.once('exit', () => live.delete(child));
     return new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS } from '@wsgate/core';
+import { NODE_FLAGS, withAllocatorEnv } from '@wsgate/core';
 import { onAllCores, stopChild } from '@wsgate/test-kit';
 import type { RelayChildMessage, RelayParentMessage } from './relay-primary.js';
 
@@ -39,9 +39,10 @@ export class RelayProcess {
 
   private static spawn(name: string, entry: string, sideEnv: Record<string, string>): Promise<RelayProcess> {
     const file = fileURLToPath(new URL(entry, COMPILED));
-    // Under the V8 flags wsgate runs with (its cluster workers inherit them), on every core as wsgate.
+    // Under the V8 flags and the allocator setting wsgate runs with (its cluster workers inherit them), on every
+    // core as wsgate.
     const [command, ...args] = onAllCores([process.execPath, ...NODE_FLAGS, file]);
-    const child = spawn(command!, args, { stdio: ['ignore', 2, 2, 'ipc'], env: { ...process.env, ...sideEnv } });
+    const child = spawn(command!, args, { stdio: ['ignore', 2, 2, 'ipc'], env: { ...withAllocatorEnv(process.env), ...sideEnv } });
     live.add(child);
     child.once('exit', () => live.delete(child));
     return new Promise((resolve, reject) => {

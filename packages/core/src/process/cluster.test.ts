@@ -1,13 +1,14 @@
 /** `workers: 2` through the real `wsgate` command: shared listeners, aggregated metrics and management, a dead worker replaced. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { freePort, until } from '@wsgate/test-kit';
+import { ALLOCATOR_ENV } from './node-flags.js';
 
 const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const core = pathToFileURL(fileURLToPath(new URL('../../dist/index.js', import.meta.url))).href;
@@ -50,7 +51,8 @@ export default defineRoutes({
       join(dir, 'wsgate.yaml'),
       `listeners: [{ port: ${port} }]\nscript: ./routes.mjs\nworkers: 2\nmetrics: { port: ${metricsPort} }\nmanagement: { port: ${mgmtPort}, token: ${TOKEN} }\nkeepalive: { mechanism: none }\nshutdown: { grace: 1 }\n`,
     );
-    child = spawn(process.execPath, [cli, '--config', join(dir, 'wsgate.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { MALLOC_TRIM_THRESHOLD_: _unset, ...env } = process.env;
+    child = spawn(process.execPath, [cli, '--config', join(dir, 'wsgate.yaml')], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c));
     child.stderr!.on('data', (c: Buffer) => (out += c));
@@ -98,6 +100,8 @@ export default defineRoutes({
     // A worker killed outright is logged and replaced; the listener keeps serving.
     const workerPids = execFileSync('pgrep', ['-P', String(child.pid)]).toString().trim().split('\n');
     expect(workerPids).toHaveLength(2);
+    // Each worker starts with the allocator's setting (node-flags.ts), though the primary was started without it.
+    for (const pid of workerPids) expect(readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')).toContain(`MALLOC_TRIM_THRESHOLD_=${ALLOCATOR_ENV.MALLOC_TRIM_THRESHOLD_}`);
     process.kill(Number(workerPids[0]), 'SIGKILL');
     await until(() => out.includes('worker died; starting a new one'), 5000, 'death logged');
     await until(() => execFileSync('pgrep', ['-P', String(child!.pid)]).toString().trim().split('\n').length === 2, 10_000, 'replacement');

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { AggregatorRegistry } from 'prom-client';
 import { formatHostPort } from '../config/load.js';
 import { WsgateError } from '../errors.js';
-import { withNodeFlags } from './node-flags.js';
+import { withAllocatorEnv, withNodeFlags } from './node-flags.js';
 import { ClusterControl } from '../management/cluster-control.js';
 import { checkAccessLogPath } from '../observe/access-log.js';
 import type { Readiness } from '../management/health.js';
@@ -40,7 +40,8 @@ export async function runPrimary({ config, loadConfig, logger, announce }: Serve
   // One set of TLS session-ticket keys for every worker, a replaced one included (listener.ts says why).
   const ticketKeys = randomBytes(48).toString('hex');
   const fork = (index: number): Promise<void> => {
-    const worker = cluster.fork({ WSGATE_WORKER_INDEX: String(index), WSGATE_TLS_TICKET_KEYS: ticketKeys });
+    // the allocator's setting too (node-flags.ts): glibc reads it when the worker starts
+    const worker = cluster.fork({ ...withAllocatorEnv(process.env), WSGATE_WORKER_INDEX: String(index), WSGATE_TLS_TICKET_KEYS: ticketKeys });
     const bornAt = Date.now();
     forked.add(worker);
     const ready = new Promise<void>((resolve, reject) => {

@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { NODE_FLAGS, withNodeFlags } from './node-flags.js';
+import { ALLOCATOR_ENV, NODE_FLAGS, withAllocatorEnv, withNodeFlags } from './node-flags.js';
+
+const assignments = Object.entries(ALLOCATOR_ENV).map(([name, value]) => `${name}=${value}`).join(' ');
 
 const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const rootPackage = fileURLToPath(new URL('../../../../package.json', import.meta.url));
@@ -15,7 +17,7 @@ const rootPackage = fileURLToPath(new URL('../../../../package.json', import.met
 describe('NODE_FLAGS', () => {
   it('is what the wsgate command starts node with, and that first line runs', async () => {
     const shebang = readFileSync(cli, 'utf8').split('\n', 1)[0]!;
-    expect(shebang).toBe(`#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`);
+    expect(shebang).toBe(`#!/usr/bin/env -S ${assignments} node ${NODE_FLAGS.join(' ')}`);
     // What the kernel does with that line, spelled out: node must accept the flags and start the command.
     const [command, ...args] = shebang.slice(2).split(' ');
     const { stdout } = await promisify(execFile)(command!, [...args, cli, '--version'], {
@@ -26,7 +28,7 @@ describe('NODE_FLAGS', () => {
 
   it('is what npm start runs the sample gateway with', () => {
     const start = (JSON.parse(readFileSync(rootPackage, 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
-    expect(start).toContain(`node ${NODE_FLAGS.join(' ')} packages/core/dist/cli.js`);
+    expect(start).toContain(`${assignments} node ${NODE_FLAGS.join(' ')} packages/core/dist/cli.js`);
   });
 
   it('adds the flags to a worker command line, leaving a flag the operator set alone', () => {
@@ -34,5 +36,10 @@ describe('NODE_FLAGS', () => {
     expect(withNodeFlags(['--cpu-prof'])).toEqual(['--cpu-prof', ...NODE_FLAGS]);
     expect(withNodeFlags(['--initial-old-space-size=256'])).toEqual(['--initial-old-space-size=256']);
     expect(withNodeFlags(['--initial_old_space_size=256'])).toEqual(['--initial_old_space_size=256']);
+  });
+
+  it('adds the allocator setting to a worker environment, leaving a value the operator set alone', () => {
+    expect(withAllocatorEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin', ...ALLOCATOR_ENV });
+    expect(withAllocatorEnv({ MALLOC_TRIM_THRESHOLD_: '131072' })).toEqual({ MALLOC_TRIM_THRESHOLD_: '131072' });
   });
 });
