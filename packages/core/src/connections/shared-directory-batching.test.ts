@@ -19,7 +19,7 @@ const routes = defineRoutes({ 'http:request': (req) => req.handshake() });
 /** Long heartbeats: no heartbeat write falls inside a test's counts. */
 const HEARTBEAT = 30;
 /** What a listing on another node may take past the window: its own reads and a loaded machine's delays. */
-const LISTING_SLACK_MS = 300;
+const LISTING_SLACK_MS = 1000;
 
 let redis: RedisServer;
 let observer: ReturnType<typeof createClient>;
@@ -99,7 +99,10 @@ describe('the shared directory batches its writes', () => {
     const lasted: number[] = [];
     const stop = a.gateway.connections.subscribe({ closed: (entry) => lasted.push(Date.now() - entry.createdAt) });
     const before = (await calls('hset')) + (await calls('hdel'));
-    for (let i = 0; i < 5; i++) {
+    // Date.now() counts whole ms: one that lasted FLUSH_TICK_MS - 1 by it lasted less than a tick.
+    const quick = () => lasted.filter((ms) => ms < FLUSH_TICK_MS - 1).length;
+    // Five at least; more (20 at most) while none was quick, as on a loaded machine.
+    for (let i = 0; i < 20 && (i < 5 || quick() === 0); i++) {
       await sleep(3 * FLUSH_WINDOW_MS);
       const ws = await connect(a);
       ws.terminate();
@@ -107,11 +110,9 @@ describe('the shared directory batches its writes', () => {
     }
     await sleep(3 * FLUSH_WINDOW_MS);
     stop();
-    // Date.now() counts whole ms: one that lasted FLUSH_TICK_MS - 1 by it lasted less than a tick.
-    const quick = lasted.filter((ms) => ms < FLUSH_TICK_MS - 1).length;
     // A slow pair (a loaded machine) may be written: an HSET and an HDEL. A quick one writes nothing.
-    expect(quick).toBeGreaterThan(0);
-    expect((await calls('hset')) + (await calls('hdel')) - before).toBeLessThanOrEqual(2 * (5 - quick));
+    expect(quick()).toBeGreaterThan(0);
+    expect((await calls('hset')) + (await calls('hdel')) - before).toBeLessThanOrEqual(2 * (lasted.length - quick()));
     expect(await listedOn(b, 'a')).toEqual([]);
   });
 
