@@ -355,8 +355,7 @@ export class SharedDirectory implements ConnectionDirectory {
     const counts = await Promise.all(
       members.map((member) => {
         const number = Number(member.split(':')[0]);
-        const nodeName = async () => this.names.get(number) ?? `number ${number}`;
-        return this.commands!.count(`${this.keys}cmd:${member}`, nodeName, command).catch((err: unknown) => {
+        return this.commands!.count(`${this.keys}cmd:${member}`, () => this.nameOf(number), command).catch((err: unknown) => {
           this.logger.warn({ err: reasonOf(err), op: 'closeMatching', attribute }, 'connection directory: a command to another node failed');
           return 0;
         });
@@ -364,6 +363,14 @@ export class SharedDirectory implements ConnectionDirectory {
     );
     for (const n of counts) closed += n;
     return closed;
+  }
+
+  /** A node's name by its number, for a message about it: known here, else its slot in Redis, else `fallback`. */
+  private async nameOf(number: number, fallback = `number ${number}`): Promise<string> {
+    const known = this.names.get(number);
+    if (known !== undefined) return known;
+    const client = this.client;
+    return ((await client?.get(`${this.keys}slot:${number}`).catch(() => null)) ?? undefined) ?? fallback;
   }
 
   /** Closes this process's connections whose attribute is the value; answers how many. */
@@ -394,13 +401,12 @@ export class SharedDirectory implements ConnectionDirectory {
   }
 
   private async askHolder(id: number, command: Command, known?: ConnectionRecord): Promise<boolean> {
-    const client = this.ready();
+    this.ready(); // Redis out of reach: the typed error at once
     const holder = await this.holderOf(id, known);
     if (!holder || !this.commands) return false;
     // The node's name, for the error when it does not answer: the record's, one read before, or its number's lease holder.
     const number = Number(holder.member.split(':')[0]);
-    const nodeName = async () =>
-      known?.node ?? this.names.get(number) ?? ((await client.get(`${this.keys}slot:${number}`).catch(() => null)) ?? holder.node);
+    const nodeName = async () => known?.node ?? this.nameOf(number, holder.node);
     return this.commands.ask(`${this.keys}cmd:${holder.member}`, nodeName, command);
   }
 
@@ -468,8 +474,7 @@ export class SharedDirectory implements ConnectionDirectory {
       const member = `${number}:${worker}`;
       const value = await this.redisCall(() => client.hGet(`${this.keys}conns:${member}`, String(id)));
       if (value) return this.remember(JSON.parse(value) as ConnectionRecord);
-      const nodeName = async () => this.names.get(number) ?? ((await client.get(`${this.keys}slot:${number}`).catch(() => null)) ?? `number ${number}`);
-      const record = await this.commands?.object(`${this.keys}cmd:${member}`, nodeName, { op: 'get', id });
+      const record = await this.commands?.object(`${this.keys}cmd:${member}`, () => this.nameOf(number), { op: 'get', id });
       return record ? this.remember(record as ConnectionRecord) : undefined;
     }
     // An id from a node that started without Redis: search the records (the first one found).
