@@ -47,12 +47,14 @@ module.exports = {
     {
       name: 'other-packages-through-their-index',
       severity: 'error',
-      comment: 'Import another package by its name (its index), not a file inside it.',
+      comment: 'Import another package by its name (its index, or an entry its package.json exports), not a file inside it.',
       from: { path: '^(packages/[^/]+|examples)/' },
       to: {
         path: '^(packages/[^/]+|examples)/',
         pathNot: [
           '^(packages/[^/]+|examples)/(src/|dist/)?index\\.(ts|js|d\\.ts)$',
+          // core's memory reader (`@wsgate/core/process-memory`): the management API's reading, without the gateway
+          '^packages/core/(src|dist)/management/process-memory\\.(ts|js|d\\.ts)$',
           // the same package: $1 is the importing package's folder
           '^$1/',
         ],
