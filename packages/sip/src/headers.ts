@@ -92,6 +92,19 @@ export class SipHeaders implements Iterable<HeaderField> {
     return this.list.filter((f) => f.key === key);
   }
 
+  /** The first field of that name. */
+  first(name: string): HeaderField | undefined {
+    const key = headerKey(name);
+    for (const f of this.list) if (f.key === key) return f;
+    return undefined;
+  }
+
+  /** @internal Appends the fields of that name, in order, to `out` (fields() without a list of its own). */
+  collect(name: string, out: HeaderField[]): void {
+    const key = headerKey(name);
+    for (const f of this.list) if (f.key === key) out.push(f);
+  }
+
   /** A list header's elements across all its fields (commas inside quotes and <> do not split). */
   values(name: string): string[] {
     return this.getAll(name).flatMap(splitList);

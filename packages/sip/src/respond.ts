@@ -1,6 +1,6 @@
 import { randomHex } from '@wsgate/core';
 import { REASON } from './chars.js';
-import { field, SipHeaders } from './headers.js';
+import { field, type HeaderField, SipHeaders } from './headers.js';
 import { type ParseError, type SipRequest, SipResponse } from './message.js';
 
 export interface ResponseOptions {
@@ -11,6 +11,9 @@ export interface ResponseOptions {
   body?: Buffer | string;
   contentType?: string;
 }
+
+/** The body of a response without one (a Buffer of no bytes cannot be changed: one for all). */
+const EMPTY = Buffer.alloc(0);
 
 /** A new To tag: 64 random bits as hex. */
 export function newTag(): string {
@@ -32,26 +35,32 @@ export function reasonPhrase(text: string): string {
  * To copied with a tag added when it has none (not on a 100), Timestamp copied on a 100, Content-Length set.
  */
 export function createResponse(request: SipRequest, status: number, reason: string, options: ResponseOptions = {}): SipResponse {
-  const headers = new SipHeaders([
-    ...request.headers.fields('via'),
-    ...request.headers.fields('from'),
-    ...toFields(request, status, options.toTag),
-    ...request.headers.fields('call-id'),
-    ...request.headers.fields('cseq'),
-    ...(status === 100 ? request.headers.fields('timestamp') : []),
-  ]);
-  for (const [name, value] of options.headers ?? []) headers.add(name, value);
-  const body = options.body === undefined ? Buffer.alloc(0) : Buffer.from(options.body);
+  // one pass over the request's fields per header copied, into one list (no intermediate arrays)
+  const copied: HeaderField[] = [];
+  const from = request.headers;
+  from.collect('via', copied);
+  from.collect('from', copied);
+  const to = toField(request, status, options.toTag);
+  if (to === undefined) from.collect('to', copied);
+  else copied.push(to);
+  from.collect('call-id', copied);
+  from.collect('cseq', copied);
+  if (status === 100) from.collect('timestamp', copied);
+  const headers = new SipHeaders(copied);
+  const extra = options.headers;
+  if (extra !== undefined) for (let i = 0; i < extra.length; i++) headers.add(extra[i]![0], extra[i]![1]);
+  const body = options.body === undefined ? EMPTY : Buffer.from(options.body);
   if (options.contentType !== undefined) headers.add('Content-Type', options.contentType);
   headers.add('Content-Length', String(body.length));
   return new SipResponse(status, reasonPhrase(reason), headers, body);
 }
 
-function toFields(request: SipRequest, status: number, toTag: string | undefined) {
-  const fields = request.headers.fields('to');
-  const to = fields[0];
-  if (to === undefined || status === 100 || request.to.params.has('tag')) return fields;
-  return [field(to.name, `${to.value};tag=${toTag ?? newTag()}`)];
+/** The To field with a tag added, or undefined when the request's To fields are copied as they are. */
+function toField(request: SipRequest, status: number, toTag: string | undefined): HeaderField | undefined {
+  if (status === 100) return undefined;
+  const to = request.headers.first('to');
+  if (to === undefined || request.to.params.has('tag')) return undefined;
+  return field(to.name, `${to.value};tag=${toTag ?? newTag()}`);
 }
 
 /** The answer to a request the parser refused: 400 (or 505, 513) with the fault as the reason; undefined when it cannot be answered. */

@@ -9,68 +9,97 @@ export interface AuthParams {
   readonly params: ReadonlyMap<string, string>;
 }
 
-const TOKEN = /[!#$%&'*+.^_`|~0-9A-Za-z-]+/y;
-const SPACE = /[ \t]*/y;
+/** RFC 9110 tchar: `!#$%&'*+-.^_`|~`, digits, letters. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+const SP = 32;
+const HTAB = 9;
+const QUOTE = 34;
+const BACKSLASH = 92;
+const COMMA = 44;
+const EQUALS = 61;
+
+/** The end of the token at `i` (`i` itself when there is none). */
+function tokenEnd(s: string, i: number): number {
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] !== 1) break;
+    i++;
+  }
+  return i;
+}
+
+function skipSpace(s: string, i: number): number {
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c !== SP && c !== HTAB) break;
+    i++;
+  }
+  return i;
+}
 
 /**
  * Parses `scheme name=value, name="quoted \"value\"", …`. Undefined when it is not well formed, or when a
  * parameter is repeated (two `nc` values must not let one part of the code check one and another use the other).
+ * One pass over the value, without a regular-expression match per token or a string per character of a quoted
+ * value: it runs on every request a digest module checks (HTTP and SIP), where it was the largest allocator.
  */
 export function parseAuthParams(header: string): AuthParams | undefined {
-  let i = 0;
-  const token = (): string | undefined => {
-    TOKEN.lastIndex = i;
-    const m = TOKEN.exec(header);
-    if (!m) return undefined;
-    i = TOKEN.lastIndex;
-    return m[0];
-  };
-  const space = () => {
-    SPACE.lastIndex = i;
-    SPACE.exec(header);
-    i = SPACE.lastIndex;
-  };
-  const scheme = token();
-  if (!scheme || (header[i] !== ' ' && i !== header.length)) return undefined;
+  const n = header.length;
+  let i = tokenEnd(header, 0);
+  if (i === 0 || (i !== n && header.charCodeAt(i) !== SP)) return undefined;
+  const scheme = header.slice(0, i).toLowerCase();
   const params = new Map<string, string>();
-  space();
-  while (i < header.length) {
-    const name = token()?.toLowerCase();
-    if (!name) return undefined;
-    space();
-    if (header[i++] !== '=') return undefined;
-    space();
-    const value = header[i] === '"' ? quotedString() : token();
-    if (value === undefined || params.has(name)) return undefined;
-    params.set(name, value);
-    space();
-    if (i === header.length) break;
-    if (header[i++] !== ',') return undefined;
-    // Empty list elements are allowed (RFC 9110 §5.6.1): `a=1, , b=2`.
-    while (header[i] === ',' || header[i] === ' ' || header[i] === '\t') i++;
-  }
-  return { scheme: scheme.toLowerCase(), params };
-
-  function quotedString(): string | undefined {
-    let out = '';
-    for (i++; i < header.length; i++) {
-      const c = header[i]!;
-      if (c === '"') {
-        i++;
-        return out;
+  i = skipSpace(header, i);
+  while (i < n) {
+    const nameEnd = tokenEnd(header, i);
+    if (nameEnd === i) return undefined;
+    const name = header.slice(i, nameEnd).toLowerCase();
+    i = skipSpace(header, nameEnd);
+    if (header.charCodeAt(i++) !== EQUALS) return undefined;
+    i = skipSpace(header, i);
+    let value: string;
+    if (header.charCodeAt(i) === QUOTE) {
+      // one slice when nothing is escaped (every digest value a UA sends); pieces joined around each quoted-pair
+      let start = ++i;
+      let out = '';
+      for (;;) {
+        if (i >= n) return undefined;
+        const c = header.charCodeAt(i);
+        if (c === QUOTE) break;
+        if (c === BACKSLASH) {
+          if (i + 1 >= n) return undefined;
+          out += header.slice(start, i) + header[i + 1];
+          i += 2;
+          start = i;
+        } else if (c < SP && c !== HTAB) {
+          return undefined;
+        } else {
+          i++;
+        }
       }
-      if (c === '\\') {
-        i++;
-        if (i >= header.length) return undefined;
-        out += header[i];
-      } else if (c < ' ' && c !== '\t') {
-        return undefined;
-      } else {
-        out += c;
-      }
+      value = out + header.slice(start, i);
+      i++;
+    } else {
+      const end = tokenEnd(header, i);
+      if (end === i) return undefined;
+      value = header.slice(i, end);
+      i = end;
     }
-    return undefined;
+    if (params.has(name)) return undefined;
+    params.set(name, value);
+    i = skipSpace(header, i);
+    if (i === n) break;
+    if (header.charCodeAt(i++) !== COMMA) return undefined;
+    // Empty list elements are allowed (RFC 9110 §5.6.1): `a=1, , b=2`.
+    while (i < n) {
+      const c = header.charCodeAt(i);
+      if (c !== COMMA && c !== SP && c !== HTAB) break;
+      i++;
+    }
   }
+  return { scheme, params };
 }
 
 /** `name="value"`, with `"` and `\` escaped. */

@@ -5,7 +5,7 @@
  * Browsers do not answer a 401 on a WebSocket handshake (no dialog, no retry): digest serves SIP user agents
  * and tools that open the WebSocket themselves. For browsers use cookie tokens or an auth hook.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { MemoryStore, type Logger, type RequestContext, type Store } from '@wsgate/core';
 import type { Guard } from '../kit/guard.js';
 import { invalidOption, knownKeys, seconds } from '../kit/option-checks.js';
@@ -58,7 +58,8 @@ export interface DigestAuthOptions extends DigestCredentialsOptions {
 
 const ALGORITHMS: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'];
 const HASH: Record<DigestAlgorithm, string> = { 'SHA-256': 'sha256', MD5: 'md5' };
-const hex = (algorithm: DigestAlgorithm, text: string) => createHash(HASH[algorithm]).update(text, 'utf8').digest('hex');
+// One-shot: no Hash object per digest (three per checked response), about a third of createHash()'s cost.
+const hex = (algorithm: DigestAlgorithm, text: string) => hash(HASH[algorithm], text, 'hex');
 
 /**
  * Refuses (401 with Digest challenges) a request without a valid digest response; admits the others with

@@ -180,6 +180,20 @@ describe('sipDigest() with the registrar over a real WebSocket', () => {
     p.ws.close();
   });
 
+  it('takes the answer to a challenge it no longer remembers (1,030 challenges later) by the nonce\'s MAC, and refuses a forged one', async () => {
+    await start();
+    const p = await phone();
+    const first = sha256Of(await p.send(request({ cseq: 1 })));
+    // more challenges than the authenticator keeps in mind (1,024): the first nonce is checked by its MAC again
+    for (let cseq = 2; cseq <= 1031; cseq++) expect((await p.send(request({ cseq }))).status).toBe(401);
+    const forged = { ...first, nonce: `${first.nonce.slice(0, -1)}${first.nonce.endsWith('A') ? 'B' : 'A'}` };
+    const refused = await p.send(request({ cseq: 1032, extra: [`Authorization: ${authorization(forged, { user: 'alice', password: 'alice-secret' })}`] }));
+    expect([refused.status, refused.reason]).toEqual([401, 'unknown nonce']);
+    const ok = await p.send(request({ cseq: 1033, extra: [`Authorization: ${authorization(first, { user: 'alice', password: 'alice-secret' })}`] }));
+    expect([ok.status, ok.reason]).toEqual([200, 'OK']);
+    p.ws.close();
+  });
+
   it('says stale=true for an expired nonce answered with the right password, and only then', async () => {
     await start({ nonceTtl: 1 });
     const p = await phone();

@@ -27,6 +27,7 @@ import {
 } from '@wsgate/routes';
 import type { SipRequest } from '../message.js';
 import { assertedUser } from './asserted-identity.js';
+import { IssuedNonces } from './issued-nonces.js';
 import type { SipAuthenticator, SipAuthResult } from './authenticator.js';
 
 /** The options every digest authenticator takes (realm, file or credentials, algorithms, secret, nonceTtl, store, checkInterval), and SIP's own. */
@@ -51,6 +52,9 @@ const SIDES = {
   proxy: { status: 407, reason: 'Proxy Authentication Required', challenge: 'Proxy-Authenticate', credentials: 'Proxy-Authorization' },
 } as const;
 
+/** Challenges whose nonces are remembered (about 150 B each): many more than are answered at once under load. */
+const ISSUED_NONCES = 1024;
+
 const KEYS = ['realm', 'file', 'credentials', 'algorithms', 'secret', 'nonceTtl', 'store', 'onStoreUnavailable', 'opaque', 'checkInterval', 'connectionIdentity', 'trustConnection', 'logger'];
 
 /**
@@ -65,6 +69,8 @@ export function sipDigest(options: SipDigestOptions): SipAuthenticator {
   const algorithms = digestAlgorithmsOption(`${where}.algorithms`, o.algorithms);
   const nonceTtl = nonceTtlOption(`${where}.nonceTtl`, o.nonceTtl);
   const signer = new NonceSigner(secretOption(`${where}.secret`, o.secret) ?? randomBytes(32), realm, nonceTtl * 1000);
+  // the nonces of challenges still being answered, checked without an HMAC each
+  const issued = new IssuedNonces(ISSUED_NONCES, nonceTtl * 1000);
   const opaque = booleanOption(`${where}.opaque`, o.opaque, true) ? signer.opaque() : undefined;
   const trustConnection = booleanOption(`${where}.trustConnection`, o.trustConnection, false);
   const connectionIdentity = functionOption<(conn: Connection) => string | undefined>(`${where}.connectionIdentity`, o.connectionIdentity, '(conn) => string | undefined') ?? defaultIdentity;
@@ -82,7 +88,9 @@ export function sipDigest(options: SipDigestOptions): SipAuthenticator {
   const tails = { fresh: after(false), stale: after(true) };
   const challenge = (side: (typeof SIDES)[keyof typeof SIDES], reason: string, stale = false): SipAuthResult => {
     // a nonce is base64url: nothing in it to escape
-    const nonce = signer.make();
+    const now = Date.now();
+    const nonce = signer.make(now);
+    issued.add(nonce, now);
     const headers = (stale ? tails.stale : tails.fresh).map((tail) => [side.challenge, `${before}${nonce}${tail}`] as const);
     return { status: side.status, reason, headers };
   };
@@ -116,7 +124,7 @@ export function sipDigest(options: SipDigestOptions): SipAuthenticator {
     // must not pass for this one.
     if (r.uri !== request.requestUri) return refuse(400, `digest uri ${r.uri} is not the Request-URI ${request.requestUri}`);
     if (opaque !== undefined && r.opaque !== opaque) return challenge(side, 'wrong opaque');
-    const state = signer.check(r.nonce);
+    const state = issued.state(r.nonce, Date.now()) ?? signer.check(r.nonce);
     if (state === 'invalid') return challenge(side, 'unknown nonce');
     if (!digestResponseMatches(r, await lookup(log, r.user, r.algorithm), request.method)) return challenge(side, 'invalid user name or password');
     // Only a correct response earns stale=true: it tells the UA its password was right (RFC 3261 §22.4 via RFC 2617).

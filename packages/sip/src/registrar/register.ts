@@ -1,6 +1,5 @@
 import type { SipRequest } from '../message.js';
-import { formatNameAddr } from '../name-addr.js';
-import type { Params } from '../params.js';
+import { formatParams, type Params } from '../params.js';
 import { formatUri } from '../uri.js';
 import { type Binding, bindingKey } from './bindings.js';
 
@@ -28,10 +27,15 @@ export interface RegisterPlan {
   readonly cseq: number;
   /** `*`: remove all (Expires: 0 checked) */
   readonly wildcard: boolean;
-  readonly contacts: ReadonlyArray<Omit<Binding, 'callId' | 'cseq' | 'expiresAt' | 'flow'> & { expires: number }>;
+  readonly contacts: readonly PlannedContact[];
   /** a Contact carried reg-id: the 200 says `Require: outbound` (RFC 5626 §6) */
   readonly outbound: boolean;
 }
+
+/** A Contact of a REGISTER as it will be bound: its binding's fields but those the request and the flow give, and its expiry in seconds. */
+export type PlannedContact = Omit<Binding, 'callId' | 'cseq' | 'expiresAt' | 'flow'> & { readonly expires: number };
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const SUPPORTED = new Set(['outbound', 'path', 'gruu']);
 
@@ -57,12 +61,13 @@ export function planRegister(request: SipRequest, limits: RegisterLimits): Regis
   }
   const aor = addressOfRecord(request, limits.domains);
   if (typeof aor !== 'string') return aor;
-  const base = { aor, callId: request.callId, cseq: request.cseq.seq };
+  const callId = request.callId;
+  const cseq = request.cseq.seq;
   const contacts = request.headers.has('contact') ? request.contacts() : [];
   const headerExpires = request.expires();
   if (contacts === '*') {
     if (headerExpires !== 0) return { status: 400, reason: 'Contact * needs Expires: 0' };
-    return { ...base, wildcard: true, contacts: [], outbound: false };
+    return { aor, callId, cseq, wildcard: true, contacts: [], outbound: false };
   }
   if (contacts.length > limits.maxBindings) return { status: 403, reason: `more than ${limits.maxBindings} Contacts` };
   const regIds = contacts.filter((c) => c.regId !== undefined);
@@ -73,26 +78,30 @@ export function planRegister(request: SipRequest, limits: RegisterLimits): Regis
   if (regIds.length === 1 && request.via.length > 1 && !request.headers.has('path')) {
     return { status: 439, reason: 'First Hop Lacks Outbound Support' };
   }
-  const planned = [];
+  const planned: Array<PlannedContact> = [];
   for (const c of contacts) {
     let expires = c.expires ?? headerExpires ?? limits.defaultExpires;
     if (expires !== 0 && expires < limits.minExpires) {
       return { status: 423, reason: 'Interval Too Brief', headers: [['Min-Expires', String(limits.minExpires)]] };
     }
     expires = Math.min(expires, limits.maxExpires);
-    const params = new Map(c.params);
-    params.delete('expires');
+    let params = c.params;
+    if (params.has('expires')) {
+      const rest = new Map(params);
+      rest.delete('expires');
+      params = rest as Params;
+    }
+    // Literals, not spreads: an object spread is a slow generic copy, and this runs for every REGISTER.
     const uri = formatUri(c.uri);
-    planned.push({
-      contact: formatNameAddr({ displayName: c.displayName, uri: c.uri, params: params as Params }),
-      uri,
-      ...(c.instance === undefined ? {} : { instance: c.instance }),
-      ...(c.regId === undefined ? {} : { regId: c.regId }),
-      ...(c.q === undefined ? {} : { q: c.q }),
-      expires,
-    });
+    // formatNameAddr() with the URI formatted once
+    const contact = `${c.displayName === undefined ? '' : `${c.displayName} `}<${uri}>${formatParams(params)}`;
+    const p: Mutable<PlannedContact> = { contact, uri, expires };
+    if (c.instance !== undefined) p.instance = c.instance;
+    if (c.regId !== undefined) p.regId = c.regId;
+    if (c.q !== undefined) p.q = c.q;
+    planned.push(p);
   }
-  return { ...base, wildcard: false, contacts: planned, outbound: regIds.length === 1 };
+  return { aor, callId, cseq, wildcard: false, contacts: planned, outbound: regIds.length === 1 };
 }
 
 /**
@@ -115,9 +124,12 @@ export function applyRegister(plan: RegisterPlan, current: readonly Binding[], n
       next.delete(key);
       continue;
     }
-    const { expires, ...rest } = c;
     // a new flow for the same key replaces the old one (RFC 5626 §4.2.1 flow recovery)
-    next.set(key, { ...rest, callId: plan.callId, cseq: plan.cseq, expiresAt: now + expires * 1000, flow });
+    const b: Mutable<Binding> = { contact: c.contact, uri: c.uri, callId: plan.callId, cseq: plan.cseq, expiresAt: now + c.expires * 1000, flow };
+    if (c.instance !== undefined) b.instance = c.instance;
+    if (c.regId !== undefined) b.regId = c.regId;
+    if (c.q !== undefined) b.q = c.q;
+    next.set(key, b);
   }
   if (next.size > maxBindings) return { status: 403, reason: `more than ${maxBindings} bindings for ${plan.aor}` };
   return [...next.values()];
