@@ -66,6 +66,12 @@ export class Gateway {
    * and its routes call it; `close()` closes it, after the route sets' `routes:close`.
    */
   readonly store: Store;
+  /**
+   * This gateway's name among the nodes sharing `store.redis` (`node.name`, default the host name); `local`
+   * without a shared store. Route modules that keep per-node state in a shared store (the SIP registrar's
+   * flows) name it with this.
+   */
+  readonly node: string;
   private readonly openStore: () => Promise<void>;
   /** With `store.redis`: every node's connections, through Redis (connections/shared-directory.ts). */
   private readonly shared: SharedDirectory | undefined;
@@ -102,6 +108,7 @@ export class Gateway {
         })
       : undefined;
     this.connections = this.shared ?? this.registry;
+    this.node = this.shared?.node ?? 'local';
     this.env = {
       myself: new HostMatcher(ownNames(config, []), []),
       logger: this.logger,

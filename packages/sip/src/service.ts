@@ -20,7 +20,7 @@ export interface SipServiceOptions {
    * `wsgate ctl registrations` view and, unless given here, its logger and its store (`gateway.store`: the
    * config's Redis, shared by every gateway, or this process's memory).
    */
-  gateway?: Pick<Gateway, 'metrics' | 'views' | 'connections' | 'logger' | 'store'>;
+  gateway?: Pick<Gateway, 'metrics' | 'views' | 'connections' | 'logger' | 'store' | 'node'>;
   /** SIP digest (`sipDigest()`): REGISTER challenged with 401, new dialogs and out-of-dialog requests with 407 */
   auth?: SipAuthenticator;
   /** known users, for 404 (unknown) rather than 480 (known, not registered); default: those `auth` knows, else every user */
@@ -28,7 +28,10 @@ export interface SipServiceOptions {
   /** where bindings live; default `gateway.store`, else a MemoryStore of this process */
   store?: Store;
   logger?: Logger;
-  /** this gateway's name in flow ids; default `local` */
+  /**
+   * this gateway's name in flow ids (`<node>/<connection id>`); default `gateway.node` (the config's `node.name`
+   * with `store.redis`, so that gateways sharing a store tell their bindings apart), else `local`
+   */
   node?: string;
   /** the proxy's host name in its Via and Record-Route; default the first domain */
   host?: string;
@@ -78,8 +81,8 @@ const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, SUBSCRIBE, 
  */
 export function sipService(options: SipServiceOptions): SipService {
   const domains = new Set((typeof options.domains === 'string' ? [options.domains] : options.domains).map((d) => d.toLowerCase()));
-  const node = options.node ?? 'local';
   const gateway = options.gateway;
+  const node = options.node ?? gateway?.node ?? 'local';
   const store = options.store ?? gateway?.store ?? new MemoryStore();
   const log = options.logger ?? gateway?.logger;
   const metrics: SipMetrics | undefined = gateway === undefined ? undefined : sipMetrics(gateway);

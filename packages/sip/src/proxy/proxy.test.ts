@@ -492,7 +492,7 @@ describe('SIP across gateways sharing a Redis (issue 15.3): the phones on two no
     await bob.next(isStatus(200, 'BYE'), 'the 200 to BYE on node b');
   });
 
-  it('one AOR with a phone on each node: a MESSAGE reaches both; each node lists only the binding on its own WebSocket', async () => {
+  it('one AOR with a phone on each node: a MESSAGE reaches both; each node lists and counts only the binding on its own WebSocket', async () => {
     const [a, b] = await twoNodes();
     const bobOnA = await phone('bob', true, undefined, a.url);
     const bobOnB = await phone('bob', true, undefined, b.url);
@@ -504,6 +504,8 @@ describe('SIP across gateways sharing a Redis (issue 15.3): the phones on two no
     const listed = async (node: TestGateway) => (await node.gateway.views.get('registrations')!.list({ user: 'bob' })).map((r) => String(r.contact));
     expect(await listed(a)).toEqual([`<${bobOnA.contact};ob>;+sip.instance="${bobOnA.instance}";reg-id=1`]);
     expect(await listed(b)).toEqual([`<${bobOnB.contact};ob>;+sip.instance="${bobOnB.instance}";reg-id=1`]);
+    // the registrations gauge: each node its own phones (bob and alice on a, bob on b), named after `node.name`
+    expect(services.map((sip) => sip.registrar.stats.bindings)).toEqual([2, 1]);
   });
 
   it('a phone that closes on node b leaves the shared location at once: a call from node a gets 480', async () => {
