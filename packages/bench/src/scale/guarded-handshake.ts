@@ -42,12 +42,13 @@ export interface GuardedHandshakes {
   readonly firstError?: string;
 }
 
-export async function compareGuardedHandshakes(redis: RedisServer, options: RoundOptions & { clients?: number }): Promise<GuardedHandshakes> {
+export async function compareGuardedHandshakes(redis: RedisServer, options: RoundOptions & { clients?: number; profileDir?: string }): Promise<GuardedHandshakes> {
   const gateways: Partial<Record<StoreSide, CliGateway>> = {};
   try {
     const scriptOptions = { origins: [BENCH_ORIGIN], ...UNREFUSED_LIMITS };
-    gateways.memory = await startScaleGateway({ script: 'guarded-routes.js', options: scriptOptions });
-    gateways.redis = await startScaleGateway({ script: 'guarded-routes.js', options: scriptOptions, redisUrl: redis.url, node: 'guarded' });
+    const profile = options.profileDir === undefined ? {} : { profileDir: options.profileDir };
+    gateways.memory = await startScaleGateway({ script: 'guarded-routes.js', options: scriptOptions, ...profile });
+    gateways.redis = await startScaleGateway({ script: 'guarded-routes.js', options: scriptOptions, redisUrl: redis.url, node: 'guarded', ...profile });
     const loads = {} as Record<StoreSide, HandshakeLoad>;
     for (const side of STORE_SIDES) {
       const token = await logIn(gateways[side]!.port);

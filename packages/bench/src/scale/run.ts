@@ -13,7 +13,8 @@
  * Markdown table and writes the same as JSON to packages/bench/results/scale.json.
  *
  * Run: `tsc -b && node packages/bench/dist/scale/run.js`. Knobs (environment): SCALE_ROUNDS (default 7),
- * SCALE_SLICE_MS (counted ms per side and round, default 1000).
+ * SCALE_SLICE_MS (counted ms per side and round, default 1000), SCALE_CPU_PROF (a folder: both guarded-handshake
+ * gateways write a `--cpu-prof` profile there when they stop).
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
   const redis = await RedisServer.start();
   try {
     log(`redis-server on :${redis.port}; S2 guarded handshakes, memory store against Redis store (${rounds} rounds of ${sliceMs} ms a side)`);
-    const guarded = await compareGuardedHandshakes(redis, slicing);
+    const guarded = await compareGuardedHandshakes(redis, { ...slicing, ...(env.SCALE_CPU_PROF ? { profileDir: env.SCALE_CPU_PROF } : {}) });
     log(`guarded handshakes/s: memory ${fmt(guarded.perSecond.memory)}, redis ${fmt(guarded.perSecond.redis)} (ratio ${guarded.ratio.toFixed(3)})`);
     if (guarded.errors > 0) log(`${guarded.errors} handshake errors, the first: ${guarded.firstError}`);
     log('send-to-connection: node a holds the receiver; senders on a (one node) and on b (across nodes)');

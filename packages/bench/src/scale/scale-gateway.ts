@@ -14,6 +14,8 @@ export interface ScaleGatewayOptions {
   readonly redisUrl?: string;
   /** `node.name` (with `redisUrl`). */
   readonly node?: string;
+  /** A folder for a `--cpu-prof` profile of the gateway, written when it stops (SCALE_CPU_PROF). */
+  readonly profileDir?: string;
 }
 
 export function startScaleGateway(o: ScaleGatewayOptions): Promise<CliGateway> {
@@ -21,6 +23,7 @@ export function startScaleGateway(o: ScaleGatewayOptions): Promise<CliGateway> {
     name: 'scale',
     script: benchScript(`scale/${o.script}`),
     scriptOptions: o.options,
+    ...(o.profileDir !== undefined ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] } : {}),
     // `log.level: warn`: no line per connection.
     config: {
       keepalive: { mechanism: 'none' },

@@ -1,5 +1,6 @@
 /**
- * The Lua scripts behind the `Store` methods that are more than one Redis command (./store.ts says which).
+ * The Lua scripts behind the `Store` methods that are more than one Redis command (./store.ts says which),
+ * when called alone in their turn (calls made together go as one `BATCH` script, ./redis-batch.ts).
  * A script runs as one step on the server, so two gateways racing on a key cannot both win. node-redis sends
  * them as `EVALSHA <sha1>` (the SHA1 computed once, by `defineScript` when the client is made) and falls back
  * to `EVAL` on `NOSCRIPT`, which loads the script into the server's cache for the next call (after a Redis

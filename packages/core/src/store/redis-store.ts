@@ -11,6 +11,13 @@
  * longer), but Redis, which maintains both, points new projects to node-redis, and libraries follow
  * (connect-redis dropped ioredis).
  *
+ * Batching (./redis-batch.ts): the calls of one turn of the event loop leave together as one `BATCH` script
+ * (a call alone, as its own command). While a batch is out, later calls gather and leave together once it is
+ * answered and `GATHER_MS` (3 ms) old, or when the first of them has waited `HOLD_MS` (5 ms). Under load,
+ * many handshakes share one write to Redis, one reply and one node-redis command (the scale benchmark: some
+ * ten per write at 5,000 handshakes/s); with nothing out, a call leaves at the end of its turn. Calls reach
+ * Redis in the order they were made.
+ *
  * Faults: while Redis cannot be reached, every call rejects at once (or after `commandTimeout` when Redis
  * stops answering) with a {@link StoreUnavailableError}; the client reconnects by itself, and calls succeed
  * again once Redis is back, with no new store. One warning is logged per outage and one line when it ends;
@@ -20,6 +27,7 @@
 import { WsgateError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { WRITE_RECORDS } from '../connections/write-records.js';
+import { BATCH, eachAnswer, MAX_BATCH, type BatchedCall } from './redis-batch.js';
 import { COMPARE_AND_SET, INCREMENT, NOT_INTEGER, RAISE } from './redis-scripts.js';
 import { redactedUrl, redisUrlProblem } from './redis-url.js';
 import type { Store } from './store.js';
@@ -83,6 +91,14 @@ export class RedisStore implements Store {
   private downSince: number | undefined;
   private lastError: unknown;
   private connecting = false;
+  /** Calls made this turn, for the batch that leaves at its end (./redis-batch.ts). */
+  private pending: BatchedCall[] = [];
+  /** Batches (or lone calls) sent and not yet answered or failed. */
+  private inFlight = 0;
+  /** Set while the pending calls wait behind a batch in flight: sends them at the latest HOLD_MS after the first. */
+  private hold: NodeJS.Timeout | undefined;
+  /** When the last batch left (performance.now()). */
+  private lastSent = 0;
 
   constructor(options: RedisStoreOptions) {
     const problem = redisUrlProblem(options.url);
@@ -153,50 +169,36 @@ export class RedisStore implements Store {
     });
   }
 
-  // get and increment are on every guarded handshake's path: no async wrappers, one promise chain.
+  // Every call joins its turn's batch (./redis-batch.ts): a guarded handshake's rate count and token read go
+  // to Redis as one command. Each answer is mapped from the batch script's shape (which the single commands'
+  // replies are put in too, below).
   get(key: string): Promise<string | undefined> {
-    return this.run(key, () => this.client.get(this.prefix + key), (value) => value ?? undefined);
+    return this.queue(key, 'g', NO_ARGS, asValue);
   }
 
-  async set(key: string, value: string, ttl?: number): Promise<void> {
-    const ms = ttlMs(ttl);
-    return this.run(key, async () => {
-      await this.client.set(this.prefix + key, value, ms === undefined ? undefined : { expiration: { type: 'PX', value: ms } });
-    });
+  set(key: string, value: string, ttl?: number): Promise<void> {
+    return this.queue(key, 's', () => [value, msArg(ttl)], asNothing);
   }
 
-  async add(key: string, value: string, ttl?: number): Promise<boolean> {
-    const ms = ttlMs(ttl);
-    const options = ms === undefined ? { condition: 'NX' as const } : { condition: 'NX' as const, expiration: { type: 'PX' as const, value: ms } };
-    return this.run(key, async () => (await this.client.set(this.prefix + key, value, options)) !== null);
+  add(key: string, value: string, ttl?: number): Promise<boolean> {
+    return this.queue(key, 'a', () => [value, msArg(ttl)], asDone);
   }
 
-  async delete(key: string): Promise<boolean> {
-    return this.run(key, async () => (await this.client.del(this.prefix + key)) === 1);
+  delete(key: string): Promise<boolean> {
+    return this.queue(key, 'd', NO_ARGS, asDone);
   }
 
   increment(key: string, by = 1, ttl?: number): Promise<number> {
-    const k = this.prefix + key;
-    return this.run(
-      key,
-      () => {
-        const ms = ttlMs(ttl);
-        if (ms === undefined) return this.client.incrBy(k, by);
-        // one script: only a counter with no expiry yet gets one, so later increments keep the window fixed
-        return this.client.increment(k, String(by), String(ms));
-      },
-      Number,
-    );
+    // Without a TTL, plain INCRBY; with one, only a counter with no expiry yet gets it (a fixed window).
+    return ttl === undefined ? this.queue(key, 'i', () => [String(by)], Number) : this.queue(key, 'I', () => [String(by), msArg(ttl)], Number);
   }
 
-  async raise(key: string, value: number, ttl?: number): Promise<boolean> {
-    const ms = ttlMs(ttl);
-    return this.run(key, async () => (await this.client.raise(this.prefix + key, String(value), ms === undefined ? '' : String(ms))) === 1);
+  raise(key: string, value: number, ttl?: number): Promise<boolean> {
+    return this.queue(key, 'r', () => [String(value), msArg(ttl)], asDone);
   }
 
-  async compareAndSet(key: string, expected: string | undefined, value: string | undefined, ttl?: number): Promise<boolean> {
-    const ms = ttlMs(ttl);
-    return this.run(key, async () => (await this.client.compareAndSet(this.prefix + key, expected, value, ms === undefined ? '' : String(ms))) === 1);
+  compareAndSet(key: string, expected: string | undefined, value: string | undefined, ttl?: number): Promise<boolean> {
+    return this.queue(key, 'c', () => [expected === undefined ? '0' : '1', expected ?? '', value === undefined ? '0' : '1', value ?? '', msArg(ttl)], asDone);
   }
 
   /**
@@ -211,6 +213,8 @@ export class RedisStore implements Store {
   /** Closes the connection: at once when Redis is out of reach, else after the calls in flight. */
   async close(): Promise<void> {
     const was = this.state;
+    // Calls of this turn are sent, not dropped: "after the calls in flight" includes them.
+    if (was === 'open') this.flush();
     this.state = 'closed';
     if (was !== 'open') return;
     if (this.client.isReady) await this.client.close().catch(() => this.client.destroy());
@@ -218,30 +222,113 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Runs a call on the client, its answer through `map`; a failure as `failure()` says. Always answers
-   * through the promise, never throws (a bad TTL, a store not open).
+   * Queues a call for the next batch, its answer through `map`. Always answers through the promise, never
+   * throws (a bad TTL, a store not open). With nothing in flight the batch leaves at the end of the turn
+   * (`setImmediate`), as node-redis's own writes do; else as sendHeld() says.
    */
-  private run<R, T = R>(key: string, call: () => Promise<R>, map?: (reply: R) => T): Promise<T> {
+  private queue<T>(key: string, code: string, args: () => readonly string[], map: (answer: never) => T): Promise<T> {
     if (this.state !== 'open') {
       return Promise.reject(
         new WsgateError('WSGATE_API_MISUSE', this.state === 'new' ? 'RedisStore: not connected yet: call connect() (gateway.listen() does) before using the store' : 'RedisStore: the store is closed'),
       );
     }
-    let reply: Promise<R>;
+    let values: readonly string[];
     try {
-      reply = call();
+      values = args();
     } catch (err) {
-      return Promise.reject(err instanceof WsgateError ? err : this.failure(err, key));
+      return Promise.reject(err);
     }
-    return reply.then(
-      (result) => {
+    return new Promise<unknown>((resolve, reject) => {
+      this.pending.push({ key, prefixed: this.prefix + key, code, args: values, resolve, reject });
+      if (this.pending.length > 1) return;
+      // Nothing out: at the end of this turn. A batch out: behind it (sendHeld), HOLD_MS at the most.
+      if (this.inFlight === 0) setImmediate(this.flush);
+      else this.hold = setTimeout(this.flush, HOLD_MS);
+    }).then(map as (answer: unknown) => T);
+  }
+
+  /** Sends the gathered calls: one alone as its own command, several as BATCH scripts of at most MAX_BATCH. */
+  private readonly flush = (): void => {
+    const calls = this.pending;
+    if (calls.length === 0) return;
+    this.pending = [];
+    this.lastSent = performance.now();
+    if (this.hold !== undefined) {
+      clearTimeout(this.hold);
+      this.hold = undefined;
+    }
+    if (calls.length === 1) return this.send(calls, () => this.single(calls[0]!));
+    for (let i = 0; i < calls.length; i += MAX_BATCH) this.send(calls.length <= MAX_BATCH ? calls : calls.slice(i, i + MAX_BATCH), (batch) => this.client.batch(batch));
+  };
+
+  /** Sends `calls` by `command`, counted in flight until answered; each gets its answer or its failure. */
+  private send(calls: BatchedCall[], command: (calls: BatchedCall[]) => Promise<unknown>): void {
+    let reply: Promise<unknown>;
+    try {
+      reply = command(calls);
+    } catch (err) {
+      reply = Promise.reject(err);
+    }
+    this.inFlight++;
+    reply.then(
+      (answer) => {
+        this.inFlight--;
         if (this.downSince !== undefined) this.cameBack();
-        return map ? map(result) : (result as unknown as T);
+        if (calls.length === 1) calls[0]!.resolve(answer);
+        else eachAnswer(answer as [unknown[], unknown[]], calls, (call, text) => this.failure(new this.redis.ErrorReply(text), call.key));
+        this.sendHeld();
       },
       (err: unknown) => {
-        throw this.failure(err, key);
+        this.inFlight--;
+        for (const call of calls) call.reject(this.failure(err, call.key));
+        this.sendHeld();
       },
     );
+  }
+
+  /** A call alone in its turn: the command (or script) ./store.ts names for it, its reply in the batch's shape. */
+  private single(call: BatchedCall): Promise<unknown> {
+    const c = this.client;
+    const [a0, a1, a2, a3, a4] = call.args as [string, string, string, string, string];
+    const k = call.prefixed;
+    const px = (ms: string) => (ms === '' ? undefined : { type: 'PX' as const, value: Number(ms) });
+    switch (call.code) {
+      case 'g':
+        return c.get(k);
+      case 'd':
+        return c.del(k);
+      case 'i':
+        return c.incrBy(k, Number(a0));
+      case 'I':
+        return c.increment(k, a0, a1);
+      case 's': {
+        const expiration = px(a1);
+        return c.set(k, a0, expiration ? { expiration } : undefined).then(() => 1);
+      }
+      case 'a': {
+        const expiration = px(a1);
+        return c.set(k, a0, expiration ? { condition: 'NX', expiration } : { condition: 'NX' }).then((ok) => (ok === null ? 0 : 1));
+      }
+      case 'r':
+        return c.raise(k, a0, a1);
+      default:
+        return c.compareAndSet(k, a0 === '1' ? a1 : undefined, a2 === '1' ? a3 : undefined, a4);
+    }
+  }
+
+  /**
+   * Nothing in flight any more: the calls held behind it leave now (node-redis writes them this turn), or, if
+   * the last batch left less than GATHER_MS ago, when it is that old (within their HOLD_MS all the same).
+   */
+  private sendHeld(): void {
+    if (this.inFlight !== 0 || this.hold === undefined) return;
+    const wait = this.lastSent + GATHER_MS - performance.now();
+    if (wait <= 0) return this.flush();
+    // Answered quickly: the calls gather a little longer, so that a busy gateway writes to Redis every few ms
+    // rather than once per round trip (each write and reply costs both processes syscalls and a wake-up).
+    clearTimeout(this.hold);
+    // Whole ms: node keeps one timer list per duration.
+    this.hold = setTimeout(this.flush, Math.ceil(wait));
   }
 
   /** What a failed call rejects with: the typed outage error, or the misuse MemoryStore would report. */
@@ -292,6 +379,7 @@ export function makeRedisClient(redis: RedisModule, url: string, connectMs: numb
       raise: redis.defineScript(RAISE),
       compareAndSet: redis.defineScript(COMPARE_AND_SET),
       increment: redis.defineScript(INCREMENT),
+      batch: redis.defineScript(BATCH),
       writeRecords: redis.defineScript(WRITE_RECORDS),
     },
   });
@@ -302,6 +390,28 @@ function milliseconds(name: string, seconds: number): number {
     throw new WsgateError('WSGATE_API_MISUSE', `RedisStore: ${name} must be a number of seconds above 0, got ${String(seconds)}`);
   }
   return Math.max(1, Math.round(seconds * 1000));
+}
+
+/**
+ * The most a call waits behind the batch in flight before it is sent anyway (ms): a Redis slower than that to
+ * answer gets the calls pipelined, as without the wait.
+ */
+const HOLD_MS = 5;
+/**
+ * While busy, batches leave at most this often (ms): the gathered calls wait for the batch in flight to be
+ * answered and for it to be this old. Under load, each write to Redis then carries many handshakes' calls.
+ */
+const GATHER_MS = 3;
+
+const NO_ARGS = (): readonly string[] => [];
+const asValue = (answer: string | null): string | undefined => answer ?? undefined;
+const asNothing = (): void => undefined;
+const asDone = (answer: number): boolean => answer === 1;
+
+/** A TTL as the scripts' `ms` argument: PX milliseconds, or empty for no expiry. */
+function msArg(ttl: number | undefined): string {
+  const ms = ttlMs(ttl);
+  return ms === undefined ? '' : String(ms);
 }
 
 /** A TTL in seconds as Redis's `PX` milliseconds (at least 1: `PX 0` is an error in Redis). */

@@ -5,8 +5,10 @@
  *
  * Every method is one atomic step on the server side, so that two nodes racing on a key cannot both win.
  * Each method's TSDoc says the Redis command (or short Lua script) it maps to; `RedisStore` is a thin class
- * over node-redis that does exactly that. TTLs are in seconds, fractions allowed (Redis: `PX` in ms); an
- * absent TTL means no expiry. Values are strings; counters are decimal integers, as Redis keeps them.
+ * over node-redis that does exactly that for a call alone, and sends calls made together as one script that
+ * runs each of them, in call order, as those commands would (./redis-batch.ts): same effects, same answers,
+ * one call's error its own. TTLs are in seconds, fractions allowed (Redis: `PX` in ms); an absent TTL means
+ * no expiry. Values are strings; counters are decimal integers, as Redis keeps them.
  *
  * Keys: modules prefix theirs (`wsgate:digest:nc:…`, `wsgate:rate:…`) and never put secrets in them (a
  * token is stored under its hash), since keys show up in `MONITOR` and `SCAN`.

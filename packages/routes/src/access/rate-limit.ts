@@ -134,25 +134,26 @@ function handshakeWindow(o: Record<string, unknown>, store: Store | undefined) {
         const current = local.incrementNow(prefix + index, 1, 2 * windowSeconds);
         return verdict(ip, into, current, current <= limit ? Number(local.getNow(prefix + (index - 1)) ?? 0) : 0);
       }
-      return (async () => {
-        // A window that has ended counts no more hits: its total, read once, is kept here for the rest of the
-        // current window, so a shared store sees one command per handshake, not two.
-        if (closedIndex !== index) {
-          closedIndex = index;
-          closedCounts.clear();
-        }
-        let previous = closedCounts.get(ip);
-        let current: number;
-        if (previous === undefined) {
-          let read: string | undefined;
-          [current, read] = await Promise.all([store!.increment(prefix + index, 1, 2 * windowSeconds), store!.get(prefix + (index - 1))]);
-          previous = Number(read ?? 0);
-          if (closedIndex === index && closedCounts.size < MAX_COUNTED_CLIENTS) closedCounts.set(ip, previous);
-        } else {
-          current = await store!.increment(prefix + index, 1, 2 * windowSeconds);
-        }
-        return verdict(ip, into, current, current <= limit ? previous : 0);
-      })();
+      // A window that has ended counts no more hits: its total, read once, is kept here for the rest of the
+      // current window, so a shared store sees one call per handshake, not two.
+      if (closedIndex !== index) {
+        closedIndex = index;
+        closedCounts.clear();
+      }
+      const previous = closedCounts.get(ip);
+      try {
+        // Both calls in this turn: on a Redis store they leave as one command (core's redis-batch.ts).
+        const counted = store!.increment(prefix + index, 1, 2 * windowSeconds);
+        if (previous !== undefined) return counted.then((current) => verdict(ip, into, current, current <= limit ? previous : 0));
+        return Promise.all([counted, store!.get(prefix + (index - 1))]).then(([current, read]) => {
+          const closed = Number(read ?? 0);
+          if (closedIndex === index && closedCounts.size < MAX_COUNTED_CLIENTS) closedCounts.set(ip, closed);
+          return verdict(ip, into, current, current <= limit ? closed : 0);
+        });
+      } catch (err) {
+        // A store that throws rather than rejects is answered the same way (onStoreUnavailable, or a 500).
+        return Promise.reject(err);
+      }
     },
   };
 }

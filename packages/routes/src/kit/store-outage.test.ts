@@ -15,7 +15,7 @@ import { cookieToken } from '../auth/cookie-token.js';
 import { digestAuth } from '../auth/digest.js';
 import { memoryTokens } from '../auth/tokens/memory-tokens.js';
 import { signedTokens } from '../auth/tokens/signed-tokens.js';
-import type { Guard } from './guard.js';
+import { allOf, type Guard } from './guard.js';
 import type { StoreUnavailablePolicy } from './store-outage.js';
 
 let redis: RedisServer;
@@ -222,5 +222,42 @@ describe('rateLimit() when its shared count is lost', () => {
 
   it('refuses a policy other than open or closed, naming the option', () => {
     expect(() => rateLimit({ handshakes: { limit: 1 }, onStoreUnavailable: 'ajar' as never })).toThrow(/rateLimit\(\)\.onStoreUnavailable: expected one of "open", "closed"/);
+  });
+});
+
+describe("S2's guard on one Redis store, Redis frozen with the batch that carries both modules' calls", () => {
+  it('each module answers by its own policy: the rate limit admits uncounted (open), the cookie token refuses 503 (closed); both again once Redis answers', async () => {
+    let tokens!: ReturnType<typeof memoryTokens>;
+    const g = await guarded((gateway) => {
+      tokens = memoryTokens({ store: gateway.store });
+      return allOf(rateLimit({ handshakes: { limit: 100 }, store: gateway.store, gateway }), cookieToken({ store: tokens, cookie: 'AUTH' }));
+    });
+    const token = await tokens.issue({ subject: 'alice' });
+    const withToken = { headers: { Cookie: `AUTH=${token}` } };
+    const admitted = await attempt(g.url, withToken);
+    expect(admitted.status).toBe(101);
+    admitted.ws!.close();
+    redis.freeze();
+    try {
+      const start = performance.now();
+      const r = await attempt(g.url, withToken);
+      // The batch with both calls (the rate count, the token read) ended by the 0.3 s command timeout.
+      expect(performance.now() - start).toBeLessThan(1000);
+      expect([r.status, r.headers['retry-after'], r.body]).toEqual([503, '5', 'token store unavailable\n']);
+      expect(await metric(g, 'rate-limit', 'admitted')).toBe(1);
+      expect(lines(g, 'rate-limit', /store unavailable.*admitting without them/)).toHaveLength(1);
+      expect(lines(g, 'cookie-token', /store unavailable.*refusing with 503/)).toHaveLength(1);
+    } finally {
+      redis.thaw();
+    }
+    await until(
+      async () => {
+        const r = await attempt(g.url, withToken);
+        r.ws?.close();
+        return r.status === 101;
+      },
+      10_000,
+      'the guard to admit again once Redis answers',
+    );
   });
 });
