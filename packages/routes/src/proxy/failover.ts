@@ -16,21 +16,48 @@ import type { UpstreamFailure } from '../upstream/upstream-error.js';
  */
 export type Attempt = { done: true; status?: number } | { done: false; failure: UpstreamFailure; err: unknown; retryable: boolean };
 
-/** Resolves with what the client was answered and the upstream failures met on the way, for core's counters. */
-export async function tryNodes(pool: NodeSource, req: ProxiedRequest<any>, carrier: Carrier, attempt: (node: UpstreamNode) => Promise<Attempt>): Promise<ForwardResult | void> {
-  const picker = new NodePicker(pool, req.clientIp, () => req.log);
-  let failure: UpstreamFailure | undefined;
-  for (let node = picker.next(); node !== undefined; node = picker.next()) {
-    const a = await attempt(node);
-    if (a.done) return { status: a.status ?? carrier.res?.statusCode ?? 0, upstreamErrors: picker.errors };
-    if (!picker.failed(node, a.err, a.failure, a.retryable)) {
-      failure = a.failure;
-      break;
-    }
+/**
+ * Resolves with what the client was answered and the upstream failures met on the way, for core's counters.
+ * The first try, which nearly always decides, runs without an async frame of its own (one promise and one
+ * microtask less per request); a failed one goes on in `afterFailure()`. A throw is a rejection, as before.
+ */
+export function tryNodes(pool: NodeSource, req: ProxiedRequest<any>, carrier: Carrier, attempt: (node: UpstreamNode) => Promise<Attempt>): Promise<ForwardResult | void> {
+  try {
+    const picker = new NodePicker(pool, req.clientIp, () => req.log);
+    const node = picker.next();
+    if (node === undefined) return Promise.resolve(giveUp(picker, carrier, undefined));
+    return attempt(node).then((a) => (a.done ? doneWith(a, carrier, picker) : afterFailure(picker, carrier, attempt, node, a)));
+  } catch (err) {
+    return Promise.reject(err);
   }
-  failure ??= picker.finalFailure();
-  answerFailure(carrier, failure);
-  return { status: failure.status, upstreamErrors: picker.errors };
+}
+
+/** After a failed try: the next nodes in the balancer's order while the failure allows moving on. */
+async function afterFailure(
+  picker: NodePicker,
+  carrier: Carrier,
+  attempt: (node: UpstreamNode) => Promise<Attempt>,
+  node: UpstreamNode,
+  a: Attempt & { done: false },
+): Promise<ForwardResult | void> {
+  if (!picker.failed(node, a.err, a.failure, a.retryable)) return giveUp(picker, carrier, a.failure);
+  for (let next = picker.next(); next !== undefined; next = picker.next()) {
+    const b = await attempt(next);
+    if (b.done) return doneWith(b, carrier, picker);
+    if (!picker.failed(next, b.err, b.failure, b.retryable)) return giveUp(picker, carrier, b.failure);
+  }
+  return giveUp(picker, carrier, undefined);
+}
+
+function doneWith(a: Attempt & { done: true }, carrier: Carrier, picker: NodePicker): ForwardResult {
+  return { status: a.status ?? carrier.res?.statusCode ?? 0, upstreamErrors: picker.errors };
+}
+
+/** No node is left, or the failure may not move on: the client gets its 502 or 504. */
+function giveUp(picker: NodePicker, carrier: Carrier, failure: UpstreamFailure | undefined): ForwardResult {
+  const final = failure ?? picker.finalFailure();
+  answerFailure(carrier, final);
+  return { status: final.status, upstreamErrors: picker.errors };
 }
 
 function destroyOnError(this: Duplex): void {

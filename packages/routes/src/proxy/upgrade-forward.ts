@@ -43,16 +43,21 @@ interface Exchange {
   readonly key: string | undefined;
 }
 
-export async function forwardUpgrade(fc: ForwardContext, req: ProxiedRequest<any>, message: IncomingMessage, client: Duplex, head: Buffer, offer: ClientOffer): Promise<ForwardResult | void> {
-  const websocket = req.isWebSocketUpgrade;
-  // The upstream gets a key of the gateway's: the client's own must be good enough to compute its accept value.
-  if (websocket && !isValidKey(message.headers['sec-websocket-key'])) {
-    writeReply({ socket: client, head }, textReply(400, 'Bad Request', 'Sec-WebSocket-Key must be the base64 of 16 bytes (RFC 6455 §4.1)', true));
-    return { status: 400 };
+/** Not an async function: the promise is `tryNodes()`'s own, not one more around it; a throw is a rejection still. */
+export function forwardUpgrade(fc: ForwardContext, req: ProxiedRequest<any>, message: IncomingMessage, client: Duplex, head: Buffer, offer: ClientOffer): Promise<ForwardResult | void> {
+  try {
+    const websocket = req.isWebSocketUpgrade;
+    // The upstream gets a key of the gateway's: the client's own must be good enough to compute its accept value.
+    if (websocket && !isValidKey(message.headers['sec-websocket-key'])) {
+      writeReply({ socket: client, head }, textReply(400, 'Bad Request', 'Sec-WebSocket-Key must be the base64 of 16 bytes (RFC 6455 §4.1)', true));
+      return Promise.resolve({ status: 400 });
+    }
+    const x: Exchange = { fc, req, message, client, head, offer, key: websocket ? newKey() : undefined };
+    holdClient(client);
+    return tryNodes(fc.pool, req, { socket: client, head }, (node) => new UpstreamTry(x, node).result);
+  } catch (err) {
+    return Promise.reject(err);
   }
-  const x: Exchange = { fc, req, message, client, head, offer, key: websocket ? newKey() : undefined };
-  holdClient(client);
-  return tryNodes(fc.pool, req, { socket: client, head }, (node) => new UpstreamTry(x, node).result);
 }
 
 /**
@@ -215,10 +220,12 @@ function answered(x: Exchange, node: UpstreamNode, socket: Socket, head: Respons
   x.client.write(switchHead(head, x.key === undefined ? undefined : acceptKey(x.message.headers['sec-websocket-key']!)), 'latin1');
   const registry = x.fc.pool.tunnels;
   node.active++;
+  // What the tunnel keeps of the exchange: its closing line's logger, not the request (see `logLater`).
+  const log = x.req.logLater();
   const tunnel = new RawTunnel(x.client, socket, x.fc.pool.liveness, {
     closed(t, cause) {
       node.active--;
-      if (cause !== undefined) x.req.log.info({ upstream: node.address.label, cause }, 'tunnel closed');
+      if (cause !== undefined) log().info({ upstream: node.address.label, cause }, 'tunnel closed');
       registry.delete(t);
     },
   });

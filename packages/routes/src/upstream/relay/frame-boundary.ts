@@ -15,12 +15,18 @@ export interface SeenClose {
 export class FrameBoundary {
   /** Payload bytes still to skip in the current frame. */
   private remaining = 0;
-  /** Header bytes gathered so far, and how many this header needs. */
-  private readonly head = Buffer.alloc(14);
+  /**
+   * Header bytes gathered so far, and how many this header needs. Made only for a header split across reads
+   * (rare): two buffers of their own in every tunnel were two ArrayBuffers per handshake for the GC.
+   */
+  private head: Buffer | undefined;
   private headLen = 0;
   private headNeed = 2;
-  /** The payload of the close frame being read, its mask, and how much of it has come. */
-  private closing: { payload: Buffer; mask: Buffer | undefined; got: number } | undefined;
+  /**
+   * The payload of the close frame being read (from node's shared pool: at most 125 bytes), its masking key as
+   * a 32-bit number (undefined: not masked), and how much of it has come.
+   */
+  private closing: { payload: Buffer; mask: number | undefined; got: number } | undefined;
   /** The first close frame of this direction, once it has gone through whole. */
   close: SeenClose | undefined;
 
@@ -63,12 +69,13 @@ export class FrameBoundary {
           continue;
         }
       }
-      this.head[this.headLen++] = chunk[i++]!;
-      if (this.headLen === 2) this.headNeed = headerLength(this.head[1]!);
+      const head = (this.head ??= Buffer.allocUnsafe(14));
+      head[this.headLen++] = chunk[i++]!;
+      if (this.headLen === 2) this.headNeed = headerLength(head[1]!);
       if (this.headLen === this.headNeed) {
         this.headLen = 0;
         this.headNeed = 2;
-        this.frame(this.head, 0, headerLength(this.head[1]!));
+        this.frame(head, 0, headerLength(head[1]!));
       }
     }
   }
@@ -78,9 +85,10 @@ export class FrameBoundary {
     this.remaining = payloadLength(buf, at);
     // Opcode 8: a close frame; only the first of a direction counts.
     if ((buf[at]! & 0x0f) !== 8 || this.close !== undefined) return;
-    const mask = buf[at + 1]! & 0x80 ? Buffer.from(buf.subarray(at + size - 4, at + size)) : undefined;
-    // A control frame's payload is at most 125 bytes; a longer one is malformed, its first 125 are enough.
-    this.closing = { payload: Buffer.alloc(Math.min(this.remaining, 125)), mask, got: 0 };
+    const mask = buf[at + 1]! & 0x80 ? buf.readUInt32BE(at + size - 4) : undefined;
+    // A control frame's payload is at most 125 bytes; a longer one is malformed, its first 125 are enough. Every
+    // byte of it is copied in before it is read (readClose), so an unzeroed buffer is safe.
+    this.closing = { payload: Buffer.allocUnsafe(Math.min(this.remaining, 125)), mask, got: 0 };
     if (this.remaining === 0) this.readClose(buf, at, 0);
   }
 
@@ -92,7 +100,8 @@ export class FrameBoundary {
     if (this.remaining - n > 0) return;
     this.closing = undefined;
     const p = c.payload;
-    if (c.mask) for (let i = 0; i < p.length; i++) p[i]! ^= c.mask[i % 4]!;
+    const mask = c.mask;
+    if (mask !== undefined) for (let i = 0; i < p.length; i++) p[i]! ^= (mask >>> ((3 - (i & 3)) * 8)) & 0xff;
     // No payload: no status (1005); a code no endpoint may send makes the receiver fail with 1002.
     const code = p.length < 2 ? 1005 : p.readUInt16BE(0);
     this.close = { code: p.length < 2 || isCloseCode(code) ? code : 1002, reason: p.toString('utf8', 2) };
