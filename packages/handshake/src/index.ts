@@ -14,7 +14,7 @@ export type {
 } from './types.js';
 export { acceptKey, keyProblem } from './accept.js';
 export { endOnce, endOnceOnClose } from './end-once.js';
-export { HeaderSyntaxError, isFieldValue, isToken, parseTokenList, type TokenListOptions } from './token-list.js';
+export { HeaderSyntaxError, isFieldValue, isTchar, isToken, parseTokenList, type TokenListOptions } from './token-list.js';
 export { negotiateSubprotocol, parseSubprotocols, type SubprotocolChoice } from './subprotocol.js';
 export { parseExtensions, type ExtensionOffer } from './extension.js';
 export { validateHandshake } from './validate.js';

@@ -13,7 +13,7 @@
 import { IncomingMessage, type Server as HttpServer } from 'node:http';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { writeRawResponse } from '@wsgate/handshake';
+import { isTchar, writeRawResponse } from '@wsgate/handshake';
 
 /** The parts of a request head the fast path takes. */
 export interface UpgradeHead {
@@ -25,9 +25,6 @@ export interface UpgradeHead {
 }
 
 const REQUEST_LINE = /^GET ([\x21-\x7e]+) HTTP\/1\.1$/;
-/** The characters of a token (RFC 9110 §5.6.2), which a field name is made of: 1 in this table, by char code. */
-const TOKEN_CHARS = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHARS[c.charCodeAt(0)] = 1;
 const CR = 13;
 const LF = 10;
 const HTAB = 9;
@@ -65,7 +62,7 @@ export function parseUpgradeHead(chunk: Buffer, maxHeaderSize: number): UpgradeH
       if ((c < 32 && c !== HTAB) || c === DEL) return undefined;
       if (colon < 0) {
         if (c === COLON) colon = i;
-        else if (TOKEN_CHARS[c] !== 1) return undefined;
+        else if (!isTchar(c)) return undefined; // a field name is a token (RFC 9110 §5.6.2)
       }
     }
     eol = i;

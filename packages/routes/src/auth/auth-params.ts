@@ -2,16 +2,13 @@
  * Authentication parameters (RFC 9110 §11): `Digest username="alice", nc=00000001, …` in `Authorization`,
  * and the quoted values of challenges. Pure.
  */
+import { isTchar } from '@wsgate/handshake';
 
 /** A parsed `Authorization` header: the scheme (lower case) and its parameters (names in lower case). */
 export interface AuthParams {
   readonly scheme: string;
   readonly params: ReadonlyMap<string, string>;
 }
-
-/** RFC 9110 tchar: `!#$%&'*+-.^_`|~`, digits, letters. */
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
 
 const SP = 32;
 const HTAB = 9;
@@ -24,7 +21,7 @@ const EQUALS = 61;
 function tokenEnd(s: string, i: number): number {
   while (i < s.length) {
     const c = s.charCodeAt(i);
-    if (c >= 128 || TCHAR[c] !== 1) break;
+    if (!isTchar(c)) break;
     i++;
   }
   return i;
