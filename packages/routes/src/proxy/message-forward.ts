@@ -4,10 +4,10 @@
  * The upstream is connected first, so that its subprotocol can be offered to the client and its refusal
  * relayed; the client's handshake is completed only then.
  */
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
-import { textReply, writeReply, type ForwardResult, type ProxiedRequest } from '@wsgate/core';
+import { textReply, writeReply, type ForwardResult, type Logger, type ProxiedRequest, type TunnelControls } from '@wsgate/core';
 import { endOnceOnClose } from '@wsgate/handshake';
 import { relayRefusal } from './answers.js';
 import type { ClientOffer } from './client-offer.js';
@@ -15,8 +15,8 @@ import { openUpstreamSocket, readyEvent } from '../upstream/connect.js';
 import { holdClient, releaseClient, tryNodes, type Attempt } from './failover.js';
 import type { ForwardContext } from './forward-context.js';
 import type { UpstreamNode } from '../upstream/node.js';
-import { MessageBridge } from '../upstream/relay/message-bridge.js';
-import { listenerOf } from '../upstream/relay/tunnel-registry.js';
+import { MessageBridge, type BridgeEvents } from '../upstream/relay/message-bridge.js';
+import { listenerOf, type TunnelRegistry } from '../upstream/relay/tunnel-registry.js';
 import type { MessageHook } from '../upstream/relay/message-hook.js';
 import { upstreamRequestHeaders } from './request-headers.js';
 import { MAX_HEAD, parserRefusal } from './response-head.js';
@@ -128,62 +128,80 @@ function attempt(x: Exchange, node: UpstreamNode): Promise<Attempt> {
     };
     x.client.once('close', onClientGone);
     x.client.once('end', onClientGone);
-    upstream.on('error', (err) => {
+    const onError = (err: Error) => {
       if (settled) return;
       // ws reports everything as an Error with a message: its checks of the 101 are told apart here.
       const bad = /^Invalid|^Server sent|^Unexpected server response/.test(err.message);
       fail(bad ? new BadUpstreamAnswerError(err.message) : (parserRefusal(err) ?? err));
-    });
-    upstream.on('unexpected-response', (upReq, res: IncomingMessage) => {
+    };
+    const onRefused = (upReq: ClientRequest, res: IncomingMessage) => {
       node.recordSuccess();
       x.req.log.info({ upstream: node.address.label, status: res.statusCode }, 'upstream refused the upgrade');
       releaseClient(x.client);
       relayRefusal(x.client, res, () => upReq.destroy());
       settle({ done: true, status: res.statusCode ?? 502 });
-    });
+    };
+    upstream.on('error', onError);
+    upstream.on('unexpected-response', onRefused);
     upstream.once('open', () => {
       endOnceOnClose(upstream);
       node.recordSuccess();
       settle({ done: true, status: 101 });
       bridge(x, node, upstream);
+      // The bridge listens for errors from here on; these two held the exchange (the request) for the tunnel's life.
+      upstream.removeListener('error', onError);
+      upstream.removeListener('unexpected-response', onRefused);
     });
   });
 }
 
+/**
+ * The 101 came: the bridge between the upstream WebSocket and the client's, which is accepted now. The
+ * closures that live as long as the tunnel (its events, its controls in the directory) are made by functions
+ * of their own, so that they hold what they use and not the request: V8 keeps a function's whole scope alive
+ * for any closure made in it.
+ */
 function bridge(x: Exchange, node: UpstreamNode, upstream: WebSocket): void {
   const { fc, req, client } = x;
-  const registry = fc.pool.tunnels;
   node.active++;
   const info = { clientIp: req.clientIp, clientPort: req.clientPort, url: x.url, upstream: node.name, protocol: upstream.protocol, attributes: req.attributes };
-  const b = new MessageBridge(upstream, x.hook, info, fc.pool.liveness, {
-    closed(t, cause) {
-      node.active--;
-      if (cause !== undefined) req.log.info({ upstream: node.address.label, cause }, 'tunnel closed');
-      registry.delete(t);
-    },
-    hookFailed(err) {
-      req.log.error({ upstream: node.address.label, err }, 'onMessage threw; closing the tunnel with 1011');
-    },
-  }, listenerOf(client));
-  registry.add(b);
+  const b = new MessageBridge(upstream, x.hook, info, fc.pool.liveness, tunnelEvents(node, fc.pool.tunnels, req.logLater()), listenerOf(client));
+  fc.pool.tunnels.add(b);
   (x.message as IncomingMessage & { [kChosenProtocol]?: string })[kChosenProtocol] = upstream.protocol;
   releaseClient(client);
-  let completed = false;
-  client.once('close', () => {
-    if (!completed) b.abandon();
-  });
+  const abandon = () => b.abandon();
+  client.once('close', abandon);
   fc.pool.messageServer().handleUpgrade(x.message, client, x.head, (ws) => {
-    completed = true;
+    client.removeListener('close', abandon);
     endOnceOnClose(ws);
     b.attachClient(ws);
     // The 101 is out: the tunnel is listed with the gateway's connections.
-    registry.track(b, req, {
-      protocol: ws.protocol,
-      close: (code, reason) => b.close(code, reason),
-      terminate: () => b.terminate(),
-      ping: () => b.pingClient(),
-    });
+    fc.pool.tunnels.track(b, req, controlsOf(b, ws.protocol));
     // Paused since the request arrived; ws only listens, so reading starts here.
     client.resume();
   });
+}
+
+/** What the bridge reports: its closing line and a hook's failure, with the request's logger made when needed. */
+function tunnelEvents(node: UpstreamNode, registry: TunnelRegistry, log: () => Logger): BridgeEvents {
+  return {
+    closed(t, cause) {
+      node.active--;
+      if (cause !== undefined) log().info({ upstream: node.address.label, cause }, 'tunnel closed');
+      registry.delete(t);
+    },
+    hookFailed(err) {
+      log().error({ upstream: node.address.label, err }, 'onMessage threw; closing the tunnel with 1011');
+    },
+  };
+}
+
+/** The directory's handles on the tunnel (`ctl close`, `ctl ping`, a token revoked). */
+function controlsOf(b: MessageBridge, protocol: string): TunnelControls {
+  return {
+    protocol,
+    close: (code, reason) => b.close(code, reason),
+    terminate: () => b.terminate(),
+    ping: () => b.pingClient(),
+  };
 }

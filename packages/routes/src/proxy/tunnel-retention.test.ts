@@ -1,8 +1,8 @@
 /**
- * What an open raw tunnel keeps alive: its two sockets and its own small state, not the request that opened it
- * (context, message, headers). Kept, they lived as long as every tunnel and were promoted out of the young
- * generation with each tunnel open at a scavenge. Real sockets; a full collection through V8's `gc`. (Message
- * mode still keeps it: the upstream `ws` client's listeners hold the exchange.)
+ * What an open tunnel keeps alive, raw or in message mode: its two sockets (or WebSockets) and its own small
+ * state, not the request that opened it (context, message, headers). Kept, they lived as long as every tunnel
+ * and were promoted out of the young generation with each tunnel open at a scavenge. Real sockets; a full
+ * collection through V8's `gc`.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -27,7 +27,8 @@ beforeAll(async () => {
   gw = await startProxyGateway((req) => {
     request = new WeakRef(req);
     message = new WeakRef(req.raw);
-    return req.proxy(pool);
+    // `/messages`: message mode, every message through the hook (here passed on as it is)
+    return req.proxy(req.path === '/messages' ? pool.with({ onMessage: () => undefined }) : pool);
   });
 });
 afterAll(async () => {
@@ -54,9 +55,9 @@ async function collected(ref: WeakRef<object> | undefined): Promise<boolean> {
   return false;
 }
 
-describe('an open raw tunnel', () => {
-  it('lets its request go once the 101 is relayed, and still relays, is listed and closes', async () => {
-    const ws = await open('/raw');
+describe('an open tunnel', () => {
+  it.each(['/raw', '/messages'])('%s: lets its request go once the 101 is relayed, and still relays, is listed and closes', async (path) => {
+    const ws = await open(path);
     await until(() => gw.gateway.connections.size === 1, 2000, 'tunnel listed');
     expect(request?.deref()).toBeDefined();
     expect(await collected(message), 'the request message of an open tunnel was kept').toBe(true);
