@@ -1,4 +1,5 @@
 import type { Store } from '@wsgate/core';
+import type { Readings } from './readings.js';
 
 /**
  * One registered contact of an address-of-record (RFC 3261 §10), tied to the WebSocket flow it came over
@@ -60,18 +61,18 @@ const ATTEMPTS = 16;
  * decide (from the live ones), and writes the result back with a compare-and-set on the value read, so that a
  * write by another gateway in between makes this one read again rather than undo it. Lapsed bindings found on
  * the way are written out too. `change` may instead return a refusal (anything without `bindings`), which is
- * passed back and nothing is written. `written` remembers what was written, so that reading it back costs no parse.
+ * passed back and nothing is written. `readings` keeps what was read and written, so that reading it back costs no parse.
  */
 export async function updateBindings<R extends object>(
   store: Store,
   key: string,
-  written: WrittenBindings,
+  readings: Readings<readonly Binding[]>,
   change: (live: readonly Binding[], now: number) => BindingsChange | R,
 ): Promise<{ bindings: readonly Binding[]; now: number; lapsed: number } | Exclude<R, BindingsChange>> {
   for (let attempt = 1; ; attempt++) {
     const raw = await store.get(key);
     const now = Date.now();
-    const all = raw === undefined ? [] : written.parse(key, raw);
+    const all = raw === undefined ? [] : readings.read(key, raw);
     const live = all.filter((b) => b.expiresAt > now);
     const decided = change(live, now);
     if (!('bindings' in decided && 'write' in decided)) return decided as Exclude<R, BindingsChange>;
@@ -84,7 +85,8 @@ export async function updateBindings<R extends object>(
     for (const b of next) if (b.expiresAt > last) last = b.expiresAt;
     const ttl = text === undefined ? undefined : Math.max(0.001, (last - now) / 1000);
     if (await store.compareAndSet(key, raw, text, ttl)) {
-      written.wrote(key, text, next);
+      if (text === undefined) readings.forget(key);
+      else readings.keep(key, text, freezeBindings(next));
       return { bindings: next, now, lapsed };
     }
     if (attempt >= ATTEMPTS) throw new Error(`the bindings under ${key} changed ${ATTEMPTS} times while being written`);
@@ -94,34 +96,12 @@ export async function updateBindings<R extends object>(
   }
 }
 
-/**
- * The bindings this process last wrote under each key, with the text written: a read that finds the same text
- * (a phone refreshing its registration) takes these instead of parsing it. Another gateway's write is other
- * text and is parsed. Bounded: past `max` keys the oldest write is forgotten. The lists are shared with
- * whoever reads them afterwards, so they are frozen.
- */
-export class WrittenBindings {
-  private readonly byKey = new Map<string, { readonly text: string; readonly bindings: readonly Binding[] }>();
+/** The bindings of a stored list, frozen (a reading is shared with every later reader: ./readings.ts). */
+export function parseBindings(text: string): readonly Binding[] {
+  return freezeBindings(JSON.parse(text) as Binding[]);
+}
 
-  constructor(private readonly max: number) {}
-
-  /** The bindings in `text`, the stored value of `key`. */
-  parse(key: string, text: string): readonly Binding[] {
-    const last = this.byKey.get(key);
-    if (last !== undefined && last.text === text) return last.bindings;
-    return JSON.parse(text) as Binding[];
-  }
-
-  /** `text` (undefined: the key was deleted) is now the stored value of `key`, the JSON of `bindings`. */
-  wrote(key: string, text: string | undefined, bindings: readonly Binding[]): void {
-    this.byKey.delete(key);
-    if (text === undefined) return;
-    if (this.byKey.size >= this.max) this.byKey.delete(this.byKey.keys().next().value!);
-    for (const b of bindings) Object.freeze(b);
-    this.byKey.set(key, { text, bindings: Object.freeze(bindings) });
-  }
-
-  clear(): void {
-    this.byKey.clear();
-  }
+function freezeBindings(list: Binding[] | readonly Binding[]): readonly Binding[] {
+  for (const b of list) Object.freeze(b);
+  return Object.freeze(list);
 }

@@ -4,7 +4,8 @@ import { readFrame, type FrameStats } from '../frame.js';
 import type { SipRequest } from '../message.js';
 import { createResponse } from '../respond.js';
 import { serialize } from '../serialize.js';
-import { aorKey, type Binding, flowConnectionId, loadBindings, updateBindings, WrittenBindings } from './bindings.js';
+import { aorKey, type Binding, flowConnectionId, loadBindings, parseBindings, updateBindings } from './bindings.js';
+import { Readings } from './readings.js';
 import { HttpDate } from './http-date.js';
 import { applyRegister, listContacts, planRegister, type RegisterLimits, type Refusal } from './register.js';
 import type { SipMetrics } from '../observe/sip-metrics.js';
@@ -134,8 +135,8 @@ export function registrar(options: RegistrarOptions): Registrar {
     else localCounts.set(aor, n);
   };
   const gauge = metrics?.readRegistrations(() => stats.bindings);
-  // What this registrar last wrote under each AOR: the next REGISTER's read of the same text needs no JSON.parse.
-  const written = new WrittenBindings(MAX_READINGS);
+  // What this registrar last read or wrote under each AOR: the next REGISTER's read of the same text needs no JSON.parse.
+  const stored = new Readings(MAX_READINGS, parseBindings);
   const date = new HttpDate();
 
   const answer = (conn: Connection, request: SipRequest, status: number, reason: string, headers: ReadonlyArray<readonly [string, string]> = []) => {
@@ -174,7 +175,7 @@ export function registrar(options: RegistrarOptions): Registrar {
     let result;
     try {
       result = await serial(p.aor, async () => {
-        const done = await updateBindings(store, key, written, (live, now) => {
+        const done = await updateBindings(store, key, stored, (live, now) => {
           const next = applyRegister(p, live, now, flow, limits.maxBindings);
           return Array.isArray(next) ? { bindings: next, write: p.contacts.length > 0 || p.wildcard } : next;
         });
@@ -201,33 +202,24 @@ export function registrar(options: RegistrarOptions): Registrar {
     answer(conn, request, 200, 'OK', headers);
   }
 
-  // The last reading of each AOR's stored list, reused while the store holds the same text: a request routed to
-  // an AOR parses its JSON (and copies its bindings) again only once a REGISTER changed it, here or on another
-  // gateway. The store stays the truth; this only saves reading the same text twice.
-  const readings = new Map<string, { readonly text: string; readonly all: readonly Registration[] }>();
-  const reading = (key: string, text: string): readonly Registration[] => {
-    const last = readings.get(key);
-    if (last !== undefined && last.text === text) return last.all;
-    // best q first (a stable sort: equal q in stored order); frozen, since every lookup hands out the same objects
-    const all = (JSON.parse(text) as Binding[])
+  // Each AOR's stored list as lookup() hands it out, best q first (a stable sort: equal q in stored order), with
+  // this node's connection ids; parsed again only once a REGISTER changed it, here or on another gateway.
+  const routable = new Readings(MAX_READINGS, (text): readonly Registration[] =>
+    (JSON.parse(text) as Binding[])
       .sort((a, b) => (b.q ?? 1) - (a.q ?? 1))
-      .map((b): Registration => Object.freeze({ ...b, connectionId: b.flow.startsWith(local) ? Number(b.flow.slice(local.length)) : undefined }));
-    readings.delete(key);
-    if (readings.size >= MAX_READINGS) readings.delete(readings.keys().next().value!);
-    readings.set(key, { text, all });
-    return all;
-  };
+      .map((b): Registration => Object.freeze({ ...b, connectionId: b.flow.startsWith(local) ? Number(b.flow.slice(local.length)) : undefined })),
+  );
 
   async function lookup(aor: string): Promise<Registration[]> {
     const key = aorKey(prefix, canonicalAor(aor));
     const text = await store.get(key);
     if (text === undefined) {
-      readings.delete(key);
+      routable.forget(key);
       return [];
     }
     const now = Date.now();
     // lapsed bindings left out as loadBindings() does, and the flows of connections being closed
-    return reading(key, text).filter((b) => b.expiresAt > now && !gone.has(b.flow));
+    return routable.read(key, text).filter((b) => b.expiresAt > now && !gone.has(b.flow));
   }
 
   async function list(filter: RegistrationFilter = {}): Promise<ListedRegistration[]> {
@@ -258,7 +250,7 @@ export function registrar(options: RegistrarOptions): Registrar {
       await Promise.all(
         [...aors].map((aor) =>
           serial(aor, async () => {
-            const done = await updateBindings(store, aorKey(prefix, aor), written, (live) => {
+            const done = await updateBindings(store, aorKey(prefix, aor), stored, (live) => {
               const after = live.filter((b) => b.flow !== flow);
               return { bindings: after, write: after.length !== live.length };
             });
@@ -282,7 +274,7 @@ export function registrar(options: RegistrarOptions): Registrar {
       const aor = step.value;
       dropped += await serial(aor, async () => {
         // no change but the lapsed ones, which updateBindings writes out
-        const done = await updateBindings(store, aorKey(prefix, aor), written, (live) => ({ bindings: live, write: false }));
+        const done = await updateBindings(store, aorKey(prefix, aor), stored, (live) => ({ bindings: live, write: false }));
         countLocal(aor, done.bindings);
         if (!done.bindings.some((b) => b.flow.startsWith(local))) known.delete(aor);
         return done.lapsed;
@@ -318,8 +310,8 @@ export function registrar(options: RegistrarOptions): Registrar {
   function close(): void {
     clearInterval(timer);
     gauge?.remove();
-    readings.clear();
-    written.clear();
+    routable.clear();
+    stored.clear();
   }
   return { register, lookup, list, connectionClosed, routes, sweep, close, stats };
 }
