@@ -3,6 +3,7 @@ export { defineRoutes, isRoutes, type RouteHandlers, type RouteResult, type Rout
 export { RequestContext } from './request/request-context.js';
 export type { BodyOptions } from './request/request-body.js';
 export { RequestFacts, hasToken, type RequestHead } from './request/request-facts.js';
+export { detachedString } from './request/detached-string.js';
 export { parseRequestTarget, TargetSyntaxError, type RequestTarget } from './request/request-target.js';
 export type { Action, ForwardResult, HandshakeAction, NextAction, ProxyAction, ProxiedRequest, ProxyTarget, Refusal, ReplyAction } from './request/actions.js';
 export { textReply, writeReply, type Carrier, type Reply } from './request/replies.js';

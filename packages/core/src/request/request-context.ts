@@ -7,6 +7,7 @@ import { WsgateError } from '../errors.js';
 import type { Attributes, ReplyHeaders } from '../vocabulary.js';
 import { NEXT, type Action, type ProxyAction, type ProxyTarget, type ReplyAction } from './actions.js';
 import { readBody, tooLarge, type BodyOptions } from './request-body.js';
+import { detachedString } from './detached-string.js';
 import { RequestFacts } from './request-facts.js';
 import { checkReplyHeaders } from './response-headers.js';
 
@@ -130,10 +131,12 @@ export class RequestContext<A extends Attributes = Attributes> extends RequestFa
    */
   track(controls: TunnelControls): ProxiedConnection<A> {
     const registry = this.env.connections;
+    const origin = this.origin;
     const entry = new ProxiedConnection<A>(
       registry.nextId(),
       controls,
-      { listener: this.listener, remoteAddress: this.clientIp, remotePort: this.clientPort, path: this.path, origin: this.origin, attributes: this.attributes },
+      // Kept as long as the tunnel: copies, so that they do not keep the request head they were cut from.
+      { listener: this.listener, remoteAddress: this.clientIp, remotePort: this.clientPort, path: detachedString(this.path), origin: origin === undefined ? undefined : detachedString(origin), attributes: this.attributes },
       registry,
     );
     registry.add(entry as unknown as ConnectionEntry<any>);

@@ -4,7 +4,7 @@
  * `Sec-WebSocket-Extensions` (what an upstream's 101 may choose). A malformed one is the client's 400, with the
  * parser's position and reason, before any upstream is asked.
  */
-import { HeaderSyntaxError, parseExtensions, parseSubprotocols, parseTokenList } from '@wsgate/handshake';
+import { HeaderSyntaxError, isToken, parseExtensions, parseSubprotocols, parseTokenList } from '@wsgate/handshake';
 import type { RequestFacts } from '@wsgate/core';
 
 export interface ClientOffer {
@@ -32,7 +32,8 @@ const CONNECTION_OWN = new Set(['close', 'keep-alive', 'upgrade']);
 export function readClientOffer(req: RequestFacts<any>, upgrade: boolean): ClientOffer {
   let hopByHop: Set<string> | undefined;
   const connection = req.header('connection');
-  if (connection) {
+  // The usual value is one token (`Upgrade`, `keep-alive`): no list to parse, no array made.
+  if (connection && !(isToken(connection) && CONNECTION_OWN.has(connection.toLowerCase()))) {
     for (const token of parseTokenList(connection, 'Connection')) {
       const t = token.toLowerCase();
       if (!CONNECTION_OWN.has(t)) (hopByHop ??= new Set()).add(t);
@@ -40,12 +41,11 @@ export function readClientOffer(req: RequestFacts<any>, upgrade: boolean): Clien
   }
   if (!upgrade) return { hopByHop, upgrade: '', upgradeValue: undefined, protocols: NONE, extensions: undefined };
   const upgradeValue = req.header('upgrade');
-  const asked = upgradeValue ? parseTokenList(upgradeValue, 'Upgrade', { product: true }).map((p) => p.split('/')[0]!.toLowerCase()) : NONE;
   const offered = req.header('sec-websocket-protocol');
   const ext = req.header('sec-websocket-extensions');
   return {
     hopByHop,
-    upgrade: asked.includes('websocket') ? 'websocket' : (asked[0] ?? ''),
+    upgrade: upgradeValue ? askedProtocol(upgradeValue) : '',
     upgradeValue,
     protocols: offered ? parseSubprotocols(offered) : NONE,
     extensions: ext ? new Set(parseExtensions(ext).map((e) => e.name.toLowerCase())) : undefined,
@@ -53,5 +53,17 @@ export function readClientOffer(req: RequestFacts<any>, upgrade: boolean): Clien
 }
 
 const NONE: readonly string[] = Object.freeze([]);
+
+/**
+ * The protocol a 101 must switch to, from the client's `Upgrade`: `websocket` when it is listed, else the first
+ * one's name (lower case, without its version).
+ * @throws {HeaderSyntaxError} for a value that is not a list of protocols
+ */
+export function askedProtocol(upgradeValue: string): string {
+  // The usual value is one name without a version (`websocket`): a token, since "/" is not a token character.
+  if (isToken(upgradeValue)) return upgradeValue.toLowerCase();
+  const asked = parseTokenList(upgradeValue, 'Upgrade', { product: true }).map((p) => p.split('/')[0]!.toLowerCase());
+  return asked.includes('websocket') ? 'websocket' : (asked[0] ?? '');
+}
 
 export { HeaderSyntaxError };

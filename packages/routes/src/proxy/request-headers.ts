@@ -56,7 +56,8 @@ export function upstreamRequestHeaders(req: ProxiedRequest<any>, o: RequestHeadO
   out.push('Host', hostValue(req, s, o.node));
   if (s.realIp) out.push(s.realIp, s.realIpWithPort ? `${req.clientIp}:${req.clientPort}` : req.clientIp);
   if (s.forwardedFor) {
-    const prior = req.headerValues('x-forwarded-for').join(', ');
+    // Most requests carry none: then the raw headers need no second pass (their names lower-cased again).
+    const prior = req.headers['x-forwarded-for'] === undefined ? '' : req.headerValues('x-forwarded-for').join(', ');
     out.push('X-Forwarded-For', prior ? `${prior}, ${req.clientIp}` : req.clientIp);
   }
   if (s.forwardedProto) out.push('X-Forwarded-Proto', req.secure ? 'https' : 'http');

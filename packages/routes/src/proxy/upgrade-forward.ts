@@ -14,7 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { textReply, writeReply, type ForwardResult, type ProxiedRequest } from '@wsgate/core';
+import { detachedString, textReply, writeReply, type ForwardResult, type ProxiedRequest } from '@wsgate/core';
 import { acceptKey } from '@wsgate/handshake';
 import { switchHead } from './answers.js';
 import { switchProblem } from './check-switch.js';
@@ -75,6 +75,15 @@ function headEncoding(text: string): 'latin1' | 'utf8' {
   return WIDE.test(text) ? 'utf8' : 'latin1';
 }
 
+/**
+ * Can the head hold a script's or the config's own text (see WIDE)? Without any, every part of it is latin1
+ * already (read off the wire, or ASCII the gateway makes), and the head is not searched.
+ */
+function carriesOwnText(fc: ForwardContext): boolean {
+  const h = fc.settings.headers;
+  return fc.url !== undefined || fc.setHeaders !== undefined || h.set.length > 0 || typeof h.host === 'object';
+}
+
 /** The request head sent upstream, as one string (one write). */
 function requestHead(x: Exchange, node: UpstreamNode): string {
   const headers = upstreamRequestHeaders(x.req, {
@@ -108,6 +117,9 @@ class UpstreamTry implements Pending {
   /** The connect deadline, then, once connected, the answer's. */
   private deadline: number;
   private readonly ready: 'connect' | 'secureConnect';
+  /** The request head, written once connected: one write, none of the buffering node does for a socket still connecting. */
+  private head: string | undefined;
+  private readonly encoding: 'latin1' | 'utf8';
   private connected = false;
   private settled = false;
 
@@ -115,6 +127,11 @@ class UpstreamTry implements Pending {
     private readonly x: Exchange,
     private readonly node: UpstreamNode,
   ) {
+    // Made first: a script's header value that cannot be sent throws here (a rejection of this try), before any
+    // socket is opened.
+    const head = requestHead(x, node);
+    this.head = head;
+    this.encoding = carriesOwnText(x.fc) ? headEncoding(head) : 'latin1';
     this.result = new Promise((resolve) => (this.resolve = resolve));
     const s = x.fc.settings;
     const socket: TrySocket = openUpstreamSocket(node, s, { timed: false });
@@ -127,8 +144,6 @@ class UpstreamTry implements Pending {
     socket.on('end', onTryEnd);
     this.deadline = Date.now() + s.connectTimeoutMs;
     pending.add(this, Math.min(s.connectTimeoutMs, s.httpIdleMs));
-    const head = requestHead(x, node);
-    socket.write(head, headEncoding(head));
   }
 
   /**
@@ -153,6 +168,9 @@ class UpstreamTry implements Pending {
   connect(): void {
     this.connected = true;
     this.deadline = Date.now() + this.x.fc.settings.httpIdleMs;
+    const head = this.head!;
+    this.head = undefined;
+    this.socket.write(head, this.encoding);
   }
 
   fail(err: Error): void {
@@ -233,7 +251,8 @@ function answered(x: Exchange, node: UpstreamNode, socket: Socket, head: Respons
   // A WebSocket tunnel is listed with the gateway's connections (other upgrades are not WebSockets).
   if (x.key !== undefined) {
     registry.track(tunnel, x.req, {
-      protocol: head.headers['sec-websocket-protocol'] ?? '',
+      // Kept as long as the tunnel: a copy, not a view into the upstream's head.
+      protocol: detachedString(head.headers['sec-websocket-protocol'] ?? ''),
       close: (code, reason) => tunnel.close(code, reason),
       terminate: () => tunnel.terminate(),
     });
