@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=67108864 node --initial-old-space-size=64
+#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=67108864 node --initial-old-space-size=64 --no-parallel-scavenge
 /**
  * The `wsgate` command: flags → config → gateway → route script → listen; signals → graceful close.
  * The first line starts node with NODE_FLAGS (node-flags.ts; a test keeps the two the same).

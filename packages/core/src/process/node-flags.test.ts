@@ -34,8 +34,18 @@ describe('NODE_FLAGS', () => {
   it('adds the flags to a worker command line, leaving a flag the operator set alone', () => {
     expect(withNodeFlags([])).toEqual([...NODE_FLAGS]);
     expect(withNodeFlags(['--cpu-prof'])).toEqual(['--cpu-prof', ...NODE_FLAGS]);
-    expect(withNodeFlags(['--initial-old-space-size=256'])).toEqual(['--initial-old-space-size=256']);
-    expect(withNodeFlags(['--initial_old_space_size=256'])).toEqual(['--initial_old_space_size=256']);
+    const others = (flag: string) => NODE_FLAGS.filter((f) => !f.startsWith(flag));
+    expect(withNodeFlags(['--initial-old-space-size=256'])).toEqual(['--initial-old-space-size=256', ...others('--initial-old-space-size')]);
+    expect(withNodeFlags(['--initial_old_space_size=256'])).toEqual(['--initial_old_space_size=256', ...others('--initial-old-space-size')]);
+  });
+
+  it('keeps young collections on the main thread unless the operator asks for helper threads', () => {
+    expect(NODE_FLAGS).toContain('--no-parallel-scavenge');
+    // A boolean V8 flag given either way is the operator's: `--parallel-scavenge` must not be undone after it.
+    const given = withNodeFlags(['--parallel-scavenge']);
+    expect(given).toContain('--parallel-scavenge');
+    expect(given).not.toContain('--no-parallel-scavenge');
+    expect(withNodeFlags(['--no-parallel_scavenge']).filter((f) => /parallel.scavenge/.test(f))).toEqual(['--no-parallel_scavenge']);
   });
 
   it('adds the allocator setting to a worker environment, leaving a value the operator set alone', () => {
