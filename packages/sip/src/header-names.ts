@@ -32,6 +32,37 @@ export function headerKey(name: string): string {
   return lower;
 }
 
+/** A name as commonly written, with its key. */
+export interface KnownName {
+  readonly name: string;
+  readonly key: string;
+}
+
+// Names as user agents write them: a field with one of these takes these strings rather than a slice and a
+// lower-cased copy of its own (the parser reads about ten fields per message, and the copies outlive it).
+const COMMON = [
+  'Via', 'From', 'To', 'Call-ID', 'CSeq', 'Max-Forwards', 'Contact', 'Content-Length', 'Content-Type', 'Expires',
+  'Authorization', 'Proxy-Authorization', 'WWW-Authenticate', 'Proxy-Authenticate', 'Route', 'Record-Route', 'Path',
+  'User-Agent', 'Server', 'Allow', 'Supported', 'Require', 'Accept', 'Date', 'Event', 'Min-Expires', 'Timestamp',
+  'Reason', 'Subject', 'Allow-Events', 'Session-Expires', 'Min-SE', 'Organization', 'Call-Id', 'Cseq', 'Www-Authenticate',
+  'v', 'f', 't', 'i', 'm', 'l', 'c', 'k',
+];
+/** The common names by their first character's code. */
+const BY_FIRST: ReadonlyArray<readonly KnownName[] | undefined> = (() => {
+  const table: KnownName[][] = [];
+  for (const name of COMMON) (table[name.charCodeAt(0)] ??= []).push({ name, key: headerKey(name) });
+  return table;
+})();
+
+/** The common name written at `s[start, end)` exactly (case included), or undefined: a lookup without a slice. */
+export function knownName(s: string, start: number, end: number): KnownName | undefined {
+  const candidates = BY_FIRST[s.charCodeAt(start)];
+  if (candidates === undefined) return undefined;
+  const length = end - start;
+  for (const c of candidates) if (c.name.length === length && s.startsWith(c.name, start)) return c;
+  return undefined;
+}
+
 /** Headers that may appear only once (RFC 3261 §7.3.1: not a comma-separated list). */
 export const SINGLE: ReadonlySet<string> = new Set([
   'call-id',

@@ -1,5 +1,5 @@
 import { allOf, CONTROL, controlCharsAllowed, TOKEN } from './chars.js';
-import { canonicalName, headerKey } from './header-names.js';
+import { canonicalName, headerKey, knownName } from './header-names.js';
 
 /**
  * One header field. `name` is as written (`v`, `VIA`, `Via`), `key` the full name lower-cased (`via`),
@@ -14,6 +14,26 @@ export interface HeaderField {
   readonly raw: string | undefined;
 }
 
+/**
+ * @internal A field as the parser read it: its exact text stays where it is in the message's header section
+ * (`head`, from `start` to `end`) and is sliced only when asked for, so that a parsed field costs no string of
+ * its own for `raw`, and the serializer writes a run of unchanged fields as one slice.
+ */
+export class ParsedField implements HeaderField {
+  constructor(
+    readonly name: string,
+    readonly key: string,
+    readonly value: string,
+    readonly head: string,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+
+  get raw(): string {
+    return this.head.slice(this.start, this.end);
+  }
+}
+
 /** A new field, as `name: value` (the name a compact form's or a key's full name when given that way). */
 export function field(name: string, value: string): HeaderField {
   if (name.length === 0 || !allOf(name, 0, name.length, TOKEN, false)) {
@@ -23,6 +43,9 @@ export function field(name: string, value: string): HeaderField {
   if (CONTROL.test(value) && !controlCharsAllowed(value)) {
     throw new TypeError(`the value of ${name} has a control character (CR, LF, NUL …)`);
   }
+  // a name as commonly written (`Content-Length`) has its key at hand
+  const known = knownName(name, 0, name.length);
+  if (known !== undefined && known.name.length > 1) return { name: known.name, key: known.key, value: value.trim(), raw: undefined };
   const key = headerKey(name);
   const written = name === key ? canonicalName(key) : name;
   return { name: written, key, value: value.trim(), raw: undefined };
@@ -35,9 +58,10 @@ export class SipHeaders implements Iterable<HeaderField> {
   version = 0;
   /**
    * The `version` at which each name last changed (absent: never since parsing), so that a message's typed
-   * views read again only the headers that changed: a proxy's new Via leaves From, To and CSeq as read.
+   * views read again only the headers that changed: a proxy's new Via leaves From, To and CSeq as read. Pairs
+   * of key and version in a list, not a map: a message changes two or three names at most.
    */
-  private changes: Map<string, number> | undefined;
+  private changes: Array<string | number> | undefined;
 
   constructor(fields: HeaderField[] = []) {
     this.list = fields;
@@ -45,12 +69,29 @@ export class SipHeaders implements Iterable<HeaderField> {
 
   /** @internal The `version` at which fields of this key (`headerKey()`) last changed; 0 when never (the message's views). */
   changedAt(key: string): number {
-    return this.changes === undefined ? 0 : (this.changes.get(key) ?? 0);
+    const changes = this.changes;
+    if (changes === undefined) return 0;
+    for (let i = 0; i < changes.length; i += 2) if (changes[i] === key) return changes[i + 1] as number;
+    return 0;
   }
 
   private changed(key: string): void {
     this.version++;
-    (this.changes ??= new Map()).set(key, this.version);
+    const changes = (this.changes ??= []);
+    for (let i = 0; i < changes.length; i += 2) {
+      if (changes[i] === key) {
+        changes[i + 1] = this.version;
+        return;
+      }
+    }
+    changes.push(key, this.version);
+  }
+
+  /** Where the first field of `key` is, or -1. */
+  private indexOf(key: string): number {
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) if (list[i]!.key === key) return i;
+    return -1;
   }
 
   get size(): number {
@@ -67,8 +108,7 @@ export class SipHeaders implements Iterable<HeaderField> {
   }
 
   has(name: string): boolean {
-    const key = headerKey(name);
-    return this.list.some((f) => f.key === key);
+    return this.indexOf(headerKey(name)) >= 0;
   }
 
   /** The first field's value. */
@@ -76,6 +116,20 @@ export class SipHeaders implements Iterable<HeaderField> {
     const key = headerKey(name);
     for (const f of this.list) if (f.key === key) return f.value;
     return undefined;
+  }
+
+  /**
+   * @internal The value of the only field of that key (`headerKey()`), undefined when there is none, null
+   * when there are several: a single-valued header's view without a list of values.
+   */
+  only(key: string): string | null | undefined {
+    let found: string | undefined;
+    for (const f of this.list) {
+      if (f.key !== key) continue;
+      if (found !== undefined) return null;
+      found = f.value;
+    }
+    return found;
   }
 
   /** Every field's value, in order (a list header's fields are not split: see `values()`). */
@@ -121,7 +175,7 @@ export class SipHeaders implements Iterable<HeaderField> {
   /** Inserts a field before the first of its name (a proxy's Via, Record-Route), or first of all. */
   prepend(name: string, value: string): this {
     const f = field(name, value);
-    const at = this.list.findIndex((x) => x.key === f.key);
+    const at = this.indexOf(f.key);
     this.list.splice(at < 0 ? 0 : at, 0, f);
     this.changed(f.key);
     return this;
@@ -130,11 +184,16 @@ export class SipHeaders implements Iterable<HeaderField> {
   /** Replaces the first field of that name in place and removes the others; appends when there is none. */
   set(name: string, value: string): this {
     const f = field(name, value);
-    const at = this.list.findIndex((x) => x.key === f.key);
+    const at = this.indexOf(f.key);
     if (at < 0) this.list.push(f);
     else {
       this.list[at] = f;
-      this.list = this.list.filter((x, i) => i <= at || x.key !== f.key);
+      // a new list only when there are others of the name to drop (rarely: most set a single-valued header)
+      for (let i = at + 1; i < this.list.length; i++) {
+        if (this.list[i]!.key !== f.key) continue;
+        this.list = this.list.filter((x, j) => j <= at || x.key !== f.key);
+        break;
+      }
     }
     this.changed(f.key);
     return this;
@@ -155,14 +214,14 @@ export class SipHeaders implements Iterable<HeaderField> {
    */
   shiftValue(name: string): string | undefined {
     const key = headerKey(name);
-    const at = this.list.findIndex((x) => x.key === key);
+    const at = this.indexOf(key);
     if (at < 0) return undefined;
     const f = this.list[at] as HeaderField;
-    const [first, ...rest] = splitList(f.value);
-    if (rest.length === 0) this.list.splice(at, 1);
-    else this.list[at] = { name: f.name, key, value: rest.join(', '), raw: undefined };
+    const parts = splitList(f.value);
+    if (parts.length === 1) this.list.splice(at, 1);
+    else this.list[at] = { name: f.name, key, value: parts.slice(1).join(', '), raw: undefined };
     this.changed(key);
-    return first;
+    return parts[0];
   }
 }
 

@@ -5,7 +5,9 @@ import {
   formatVia,
   ParseError,
   parseMessage,
+  createResponse,
   serialize,
+  serializeHead,
   SipHeaders,
   SipRequest,
   SipSyntaxError,
@@ -66,6 +68,30 @@ describe('the message model', () => {
     expect(m.topVia.host).toBe('edge.example.com');
     expect(m.maxForwards).toBe(69);
     expect(m.recordRoutes()[0]!.uri).toMatchObject({ host: 'edge.example.com' });
+  });
+
+  it('writes a field as received only in its own place: a field taken out, fields copied in another order, a head written alone', () => {
+    const m = parse(INVITE);
+    m.headers.remove('Subject');
+    const expected = INVITE.replace('Subject:  folded\r\n\t subject\r\n', '');
+    expect(serialize(m).toString()).toBe(expected);
+    expect(serializeHead(m)).toBe(expected.slice(0, expected.indexOf('\r\n\r\n') + 4));
+    // a response copies From before To, the other way round from the request, each as received
+    const response = serialize(createResponse(m as SipRequest, 486, 'Busy Here', { toTag: 't1' })).toString();
+    expect(response).toBe(
+      [
+        'SIP/2.0 486 Busy Here',
+        'Via: SIP/2.0/WSS a1b2c3.invalid;branch=z9hG4bK776asdhds, SIP/2.0/WS 192.0.2.7;branch=z9hG4bKold',
+        'v: SIP/2.0/UDP  192.0.2.9 ;branch=z9hG4bKolder',
+        'From: "Alice" <sip:alice@example.com>;tag=1928301774',
+        'To: Bob <sip:bob@example.com>;tag=t1',
+        'Call-ID: a84b4c76e66710@pc33.example.com',
+        'CSeq: 314159 INVITE',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
   });
 
   it('a proxy relaying a response takes its own Via off the top, even from a field of several', () => {

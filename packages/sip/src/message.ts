@@ -46,14 +46,17 @@ class CountError extends SipSyntaxError {
   }
 }
 
+/** How a view reads its header: from the message's fields, by key (`headerKey()`). */
+type Reader<T> = (headers: SipHeaders, key: string) => T;
+
 /**
  * The reader of a header that must appear once (`required`) or at most once, made once per header (a view's
  * reader is not made per call).
  */
-function single<T>(required: boolean, read: (value: string) => T): (values: string[], key: string) => T | undefined {
-  return (values, key) => {
-    if (values.length > 1) throw new CountError(`more than one ${canonicalName(key)} header`);
-    const v = values[0];
+function single<T>(required: boolean, read: (value: string) => T): Reader<T | undefined> {
+  return (headers, key) => {
+    const v = headers.only(key);
+    if (v === null) throw new CountError(`more than one ${canonicalName(key)} header`);
     if (v === undefined) {
       if (required) throw new CountError(`missing ${canonicalName(key)} header`);
       return undefined;
@@ -62,19 +65,59 @@ function single<T>(required: boolean, read: (value: string) => T): (values: stri
   };
 }
 
-function readVias(values: string[]): Via[] {
-  if (values.length === 0) throw new CountError('missing Via header');
-  return values.length === 1 ? parseVias(values[0] as string) : values.flatMap(parseVias);
+/** A list header's reader: `read` applied to every field's value, the results in one list. */
+function list<T>(read: (value: string) => T[]): Reader<T[]> {
+  return (headers, key) => {
+    const values = headers.getAll(key);
+    return values.length === 1 ? read(values[0]!) : values.flatMap(read);
+  };
 }
 
-const READ_NAME_ADDR = single(true, parseNameAddr) as (values: string[], key: string) => NameAddr;
-const READ_CALL_ID = single(true, (v) => (checkCallId(v), v)) as (values: string[], key: string) => string;
-const READ_CSEQ = single(true, parseCSeq) as (values: string[], key: string) => CSeq;
+/** A reader of each field's value on its own (credentials, challenges). */
+function each<T>(read: (value: string) => T): Reader<T[]> {
+  return (headers, key) => headers.getAll(key).map(read);
+}
+
+const READ_VIAS: Reader<Via[]> = (headers, key) => {
+  const values = headers.getAll(key);
+  if (values.length === 0) throw new CountError('missing Via header');
+  return values.length === 1 ? parseVias(values[0] as string) : values.flatMap(parseVias);
+};
+const READ_NAME_ADDR = single(true, parseNameAddr) as Reader<NameAddr>;
+const READ_CALL_ID = single(true, (v) => (checkCallId(v), v)) as Reader<string>;
+const READ_CSEQ = single(true, parseCSeq) as Reader<CSeq>;
 const READ_MAX_FORWARDS = single(false, (v) => parseNumber(v, 255, 3, 'value'));
 const READ_CONTENT_LENGTH = single(false, (v) => parseNumber(v, 2 ** 31 - 1, 10, 'value'));
 const READ_CONTENT_TYPE = single(false, parseMediaType);
 const READ_EXPIRES = single(false, (v) => deltaSeconds(v, 'value'));
-const READ_ROUTE_LIST = (values: string[]): NameAddr[] => values.flatMap((v) => parseNameAddrList(v, true));
+const READ_ROUTE_LIST = list((v) => parseNameAddrList(v, true));
+const READ_CONTACTS: Reader<Contact[] | '*'> = (headers, key) => {
+  const all = headers.getAll(key).map(parseContacts);
+  if (all.includes('*')) {
+    if (all.length > 1) throw new CountError('* must be the only Contact');
+    return '*';
+  }
+  return (all as Contact[][]).flat();
+};
+const READ_AUTH = each(parseAuth);
+const READ_TOKENS = list(parseTokenList);
+
+/** A view read as `undefined` (an optional header absent), told apart from one not read yet. */
+const ABSENT = Symbol('absent');
+
+/**
+ * The views every message has read before the parser returns it, each in a slot of its own (no map entry):
+ * the value at 2 × slot, the headers' `version` it was read at 2 × slot + 1.
+ */
+const VIA = 0;
+const FROM = 1;
+const TO = 2;
+const CALL_ID = 3;
+const CSEQ = 4;
+const MAX_FORWARDS = 5;
+const CONTENT_LENGTH = 6;
+const CONTENT_TYPE = 7;
+const SLOTS = 8;
 
 /**
  * A SIP message. Typed views of its headers are read on first use and kept until the headers change; a view
@@ -88,8 +131,11 @@ abstract class SipMessageBase {
   private content: Buffer;
   /** The start line as received; written back unchanged until the start line changes. */
   startLine: string | undefined;
-  /** Views read, by cache key: the value and the headers' `version` when it was read. */
-  private readonly cache = new Map<string, { readonly at: number; readonly value: unknown }>();
+  /** The essential views' slots (see SLOTS), made on the first view read. */
+  private slots: unknown[] | undefined;
+  /** The other views read, by cache key: the value, and the headers' `version` it was read at when not 0. */
+  private views: Map<string, unknown> | undefined;
+  private viewsAt: Map<string, number> | undefined;
 
   protected constructor(headers: SipHeaders, body: Buffer) {
     this.headers = headers;
@@ -119,24 +165,42 @@ abstract class SipMessageBase {
    * A typed view, read again only once fields of its name changed; faults become ParseErrors naming the
    * header. `read` is a function made once (not per call): views are read many times per message.
    */
-  protected view<T>(key: string, read: (values: string[], key: string) => T, cacheKey = key): T {
-    const cached = this.cache.get(cacheKey);
-    if (cached !== undefined && cached.at >= this.headers.changedAt(key)) return cached.value as T;
-    let value: T;
+  protected view<T>(key: string, read: Reader<T>, cacheKey = key): T {
+    const views = this.views;
+    const hit = views?.get(cacheKey);
+    if (hit !== undefined && (this.viewsAt?.get(cacheKey) ?? 0) >= this.headers.changedAt(key)) return (hit === ABSENT ? undefined : hit) as T;
+    const value = this.read(key, read);
+    (this.views ??= new Map()).set(cacheKey, value === undefined ? ABSENT : value);
+    const version = this.headers.version;
+    if (version !== 0) (this.viewsAt ??= new Map()).set(cacheKey, version);
+    else this.viewsAt?.delete(cacheKey);
+    return value;
+  }
+
+  /** `view()` for the essential headers, kept in a slot. */
+  private slot<T>(slot: number, key: string, read: Reader<T>): T {
+    const slots = (this.slots ??= new Array(2 * SLOTS));
+    const hit = slots[2 * slot];
+    if (hit !== undefined && (slots[2 * slot + 1] as number) >= this.headers.changedAt(key)) return (hit === ABSENT ? undefined : hit) as T;
+    const value = this.read(key, read);
+    slots[2 * slot] = value === undefined ? ABSENT : value;
+    slots[2 * slot + 1] = this.headers.version;
+    return value;
+  }
+
+  private read<T>(key: string, read: Reader<T>): T {
     try {
-      value = read(this.headers.getAll(key), key);
+      return read(this.headers, key);
     } catch (e) {
       if (!(e instanceof SipSyntaxError)) throw e;
       const text = e instanceof CountError ? e.reason : `invalid ${canonicalName(key)} header: ${e.reason}`;
       throw new ParseError(e.status, text, this.kind === 'request' ? (this as unknown as SipRequest) : undefined);
     }
-    this.cache.set(cacheKey, { at: this.headers.version, value });
-    return value;
   }
 
   /** Every Via value, top first, across all Via fields. */
   get via(): readonly Via[] {
-    return this.view('via', readVias);
+    return this.slot(VIA, 'via', READ_VIAS);
   }
 
   get topVia(): Via {
@@ -144,11 +208,11 @@ abstract class SipMessageBase {
   }
 
   get from(): NameAddr {
-    return this.view('from', READ_NAME_ADDR);
+    return this.slot(FROM, 'from', READ_NAME_ADDR);
   }
 
   get to(): NameAddr {
-    return this.view('to', READ_NAME_ADDR);
+    return this.slot(TO, 'to', READ_NAME_ADDR);
   }
 
   get fromTag(): string | undefined {
@@ -160,36 +224,29 @@ abstract class SipMessageBase {
   }
 
   get callId(): string {
-    return this.view('call-id', READ_CALL_ID);
+    return this.slot(CALL_ID, 'call-id', READ_CALL_ID);
   }
 
   get cseq(): CSeq {
-    return this.view('cseq', READ_CSEQ);
+    return this.slot(CSEQ, 'cseq', READ_CSEQ);
   }
 
   /** 0 to 255 (RFC 3261 §20.22) */
   get maxForwards(): number | undefined {
-    return this.view('max-forwards', READ_MAX_FORWARDS);
+    return this.slot(MAX_FORWARDS, 'max-forwards', READ_MAX_FORWARDS);
   }
 
   get contentLength(): number | undefined {
-    return this.view('content-length', READ_CONTENT_LENGTH);
+    return this.slot(CONTENT_LENGTH, 'content-length', READ_CONTENT_LENGTH);
   }
 
   get contentType(): MediaType | undefined {
-    return this.view('content-type', READ_CONTENT_TYPE);
+    return this.slot(CONTENT_TYPE, 'content-type', READ_CONTENT_TYPE);
   }
 
   /** Contact values across all Contact fields; `*` only alone (RFC 3261 §10.2.2). */
   contacts(): Contact[] | '*' {
-    return this.view('contact', (values) => {
-      const all = values.map(parseContacts);
-      if (all.includes('*')) {
-        if (all.length > 1) throw new CountError('* must be the only Contact');
-        return '*';
-      }
-      return (all as Contact[][]).flat();
-    });
+    return this.view('contact', READ_CONTACTS);
   }
 
   routes(): NameAddr[] {
@@ -209,25 +266,25 @@ abstract class SipMessageBase {
   }
 
   authorizations(): AuthValue[] {
-    return this.view('authorization', (values) => values.map(parseAuth));
+    return this.view('authorization', READ_AUTH);
   }
 
   proxyAuthorizations(): AuthValue[] {
-    return this.view('proxy-authorization', (values) => values.map(parseAuth));
+    return this.view('proxy-authorization', READ_AUTH);
   }
 
   wwwAuthenticates(): AuthValue[] {
-    return this.view('www-authenticate', (values) => values.map(parseAuth));
+    return this.view('www-authenticate', READ_AUTH);
   }
 
   proxyAuthenticates(): AuthValue[] {
-    return this.view('proxy-authenticate', (values) => values.map(parseAuth));
+    return this.view('proxy-authenticate', READ_AUTH);
   }
 
   /** A list of tokens across a header's fields (Supported, Require, Allow …). */
   tokens(name: string): string[] {
     const key = headerKey(name);
-    return this.view(key, (values) => values.flatMap(parseTokenList), `tokens ${key}`);
+    return this.view(key, READ_TOKENS, `tokens ${key}`);
   }
 }
 

@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { allOf, CONTROL, controlCharsAllowed, TOKEN } from './chars.js';
 import { SipSyntaxError } from './errors.js';
-import { headerKey } from './header-names.js';
-import { type HeaderField, SipHeaders } from './headers.js';
+import { headerKey, knownName } from './header-names.js';
+import { type HeaderField, ParsedField, SipHeaders } from './headers.js';
 import { ParseError, type SipMessage, SipRequest, SipResponse } from './message.js';
 
 /** Limits on one frame; both bound the parser's work before it reads a header. */
@@ -115,7 +115,7 @@ function splitFields(head: string, from: number, maxHeaders: number, faults: Par
     if (fields.length >= maxHeaders) {
       throw new ParseError(513, `more than ${maxHeaders} header fields`);
     }
-    const f = readField(head.slice(start, end), folded, faults, clean);
+    const f = readField(head, start, end, folded, faults, clean);
     if (f !== undefined) fields.push(f);
     folded = false;
     start = end + 2;
@@ -123,23 +123,33 @@ function splitFields(head: string, from: number, maxHeaders: number, faults: Par
   return fields;
 }
 
-function readField(raw: string, folded: boolean, faults: ParseError[], clean: boolean): HeaderField | undefined {
-  const colon = raw.indexOf(':');
+/** The field at head[start, end): read in place, the value the one string sliced for it (unless folded). */
+function readField(head: string, start: number, end: number, folded: boolean, faults: ParseError[], clean: boolean): HeaderField | undefined {
+  const colon = head.indexOf(':', start);
   let nameEnd = colon;
-  while (nameEnd > 0 && (raw.charCodeAt(nameEnd - 1) === 32 || raw.charCodeAt(nameEnd - 1) === 9)) nameEnd--;
-  if (colon < 0 || nameEnd === 0 || !allOf(raw, 0, nameEnd, TOKEN, false)) {
-    const c = raw.charCodeAt(0);
+  while (nameEnd > start && (head.charCodeAt(nameEnd - 1) === 32 || head.charCodeAt(nameEnd - 1) === 9)) nameEnd--;
+  if (colon < 0 || colon >= end || nameEnd === start || !allOf(head, start, nameEnd, TOKEN, false)) {
+    const c = head.charCodeAt(start);
     faults.push(new ParseError(400, c === 32 || c === 9 ? 'a folded line before the first header' : 'malformed header line'));
     return undefined;
   }
-  const name = raw.slice(0, nameEnd);
-  let value = raw.slice(colon + 1);
-  if (folded) value = value.replace(/\r\n/g, '');
+  const known = knownName(head, start, nameEnd);
+  const name = known === undefined ? head.slice(start, nameEnd) : known.name;
+  let value: string;
+  if (folded) value = trimWsp(head.slice(colon + 1, end).replace(/\r\n/g, ''));
+  else {
+    let a = colon + 1;
+    let b = end;
+    while (a < b && (head.charCodeAt(a) === 32 || head.charCodeAt(a) === 9)) a++;
+    while (b > a && (head.charCodeAt(b - 1) === 32 || head.charCodeAt(b - 1) === 9)) b--;
+    value = head.slice(a, b);
+  }
+  // SP and HTAB trimmed off the ends are no control characters: the trimmed value tells the same
   if (!clean && CONTROL.test(value) && !controlCharsAllowed(value)) {
     faults.push(new ParseError(400, `control character in the ${name} header`));
     return undefined;
   }
-  return { name, key: headerKey(name), value: trimWsp(value), raw };
+  return new ParsedField(name, known === undefined ? headerKey(name) : known.key, value, head, start, end);
 }
 
 function trimWsp(s: string): string {
@@ -168,7 +178,7 @@ function startLine(line: string, faults: ParseError[]): StartLine | undefined {
   const before = faults.length;
   if (sp2 < 0 || sp2 === sp + 1 || line.indexOf(' ', sp2 + 1) >= 0 || line.indexOf('\t') >= 0) {
     faults.push(new ParseError(400, 'malformed request line'));
-  } else version(line.slice(sp2 + 1), faults);
+  } else if (!(line.length === sp2 + 8 && line.startsWith('SIP/2.0', sp2 + 1))) version(line.slice(sp2 + 1), faults); // as every UA writes it: nothing to check
   return { kind: 'request', line, method: line.slice(0, sp), target, wellFormed: faults.length === before };
 }
 
@@ -179,7 +189,7 @@ function statusLine(line: string, faults: ParseError[]): StartLine | undefined {
     faults.push(new ParseError(400, 'malformed status line'));
     return undefined;
   }
-  version(line.slice(0, sp), faults);
+  if (!(sp === 7 && line.startsWith('SIP/2.0'))) version(line.slice(0, sp), faults);
   // The reason phrase means nothing to a proxy (the code does): any text but control characters, so that a
   // final response with "[" or '"' in it is not lost; what this package writes keeps to the grammar.
   const reason = line.slice(sp + 5);
@@ -193,46 +203,63 @@ function version(v: string, faults: ParseError[]): void {
   else if (v.slice(4) !== '2.0') faults.push(new ParseError(505, `SIP version ${v.slice(4)} not supported`));
 }
 
+/** A view's fault noted as a ParseError (the view's own, or one made from the header's SipSyntaxError). */
+function note(e: unknown, faults: ParseError[]): void {
+  if (!(e instanceof SipSyntaxError)) throw e;
+  faults.push(e instanceof ParseError ? e : new ParseError(e.status, e.reason));
+}
+
+/** What `validateAll` reads besides: made once, not a closure per message. */
+const VALIDATE_ALL: ReadonlyArray<(m: SipMessage) => unknown> = [
+  (m) => m.contacts(),
+  (m) => m.routes(),
+  (m) => m.recordRoutes(),
+  (m) => m.paths(),
+  (m) => m.expires(),
+  (m) => m.authorizations(),
+  (m) => m.proxyAuthorizations(),
+  (m) => m.wwwAuthenticates(),
+  (m) => m.proxyAuthenticates(),
+];
+
 /** Everything else the parser checks once the message is known to be answerable. */
 function checkRest(message: SipMessage, start: StartLine, body: Buffer, options: ParseOptions, faults: ParseError[]): void {
-  const check = (read: () => unknown): void => {
-    try {
-      read();
-    } catch (e) {
-      if (!(e instanceof SipSyntaxError)) throw e;
-      faults.push(e instanceof ParseError ? e : new ParseError(e.status, e.reason));
-    }
-  };
   if (message.kind === 'request' && start.kind === 'request' && start.wellFormed) {
-    check(() => {
+    try {
       const uri = message.uri;
-      if (uri.type === 'sip' && uri.headers.length > 0) {
-        throw new ParseError(400, 'headers in the Request-URI (RFC 3261 §19.1.1)');
-      }
-    });
+      if (uri.type === 'sip' && uri.headers.length > 0) faults.push(new ParseError(400, 'headers in the Request-URI (RFC 3261 §19.1.1)'));
+    } catch (e) {
+      note(e, faults);
+    }
     if (message.cseq.method !== message.method) {
       faults.push(new ParseError(400, `CSeq method ${message.cseq.method} does not match ${message.method}`));
     }
   }
-  check(() => message.maxForwards);
-  check(() => {
+  try {
+    message.maxForwards;
+  } catch (e) {
+    note(e, faults);
+  }
+  try {
     const length = message.contentLength;
     if (length !== undefined && length !== body.length) {
-      throw new ParseError(400, `Content-Length ${length} does not match the body's ${body.length} bytes`);
+      faults.push(new ParseError(400, `Content-Length ${length} does not match the body's ${body.length} bytes`));
     }
-  });
-  check(() => {
-    if (message.contentType === undefined && body.length > 0) throw new ParseError(400, 'a body without Content-Type');
-  });
+  } catch (e) {
+    note(e, faults);
+  }
+  try {
+    if (message.contentType === undefined && body.length > 0) faults.push(new ParseError(400, 'a body without Content-Type'));
+  } catch (e) {
+    note(e, faults);
+  }
   if (options.validateAll) {
-    check(() => message.contacts());
-    check(() => message.routes());
-    check(() => message.recordRoutes());
-    check(() => message.paths());
-    check(() => message.expires());
-    check(() => message.authorizations());
-    check(() => message.proxyAuthorizations());
-    check(() => message.wwwAuthenticates());
-    check(() => message.proxyAuthenticates());
+    for (const read of VALIDATE_ALL) {
+      try {
+        read(message);
+      } catch (e) {
+        note(e, faults);
+      }
+    }
   }
 }

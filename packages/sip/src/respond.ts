@@ -22,12 +22,21 @@ export function newTag(): string {
 
 /** Text made fit for a Reason-Phrase: characters the grammar forbids become spaces, at most 120 characters. */
 export function reasonPhrase(text: string): string {
+  if (text.length <= 120 && fitsReason(text)) return text; // the usual case: no copy built character by character
   let s = '';
   for (let i = 0; i < text.length && s.length < 120; i++) {
     const c = text.charCodeAt(i);
     s += (c < 128 && REASON[c] !== 1) || c === 37 ? ' ' : text[i];
   }
   return s;
+}
+
+function fitsReason(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 128 && REASON[c] !== 1) || c === 37) return false;
+  }
+  return true;
 }
 
 /**
@@ -46,13 +55,13 @@ export function createResponse(request: SipRequest, status: number, reason: stri
   from.collect('call-id', copied);
   from.collect('cseq', copied);
   if (status === 100) from.collect('timestamp', copied);
-  const headers = new SipHeaders(copied);
+  // every field in the list before the headers are made: a new message has no changes to track
   const extra = options.headers;
-  if (extra !== undefined) for (let i = 0; i < extra.length; i++) headers.add(extra[i]![0], extra[i]![1]);
+  if (extra !== undefined) for (let i = 0; i < extra.length; i++) copied.push(field(extra[i]![0], extra[i]![1]));
   const body = options.body === undefined ? EMPTY : Buffer.from(options.body);
-  if (options.contentType !== undefined) headers.add('Content-Type', options.contentType);
-  headers.add('Content-Length', String(body.length));
-  return new SipResponse(status, reasonPhrase(reason), headers, body);
+  if (options.contentType !== undefined) copied.push(field('Content-Type', options.contentType));
+  copied.push(field('Content-Length', String(body.length)));
+  return new SipResponse(status, reasonPhrase(reason), new SipHeaders(copied), body);
 }
 
 /** The To field with a tag added, or undefined when the request's To fields are copied as they are. */

@@ -1,3 +1,4 @@
+import { ParsedField } from './headers.js';
 import type { SipMessage } from './message.js';
 
 export interface SerializeOptions {
@@ -10,7 +11,27 @@ export function serializeHead(message: SipMessage, options: SerializeOptions = {
   const canonical = options.canonical === true;
   let s = (!canonical && message.startLine) || startLineOf(message);
   s += '\r\n';
-  for (const f of message.headers) s += (canonical || f.raw === undefined ? `${f.name}: ${f.value}` : f.raw) + '\r\n';
+  // Fields unchanged since parsing that stood next to each other in the received text go out as one slice of it.
+  let run: ParsedField | undefined;
+  let runEnd = 0;
+  for (const f of message.headers) {
+    if (!canonical && f instanceof ParsedField) {
+      if (run !== undefined && f.head === run.head && f.start === runEnd + 2) {
+        runEnd = f.end;
+        continue;
+      }
+      if (run !== undefined) s += runText(run, runEnd);
+      run = f;
+      runEnd = f.end;
+      continue;
+    }
+    if (run !== undefined) {
+      s += runText(run, runEnd);
+      run = undefined;
+    }
+    s += (canonical || f.raw === undefined ? `${f.name}: ${f.value}` : f.raw) + '\r\n';
+  }
+  if (run !== undefined) s += runText(run, runEnd);
   return s + '\r\n';
 }
 
@@ -27,6 +48,11 @@ export function serialize(message: SipMessage, options: SerializeOptions = {}): 
   out.write(head, 0, headLength, 'utf8');
   body.copy(out, headLength);
   return out;
+}
+
+/** A run of fields from `run` to `end` with its CRLF: one slice, with the CRLF that follows it in the text when there is one. */
+function runText(run: ParsedField, end: number): string {
+  return end + 2 <= run.head.length ? run.head.slice(run.start, end + 2) : run.head.slice(run.start, end) + '\r\n';
 }
 
 function startLineOf(message: SipMessage): string {

@@ -9,6 +9,8 @@ export interface MemoryStoreOptions {
 }
 
 interface Entry {
+  /** its key, so that the sweep walks entries without a [key, entry] pair per step */
+  readonly key: string;
   value: string;
   /** ms since the epoch; Infinity for no expiry. */
   expires: number;
@@ -29,7 +31,7 @@ export class MemoryStore implements Store {
   private readonly map = new Map<string, Entry>();
   private readonly maxEntries: number;
   private readonly now: () => number;
-  private cursor: IterableIterator<[string, Entry]> | undefined;
+  private cursor: IterableIterator<Entry> | undefined;
   private lastFullSweep = -Infinity;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -52,21 +54,22 @@ export class MemoryStore implements Store {
 
   /** get(), synchronously: for in-process callers on a hot path (no promise, no microtask). */
   getNow(key: string): string | undefined {
-    return this.live(key)?.value;
+    return this.live(key, this.now())?.value;
   }
 
   async set(key: string, value: string, ttl?: number): Promise<void> {
-    this.write(key, value, ttl);
+    this.write(key, value, ttl, this.now());
   }
 
   async add(key: string, value: string, ttl?: number): Promise<boolean> {
-    if (this.live(key)) return false;
-    this.write(key, value, ttl);
+    const now = this.now();
+    if (this.live(key, now)) return false;
+    this.write(key, value, ttl, now);
     return true;
   }
 
   async delete(key: string): Promise<boolean> {
-    return this.live(key) !== undefined && this.map.delete(key);
+    return this.live(key, this.now()) !== undefined && this.map.delete(key);
   }
 
   async increment(key: string, by = 1, ttl?: number): Promise<number> {
@@ -75,9 +78,10 @@ export class MemoryStore implements Store {
 
   /** increment(), synchronously: for in-process callers on a hot path (no promise, no microtask). */
   incrementNow(key: string, by = 1, ttl?: number): number {
-    const entry = this.live(key);
+    const now = this.now();
+    const entry = this.live(key, now);
     if (!entry) {
-      this.write(key, String(by), ttl);
+      this.write(key, String(by), ttl, now);
       return by;
     }
     const next = integer(entry.value, key) + by;
@@ -87,16 +91,18 @@ export class MemoryStore implements Store {
   }
 
   async raise(key: string, value: number, ttl?: number): Promise<boolean> {
-    const entry = this.live(key);
+    const now = this.now();
+    const entry = this.live(key, now);
     if (entry && integer(entry.value, key) >= value) return false;
-    this.write(key, String(value), ttl);
+    this.write(key, String(value), ttl, now);
     return true;
   }
 
   async compareAndSet(key: string, expected: string | undefined, value: string | undefined, ttl?: number): Promise<boolean> {
-    if (this.live(key)?.value !== expected) return false;
+    const now = this.now();
+    if (this.live(key, now)?.value !== expected) return false;
     if (value === undefined) this.map.delete(key);
-    else this.write(key, value, ttl);
+    else this.write(key, value, ttl, now);
     return true;
   }
 
@@ -104,22 +110,21 @@ export class MemoryStore implements Store {
     this.map.clear();
   }
 
-  /** The entry if present and not expired; an expired one is dropped on the way. */
-  private live(key: string): Entry | undefined {
+  /** The entry if present and not expired at `now` (one reading of the clock per call); an expired one is dropped on the way. */
+  private live(key: string, now: number): Entry | undefined {
     const entry = this.map.get(key);
     if (entry === undefined) return undefined;
-    if (entry.expires > this.now()) return entry;
+    if (entry.expires > now) return entry;
     this.map.delete(key);
     return undefined;
   }
 
-  private write(key: string, value: string, ttl: number | undefined): void {
-    const now = this.now();
+  private write(key: string, value: string, ttl: number | undefined, now: number): void {
     this.sweep(now, SWEEP_STEP);
     // Re-inserted so that the map's order stays the order of last writes, oldest first, for eviction.
     this.map.delete(key);
     if (this.map.size >= this.maxEntries) this.makeRoom(now);
-    this.map.set(key, { value, expires: ttl === undefined ? Infinity : now + ttl * 1000 });
+    this.map.set(key, { key, value, expires: ttl === undefined ? Infinity : now + ttl * 1000 });
   }
 
   private makeRoom(now: number): void {
@@ -133,14 +138,14 @@ export class MemoryStore implements Store {
   /** Looks at up to `count` keys where the round-robin cursor stands, dropping expired ones. */
   private sweep(now: number, count: number): void {
     for (let i = 0; i < count && this.map.size > 0; i++) {
-      this.cursor ??= this.map.entries();
+      this.cursor ??= this.map.values();
       const next = this.cursor.next();
       if (next.done) {
         this.cursor = undefined;
         continue;
       }
-      const [key, entry] = next.value;
-      if (entry.expires <= now) this.map.delete(key);
+      const entry = next.value;
+      if (entry.expires <= now) this.map.delete(entry.key);
     }
   }
 }

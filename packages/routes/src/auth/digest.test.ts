@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '@wsgate/core';
 import { HTDIGEST, attempt, attributesOf, digestAuthorization, digestChallenges, guardRoutes, testGateways, type DigestAnswer, type DigestChallenge, type TestGateway } from '@wsgate/test-kit';
-import { digestAuth, type DigestAuthOptions } from './digest.js';
+import { digestAuth, readResponse, responseMatches, type DigestAuthOptions, type DigestResponse } from './digest.js';
 
 // ——— the test kit's digest client (RFC 7616 §3.4), with this file's defaults: GET / ———
 
@@ -145,5 +145,33 @@ describe('digestAuth()', () => {
     expect(() => digestAuth({ credentials: () => undefined, algorithms: ['SHA-512' as 'MD5'] })).toThrow(/digestAuth\(\)\.algorithms/);
     expect(() => digestAuth({ credentials: () => undefined, secret: 'short' })).toThrow(/digestAuth\(\)\.secret: expected a secret of at least 32 bytes/);
     expect(() => digestAuth({ file: '/nonexistent' })).toThrow(expect.objectContaining({ code: 'WSGATE_CREDENTIALS_FILE' }));
+  });
+});
+
+describe('responseMatches()', () => {
+  const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+  const ha1 = md5('dee:media:dee-digest');
+  const params = (response: string) =>
+    new Map([
+      ['username', 'dee'], ['realm', 'media'], ['nonce', 'n1'], ['uri', '/'], ['response', response],
+      ['algorithm', 'md5'], ['qop', 'auth'], ['nc', '00000001'], ['cnonce', 'c1'],
+    ]);
+  const right = md5(`${ha1}:n1:00000001:c1:auth:${md5('GET:/')}`);
+  const read = (response: string) => readResponse(params(response), ['MD5']) as DigestResponse;
+
+  it('admits the right response in either case, the algorithm named in any case', () => {
+    expect(read(right).algorithm).toBe('MD5');
+    expect(responseMatches(read(right), ha1, 'GET')).toBe(true);
+    expect(responseMatches(read(right.toUpperCase()), ha1, 'GET')).toBe(true);
+  });
+
+  it('refuses any other response without throwing: another digest, longer, shorter, other characters of the same length', () => {
+    expect(responseMatches(read(md5('x')), ha1, 'GET')).toBe(false);
+    expect(responseMatches(read(right + '0'), ha1, 'GET')).toBe(false);
+    expect(responseMatches(read(right.slice(1)), ha1, 'GET')).toBe(false);
+    expect(responseMatches(read('é' + right.slice(1)), ha1, 'GET')).toBe(false);
+    expect(responseMatches(read('İ' + right.slice(1)), ha1, 'GET')).toBe(false);
+    expect(responseMatches(read(right), ha1, 'POST')).toBe(false);
+    expect(responseMatches(read(right), undefined, 'GET')).toBe(false);
   });
 });

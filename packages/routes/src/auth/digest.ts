@@ -5,7 +5,7 @@
  * Browsers do not answer a 401 on a WebSocket handshake (no dialog, no retry): digest serves SIP user agents
  * and tools that open the WebSocket themselves. For browsers use cookie tokens or an auth hook.
  */
-import { hash } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { MemoryStore, type Logger, type RequestContext, type Store } from '@wsgate/core';
 import type { Guard } from '../kit/guard.js';
 import { invalidOption, knownKeys, seconds } from '../kit/option-checks.js';
@@ -15,7 +15,7 @@ import { CredentialsFile } from './credentials/credentials-file.js';
 import { NonceSigner } from './digest-nonce.js';
 import { parseHtdigest, userRealmKey, type DigestAlgorithm, type Ha1s } from './credentials/htdigest.js';
 import { attributeOption, realmOption, secretOption } from './options.js';
-import { randomSecret, safeEqual } from '../kit/secure-compare.js';
+import { randomSecret } from '../kit/secure-compare.js';
 
 export type { DigestAlgorithm } from './credentials/htdigest.js';
 
@@ -152,16 +152,27 @@ export interface DigestResponse {
 export function readResponse(p: ReadonlyMap<string, string>, offered: readonly DigestAlgorithm[]): DigestResponse | string {
   const user = p.has('username*') ? (p.has('username') ? undefined : extValue(p.get('username*')!)) : p.get('username');
   if (user === undefined || user === '') return 'no or malformed username';
-  const algorithm = ALGORITHMS.find((a) => a.toLowerCase() === (p.get('algorithm') ?? 'MD5').toLowerCase());
+  const algorithm = algorithmNamed(p.get('algorithm') ?? 'MD5');
   if (!algorithm || !offered.includes(algorithm)) return `algorithm ${JSON.stringify(p.get('algorithm'))} not offered`;
   if (p.get('userhash') === 'true') return 'userhash not offered';
   // qop is required: without it (RFC 2069) there is no nonce count, and so no replay protection.
   if (p.get('qop') !== 'auth') return 'qop=auth required';
   const ncText = p.get('nc') ?? '';
   if (!/^[0-9a-fA-F]{8}$/.test(ncText)) return 'malformed nonce count';
-  const [realm, nonce, uri, response, cnonce] = ['realm', 'nonce', 'uri', 'response', 'cnonce'].map((k) => p.get(k));
+  const realm = p.get('realm');
+  const nonce = p.get('nonce');
+  const uri = p.get('uri');
+  const response = p.get('response');
+  const cnonce = p.get('cnonce');
   if (realm === undefined || nonce === undefined || uri === undefined || response === undefined || !cnonce) return 'incomplete Digest credentials';
   return { user, realm, nonce, uri, response, algorithm, cnonce, nc: Number.parseInt(ncText, 16), ncText, opaque: p.get('opaque') };
+}
+
+/** The algorithm of that name, its case ignored (RFC 7616 §3.3): the name as a UA writes it costs no lower-cased copy. */
+function algorithmNamed(name: string): DigestAlgorithm | undefined {
+  if (name === 'MD5' || name === 'SHA-256') return name;
+  const lower = name.toLowerCase();
+  return ALGORITHMS.find((a) => a.toLowerCase() === lower);
 }
 
 /** RFC 8187 `UTF-8''percent%20encoded`. */
@@ -182,7 +193,11 @@ function extValue(value: string): string | undefined {
 export function responseMatches(r: DigestResponse, ha1: string | undefined, method: string): boolean {
   if (ha1 === undefined) return false;
   const a2 = hex(r.algorithm, `${method}:${r.uri}`);
-  return safeEqual(r.response.toLowerCase(), hex(r.algorithm, `${ha1}:${r.nonce}:${r.ncText}:${r.cnonce}:auth:${a2}`));
+  const expected = hex(r.algorithm, `${ha1}:${r.nonce}:${r.ncText}:${r.cnonce}:auth:${a2}`);
+  // The expected length is the algorithm's, known to all: only the bytes are compared in constant time.
+  const given = Buffer.from(r.response.toLowerCase(), 'utf8');
+  if (given.length !== expected.length) return false;
+  return timingSafeEqual(given, Buffer.from(expected, 'latin1'));
 }
 
 /** The `algorithms` option: distinct "SHA-256" and "MD5", preferred first; both when absent. */

@@ -17,6 +17,7 @@ export function assertedUser(request: SipRequest): string | { status: 400 | 403;
     throw e;
   }
   if (uri.type !== 'sip' || uri.user === undefined) return { status: 403, reason: `${header} names no SIP user to authenticate` };
+  if (!uri.user.includes('%')) return uri.user; // nothing escaped: no copy to unescape
   try {
     return decodeURIComponent(uri.user);
   } catch {

@@ -48,8 +48,14 @@ export interface SipDigestOptions extends DigestCredentialsOptions {
 
 /** The header pair and answer of each side (RFC 3261 §22.2 and §22.3). */
 const SIDES = {
-  www: { status: 401, reason: 'Unauthorized', challenge: 'WWW-Authenticate', credentials: 'Authorization' },
-  proxy: { status: 407, reason: 'Proxy Authentication Required', challenge: 'Proxy-Authenticate', credentials: 'Proxy-Authorization' },
+  www: { status: 401, reason: 'Unauthorized', challenge: 'WWW-Authenticate', credentials: 'Authorization', credentialsKey: 'authorization' },
+  proxy: {
+    status: 407,
+    reason: 'Proxy Authentication Required',
+    challenge: 'Proxy-Authenticate',
+    credentials: 'Proxy-Authorization',
+    credentialsKey: 'proxy-authorization',
+  },
 } as const;
 
 /** Challenges whose nonces are remembered (about 150 B each): many more than are answered at once under load. */
@@ -105,7 +111,7 @@ export function sipDigest(options: SipDigestOptions): SipAuthenticator {
     if (trustConnection && connUser !== undefined) return { user: connUser };
 
     // A UA may carry credentials for several realms (proxies on the way, §22.3): ours are the ones with our realm.
-    const values = request.headers.getAll(side.credentials);
+    const values = request.headers.getAll(side.credentialsKey);
     if (values.length === 0) return challenge(side, side.reason);
     let params: ReadonlyMap<string, string> | undefined;
     for (const value of values) {
@@ -132,7 +138,7 @@ export function sipDigest(options: SipDigestOptions): SipAuthenticator {
     if (r.user !== asserted) return refuse(403, `authenticated as ${r.user} cannot act as ${asserted}`);
     // Last, so that only someone who knows the password can use up nonce counts.
     try {
-      const raised = await store.raise(`wsgate:sip:digest:nc:${r.nonce}`, r.nc, nonceTtl);
+      const raised = await store.raise(`wsgate:sip:digest:nc:${issued.own(r.nonce) ?? r.nonce}`, r.nc, nonceTtl);
       outage.answered(log.log);
       if (!raised) return challenge(side, 'nonce count replayed or not increasing');
     } catch (err) {

@@ -10,7 +10,7 @@ export interface BranchPlan {
   /** the Via this proxy puts on top */
   readonly via: string;
   /** Record-Route values to insert, top first (initial dialog-creating requests only) */
-  readonly recordRoute?: readonly string[];
+  readonly recordRoute?: readonly string[] | undefined;
   /** how many Route values at the top are this proxy's own, to remove (RFC 3261 §16.4 loose routing) */
   readonly ownRoutes: number;
 }
@@ -23,8 +23,8 @@ export function branchRequest(request: SipRequest, plan: BranchPlan): SipRequest
   for (let i = 0; i < plan.ownRoutes; i++) headers.shiftValue('route');
   const mf = request.maxForwards;
   headers.set('Max-Forwards', String(mf === undefined ? 70 : mf - 1));
-  const rr = plan.recordRoute ?? [];
-  for (let i = rr.length - 1; i >= 0; i--) headers.prepend('Record-Route', rr[i]!);
+  const rr = plan.recordRoute;
+  if (rr !== undefined) for (let i = rr.length - 1; i >= 0; i--) headers.prepend('Record-Route', rr[i]!);
   headers.prepend('Via', plan.via);
   return copy;
 }
@@ -35,10 +35,19 @@ export function branchRequest(request: SipRequest, plan: BranchPlan): SipRequest
  */
 export function stampReceived(request: SipRequest, ip: string, port: number): void {
   const top = request.topVia;
-  const params = new Map(top.params);
-  params.set('received', ip.includes(':') && !ip.startsWith('[') ? `[${ip}]` : ip);
-  if (top.rport !== undefined) params.set('rport', String(port));
-  const value = formatVia({ protocol: top.protocol, transport: top.transport, host: top.host, port: top.port, params });
+  const received = ip.includes(':') && !ip.startsWith('[') ? `[${ip}]` : ip;
+  // the parameters as written, received and rport (when asked for) set in their place, received last when new
+  let params = '';
+  let hasReceived = false;
+  for (const [name, value] of top.params) {
+    if (name === 'received') {
+      hasReceived = true;
+      params += `;received=${received}`;
+    } else if (name === 'rport') params += `;rport=${port}`;
+    else params += value === null ? `;${name}` : `;${name}=${value}`;
+  }
+  if (!hasReceived) params += `;received=${received}`;
+  const value = `${formatVia({ protocol: top.protocol, transport: top.transport, host: top.host, port: top.port })}${params}`;
   request.headers.shiftValue('via');
   request.headers.prepend('Via', value);
 }

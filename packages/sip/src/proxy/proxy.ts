@@ -205,17 +205,21 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
       // the location service's store is out of reach (Redis): the caller may try again shortly
       return answer(conn, req, 503, 'Service Unavailable: location store unavailable', RETRY);
     }
-    const targets: Array<{ flow: Flow; uri: string }> = [];
+    // each open contact's flow, and its URI at the same index
+    const flows: Flow[] = [];
+    const uris: string[] = [];
     for (const b of bindings) {
       const target = options.connection(b.flow);
-      if (target !== undefined && target.open) targets.push({ flow: target, uri: b.uri });
+      if (target === undefined || !target.open) continue;
+      flows.push(target);
+      uris.push(b.uri);
     }
     if (!isOpen(conn)) return;
-    if (targets.length === 0) {
+    if (flows.length === 0) {
       if (options.users !== undefined && !(await options.users(dest.user))) return answer(conn, req, 404, 'Not Found');
       return answer(conn, req, 480, 'Temporarily Unavailable');
     }
-    return startTransaction(conn, req, key, targets.map((t) => t.flow), targets.map((t) => t.uri), dest.ownRoutes);
+    return startTransaction(conn, req, key, flows, uris, dest.ownRoutes);
   }
 
   function dropStray(): void {
@@ -251,14 +255,14 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
     mine.add(tx);
     // an initial request that may create a dialog gets this proxy on its route set, one entry per side (RFC 5626 §5.3)
     const dialogForming = uris !== undefined && req.toTag === undefined && DIALOG_FORMING.has(req.method);
-    const callerFlow = flowOf(caller.id);
+    const callerFlow = dialogForming ? flowOf(caller.id) : '';
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!;
       const id = `${prefix}${(counter++).toString(36)}`;
       const copy = branchRequest(req, {
         uri: uris?.[i],
         via: viaOf(target, id, caller),
-        ...(dialogForming ? { recordRoute: [recordRoute(flowOf(target.id)), recordRoute(callerFlow)] } : {}),
+        recordRoute: dialogForming ? [recordRoute(flowOf(target.id)), recordRoute(callerFlow)] : undefined,
         ownRoutes,
       });
       const branch: Branch = { id, tx, request: copy, flow: target, provisional: false, final: undefined, cancelled: false };

@@ -53,6 +53,8 @@ export interface BindingsChange {
   readonly write: boolean;
 }
 
+const NONE: readonly Binding[] = Object.freeze([]);
+
 /** Read-change-write attempts before giving up on an AOR many gateways are writing at once. */
 const ATTEMPTS = 16;
 
@@ -72,8 +74,14 @@ export async function updateBindings<R extends object>(
   for (let attempt = 1; ; attempt++) {
     const raw = await store.get(key);
     const now = Date.now();
-    const all = raw === undefined ? [] : readings.read(key, raw);
-    const live = all.filter((b) => b.expiresAt > now);
+    const all = raw === undefined ? NONE : readings.read(key, raw);
+    // the reading itself when nothing lapsed (the usual case): no copy
+    let live = all;
+    for (const b of all) {
+      if (b.expiresAt > now) continue;
+      live = all.filter((x) => x.expiresAt > now);
+      break;
+    }
     const decided = change(live, now);
     if (!('bindings' in decided && 'write' in decided)) return decided as Exclude<R, BindingsChange>;
     const lapsed = all.length - live.length;

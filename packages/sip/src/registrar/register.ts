@@ -1,7 +1,7 @@
 import type { SipRequest } from '../message.js';
 import { formatParams, type Params } from '../params.js';
 import { formatUri } from '../uri.js';
-import { type Binding, bindingKey } from './bindings.js';
+import type { Binding } from './bindings.js';
 
 /** The REGISTER processing of RFC 3261 §10.3 with RFC 5626 §6, as pure steps over the AOR's bindings. */
 
@@ -55,7 +55,7 @@ export function planRegister(request: SipRequest, limits: RegisterLimits): Regis
   if (ruri.type !== 'sip' || !limits.domains.has(ruri.host.toLowerCase())) {
     return { status: 403, reason: `domain ${ruri.type === 'sip' ? ruri.host : ruri.scheme} is not served here` };
   }
-  const unsupported = request.tokens('require').filter((t) => !SUPPORTED.has(t.toLowerCase()));
+  const unsupported = request.headers.has('require') ? request.tokens('require').filter((t) => !SUPPORTED.has(t.toLowerCase())) : [];
   if (unsupported.length > 0) {
     return { status: 420, reason: 'Bad Extension', headers: [['Unsupported', unsupported.join(', ')]] };
   }
@@ -70,12 +70,18 @@ export function planRegister(request: SipRequest, limits: RegisterLimits): Regis
     return { aor, callId, cseq, wildcard: true, contacts: [], outbound: false };
   }
   if (contacts.length > limits.maxBindings) return { status: 403, reason: `more than ${limits.maxBindings} Contacts` };
-  const regIds = contacts.filter((c) => c.regId !== undefined);
+  let regIds = 0;
+  let regIdWithoutInstance = false;
+  for (const c of contacts) {
+    if (c.regId === undefined) continue;
+    regIds++;
+    if (c.instance === undefined) regIdWithoutInstance = true;
+  }
   // RFC 5626 §6: one flow per REGISTER; reg-id means nothing without an instance.
-  if (regIds.length > 1) return { status: 400, reason: 'more than one Contact with reg-id' };
-  if (regIds.some((c) => c.instance === undefined)) return { status: 400, reason: 'reg-id without +sip.instance' };
+  if (regIds > 1) return { status: 400, reason: 'more than one Contact with reg-id' };
+  if (regIdWithoutInstance) return { status: 400, reason: 'reg-id without +sip.instance' };
   // RFC 5626 §6: a flow to a UA behind another hop needs that hop's outbound Path; we have no Path support.
-  if (regIds.length === 1 && request.via.length > 1 && !request.headers.has('path')) {
+  if (regIds === 1 && request.via.length > 1 && !request.headers.has('path')) {
     return { status: 439, reason: 'First Hop Lacks Outbound Support' };
   }
   const planned: Array<PlannedContact> = [];
@@ -85,23 +91,25 @@ export function planRegister(request: SipRequest, limits: RegisterLimits): Regis
       return { status: 423, reason: 'Interval Too Brief', headers: [['Min-Expires', String(limits.minExpires)]] };
     }
     expires = Math.min(expires, limits.maxExpires);
-    let params = c.params;
-    if (params.has('expires')) {
-      const rest = new Map(params);
-      rest.delete('expires');
-      params = rest as Params;
-    }
     // Literals, not spreads: an object spread is a slow generic copy, and this runs for every REGISTER.
     const uri = formatUri(c.uri);
-    // formatNameAddr() with the URI formatted once
-    const contact = `${c.displayName === undefined ? '' : `${c.displayName} `}<${uri}>${formatParams(params)}`;
+    // formatNameAddr() with the URI formatted once, and without expires (no copy of the parameters to drop it)
+    const contact = `${c.displayName === undefined ? '' : `${c.displayName} `}<${uri}>${formatParamsExcept(c.params, 'expires')}`;
     const p: Mutable<PlannedContact> = { contact, uri, expires };
     if (c.instance !== undefined) p.instance = c.instance;
     if (c.regId !== undefined) p.regId = c.regId;
     if (c.q !== undefined) p.q = c.q;
     planned.push(p);
   }
-  return { aor, callId, cseq, wildcard: false, contacts: planned, outbound: regIds.length === 1 };
+  return { aor, callId, cseq, wildcard: false, contacts: planned, outbound: regIds === 1 };
+}
+
+/** `formatParams()` of all parameters but one. */
+function formatParamsExcept(params: Params, left: string): string {
+  if (!params.has(left)) return formatParams(params);
+  let s = '';
+  for (const [name, value] of params) if (name !== left) s += value === null ? `;${name}` : `;${name}=${value}`;
+  return s;
 }
 
 /**
@@ -113,15 +121,22 @@ export function applyRegister(plan: RegisterPlan, current: readonly Binding[], n
     // §10.3: `*` removes a binding unless this Call-ID already wrote it with a CSeq at or above the request's.
     return current.filter((b) => b.callId === plan.callId && b.cseq >= plan.cseq);
   }
-  const next = new Map(current.map((b) => [bindingKey(b), b]));
+  // In a list, not a map by bindingKey(): no key string per binding (at most maxBindings of them, compared in place).
+  const next: Binding[] = [];
+  for (const b of current) {
+    // a key stored twice (another writer's doing) keeps its first place and its last binding, as a map would
+    const at = indexOfKey(next, b);
+    if (at < 0) next.push(b);
+    else next[at] = b;
+  }
   for (const c of plan.contacts) {
-    const key = bindingKey(c);
-    const old = next.get(key);
+    const at = indexOfKey(next, c);
+    const old = at < 0 ? undefined : next[at]!;
     if (old !== undefined && old.callId === plan.callId && plan.cseq <= old.cseq) {
       return { status: 500, reason: 'Server Internal Error: CSeq out of order for this Call-ID' };
     }
     if (c.expires === 0) {
-      next.delete(key);
+      if (at >= 0) next.splice(at, 1);
       continue;
     }
     // a new flow for the same key replaces the old one (RFC 5626 §4.2.1 flow recovery)
@@ -129,10 +144,22 @@ export function applyRegister(plan: RegisterPlan, current: readonly Binding[], n
     if (c.instance !== undefined) b.instance = c.instance;
     if (c.regId !== undefined) b.regId = c.regId;
     if (c.q !== undefined) b.q = c.q;
-    next.set(key, b);
+    if (at >= 0) next[at] = b;
+    else next.push(b);
   }
-  if (next.size > maxBindings) return { status: 403, reason: `more than ${maxBindings} bindings for ${plan.aor}` };
-  return [...next.values()];
+  if (next.length > maxBindings) return { status: 403, reason: `more than ${maxBindings} bindings for ${plan.aor}` };
+  return next;
+}
+
+/** Where in `list` the binding with the same key as `b` is (bindingKey() equal, without making the keys), or -1. */
+function indexOfKey(list: readonly Binding[], b: Pick<Binding, 'uri' | 'instance' | 'regId'>): number {
+  for (let i = 0; i < list.length; i++) if (sameKey(list[i]!, b)) return i;
+  return -1;
+}
+
+function sameKey(a: Pick<Binding, 'uri' | 'instance' | 'regId'>, b: Pick<Binding, 'uri' | 'instance' | 'regId'>): boolean {
+  if (a.instance !== undefined) return a.instance === b.instance && a.regId === b.regId;
+  return b.instance === undefined && a.uri === b.uri;
 }
 
 /** The Contact values of a 200: every binding with the seconds it has left (RFC 3261 §10.3 step 8). */

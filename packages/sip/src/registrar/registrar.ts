@@ -84,6 +84,28 @@ export interface Registrar {
   readonly stats: FrameStats & { registers: number; refused: number; lapsed: number; bindings: number };
 }
 
+/** A flow among the bindings. */
+function hasFlow(bindings: readonly Binding[], flow: string): boolean {
+  for (const b of bindings) if (b.flow === flow) return true;
+  return false;
+}
+
+/** `sip:user@host` with the host in lower case and nothing after it: what canonicalAor() would return unchanged. */
+function isCanonicalAor(aor: string): boolean {
+  if (!aor.startsWith('sip:')) return false;
+  const at = aor.indexOf('@', 4);
+  if (at <= 4 || at + 1 === aor.length) return false;
+  for (let i = 4; i < at; i++) {
+    const c = aor.charCodeAt(i);
+    if (c === 59 || c === 63 || c === 62) return false; // ; ? >
+  }
+  for (let i = at + 1; i < aor.length; i++) {
+    const c = aor.charCodeAt(i);
+    if (c === 59 || c === 63 || c === 62 || c === 58 || (c >= 65 && c <= 90) || c >= 128) return false; // ; ? > : upper case, and beyond ASCII
+  }
+  return true;
+}
+
 /** AORs whose last reading `lookup()` keeps (past it, the oldest reading goes). */
 const MAX_READINGS = 10_000;
 
@@ -114,14 +136,17 @@ export function registrar(options: RegistrarOptions): Registrar {
   const gone = new Set<string>();
   // One REGISTER (or cleanup) per AOR at a time in this process; across gateways, compare-and-set (bindings.ts).
   const queues = new Map<string, Promise<unknown>>();
-  const serial = <T>(aor: string, step: () => Promise<T>): Promise<T> => {
+  const serial = async <T>(aor: string, step: () => Promise<T>): Promise<T> => {
     // nothing queued for this AOR (the usual case): start now rather than a microtask later
     const before = queues.get(aor);
     const run = before === undefined ? step() : before.then(step, step);
-    const tail = run.catch(() => undefined);
-    queues.set(aor, tail);
-    void tail.then(() => queues.get(aor) === tail && queues.delete(aor));
-    return run;
+    queues.set(aor, run);
+    try {
+      return await run;
+    } finally {
+      // the last in the queue takes it down: one async frame, not a chain of promises and callbacks per step
+      if (queues.get(aor) === run) queues.delete(aor);
+    }
   };
   const flowOf = (conn: Connection) => `${node}/${conn.id}`;
   const local = `${node}/`;
@@ -187,7 +212,7 @@ export function registrar(options: RegistrarOptions): Registrar {
       return refuse(conn, request, { status: 503, reason: 'registrar store unavailable', headers: [['Retry-After', String(STORE_RETRY_AFTER)]] }, p.aor);
     }
     if (!('bindings' in result)) return refuse(conn, request, result, p.aor);
-    if (result.bindings.some((b) => b.flow === flow)) {
+    if (hasFlow(result.bindings, flow)) {
       known.add(p.aor);
       let aors = flows.get(conn.id);
       if (aors === undefined) flows.set(conn.id, (aors = new Set()));
@@ -195,7 +220,8 @@ export function registrar(options: RegistrarOptions): Registrar {
       // the connection closed while the REGISTER was being stored: its close route may have run already
       if (conn.state === 'closing' || conn.state === 'closed') void connectionClosed(conn).catch(() => undefined);
     }
-    const headers: Array<readonly [string, string]> = listContacts(result.bindings, result.now).map((c) => ['Contact', c]);
+    const headers: Array<readonly [string, string]> = [];
+    for (const c of listContacts(result.bindings, result.now)) headers.push(['Contact', c]);
     if (p.outbound) headers.push(['Require', 'outbound']);
     headers.push(['Supported', 'outbound'], ['Date', date.at(result.now)]);
     if (log.isLevelEnabled('debug')) log.debug({ callId: request.callId, aor: p.aor, conn: conn.id, status: 200, bindings: result.bindings.length }, 'REGISTER');
@@ -287,6 +313,7 @@ export function registrar(options: RegistrarOptions): Registrar {
   timer.unref();
 
   function canonicalAor(aor: string): string {
+    if (isCanonicalAor(aor)) return aor; // as the proxy and the registrar write it: `sip:user@host`
     const m = /^sips?:([^@;?>]+)@([^;?>:]+)/i.exec(aor.replace(/^</, ''));
     return m === null ? aor : `sip:${m[1]}@${m[2]!.toLowerCase()}`;
   }
