@@ -82,6 +82,22 @@ describe('MemoryStore on its own clock', () => {
     expect(await store.get('a')).toBe('2');
   });
 
+  it('says how far back it may have forgotten: the write time of the newest live key it dropped, not of expired ones', async () => {
+    const { store, advance } = clocked(2);
+    await store.set('short', '1', 1); // t0
+    advance(2);
+    await store.set('a', '1'); // t0 + 2 s
+    await store.set('b', '1'); // full: the expired one goes, nothing live is lost
+    expect(store.forgottenThrough).toBe(-Infinity);
+    advance(1);
+    await store.set('c', '1'); // full of live keys: a (written at t0 + 2 s) goes
+    expect(store.forgottenThrough).toBe(1_000_000 + 2000);
+    advance(1);
+    await store.set('b', '2'); // rewritten, no room needed
+    await store.set('d', '1'); // c (t0 + 3 s) goes
+    expect(store.forgottenThrough).toBe(1_000_000 + 3000);
+  });
+
   it('sweeps expired keys as writes go by', async () => {
     const { store, advance } = clocked();
     for (let i = 0; i < 1000; i++) await store.set(`old${i}`, 'x', 1);

@@ -14,6 +14,8 @@ interface Entry {
   value: string;
   /** ms since the epoch; Infinity for no expiry. */
   expires: number;
+  /** ms since the epoch, when last written. */
+  written: number;
 }
 
 /** Entries looked at for expiry per write: enough to outpace writes, so that expired keys do not pile up. */
@@ -25,7 +27,8 @@ const SWEEP_STEP = 2;
  * Expiry costs no timer per key (nor any timer at all): an expired key reads as absent, and every write
  * examines a couple of keys in a round-robin sweep and drops the expired ones. Bounded: when `maxEntries`
  * keys are live, a write first sweeps the whole map (at most once a second), then evicts the oldest-written
- * key. Eviction forgets state (a nonce count, a revocation), so size the bound above the load you expect.
+ * key. Eviction forgets state (a nonce count, a revocation), so size the bound above the load you expect;
+ * `forgottenThrough` says how far back it may have forgotten, for modules that must not trust an absent key.
  */
 export class MemoryStore implements Store {
   private readonly map = new Map<string, Entry>();
@@ -33,6 +36,7 @@ export class MemoryStore implements Store {
   private readonly now: () => number;
   private cursor: IterableIterator<Entry> | undefined;
   private lastFullSweep = -Infinity;
+  private forgotten = -Infinity;
 
   constructor(options: MemoryStoreOptions = {}) {
     const max = options.maxEntries ?? 100_000;
@@ -41,6 +45,11 @@ export class MemoryStore implements Store {
     }
     this.maxEntries = max;
     this.now = options.now ?? Date.now;
+  }
+
+  /** See {@link Store.forgottenThrough}: when the newest live key this store dropped to make room was written. */
+  get forgottenThrough(): number {
+    return this.forgotten;
   }
 
   /** Live and not yet swept keys. */
@@ -124,7 +133,7 @@ export class MemoryStore implements Store {
     // Re-inserted so that the map's order stays the order of last writes, oldest first, for eviction.
     this.map.delete(key);
     if (this.map.size >= this.maxEntries) this.makeRoom(now);
-    this.map.set(key, { key, value, expires: ttl === undefined ? Infinity : now + ttl * 1000 });
+    this.map.set(key, { key, value, expires: ttl === undefined ? Infinity : now + ttl * 1000, written: now });
   }
 
   private makeRoom(now: number): void {
@@ -132,7 +141,11 @@ export class MemoryStore implements Store {
       this.lastFullSweep = now;
       this.sweep(now, this.map.size);
     }
-    if (this.map.size >= this.maxEntries) this.map.delete(this.map.keys().next().value!);
+    if (this.map.size < this.maxEntries) return;
+    // the oldest-written goes (the map is in write order), live: what was written up to then may be forgotten
+    const oldest: Entry = this.map.values().next().value!;
+    this.map.delete(oldest.key);
+    this.forgotten = Math.max(this.forgotten, oldest.written);
   }
 
   /** Looks at up to `count` keys where the round-robin cursor stands, dropping expired ones. */

@@ -17,6 +17,15 @@ export interface Store {
   /** The value, or undefined when absent or expired. Redis: `GET key`. */
   get(key: string): Promise<string | undefined>;
 
+  /**
+   * Optional. ms since the epoch: a key last written at or before it may have been dropped before its TTL, to
+   * make room (a `MemoryStore` at its `maxEntries` drops the oldest-written key). Absent or -Infinity: no live key
+   * was dropped. A module whose safety rests on a key being there (a digest nonce count: gone, a replay would
+   * pass) treats what it wrote before this as unknown. A Redis store has none: Redis evicts nothing under its
+   * default `maxmemory-policy noeviction`.
+   */
+  readonly forgottenThrough?: number;
+
   /** Sets the value, replacing any, with a new TTL. Redis: `SET key value [PX ms]`. */
   set(key: string, value: string, ttl?: number): Promise<void>;
 

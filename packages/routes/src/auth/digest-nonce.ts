@@ -5,7 +5,7 @@
  * matter (the nonce count, kept in the store).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { randomInto } from '@wsgate/core';
+import { randomInto, type Store } from '@wsgate/core';
 import { hmac } from '../kit/secure-compare.js';
 
 export type NonceState = 'valid' | 'stale' | 'invalid';
@@ -50,6 +50,19 @@ export class NonceSigner {
     const issued = Number(body.readBigUInt64BE(0));
     if (issued > now + MAX_SKEW_MS) return 'invalid';
     return now - issued > this.ttlMs ? 'stale' : 'valid';
+  }
+
+  /**
+   * Whether `store` may have dropped this nonce's count to make room (`Store.forgottenThrough`: it dropped a
+   * live key written after the nonce was issued). The count could not tell a replay from a first use then, so
+   * the caller answers the nonce as stale: the client retries with a fresh one. Only for a nonce `check()`
+   * found to be ours.
+   */
+  countMayBeForgotten(nonce: string, store: Pick<Store, 'forgottenThrough'>): boolean {
+    const through = store.forgottenThrough;
+    if (through === undefined || through === -Infinity) return false;
+    // the issue time: the nonce's first 8 bytes (12 base64url characters hold 9)
+    return Number(Buffer.from(nonce.slice(0, 12), 'base64url').readBigUInt64BE(0)) <= through;
   }
 
   /** The `opaque` value: fixed per secret and realm, so that any node can check it. */

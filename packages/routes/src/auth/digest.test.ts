@@ -75,6 +75,27 @@ describe('digestAuth()', () => {
     expect((await login(gw, c, { nc: 2 })).status).toBe(401);
   });
 
+  it('answers stale=true, not a second admission, when a full store may have dropped the nonce count of a replay', async () => {
+    // Three keys: the nonce counts of three later logins push the first one's out while its nonce is still fresh.
+    const store = new MemoryStore({ maxEntries: 3 });
+    const gw = await start({ store });
+    const first = await challenge(gw, 'MD5');
+    const captured = authorization(first, { user: 'dee', password: 'dee-digest', uri: '/', nc: 1 });
+    const again = () => attempt(gw.url, { headers: { Authorization: captured } });
+    (await again()).ws!.close();
+    expect((await again()).body).toBe('nonce count replayed or not increasing\n');
+    for (let i = 0; i < 3; i++) (await login(gw, await challenge(gw, 'MD5'))).ws!.close();
+    expect(store.forgottenThrough).toBeGreaterThan(-Infinity);
+    const replay = await again();
+    expect(replay.status).toBe(401);
+    expect(replay.body).toBe('nonce count forgotten by a full store: stale nonce\n');
+    expect(String(replay.headers['www-authenticate'])).toMatch(/stale=true/);
+    // A nonce issued after what the store forgot is as good as ever.
+    const fresh = await login(gw, challenges(String(replay.headers['www-authenticate']))[1]!);
+    expect(fresh.status).toBe(101);
+    fresh.ws!.close();
+  });
+
   it('says stale=true for an expired nonce answered with the right password, and only then', async () => {
     const gw = await start({ nonceTtl: 1 });
     const c = await challenge(gw);

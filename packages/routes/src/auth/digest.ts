@@ -112,6 +112,7 @@ export function digestAuth(options: DigestAuthOptions): Guard {
       if (!responseMatches(r, ha1, req.method)) return refuse(req, 'invalid user name or password');
       // Only a correct response earns `stale=true`: it tells the client its password was right.
       if (state === 'stale') return refuse(req, 'stale nonce', true);
+      if (signer.countMayBeForgotten(r.nonce, store)) return refuse(req, 'nonce count forgotten by a full store: stale nonce', true);
       // Checked last, so that only someone who knows the password can use up nonce counts.
       let raised: boolean;
       try {

@@ -180,6 +180,26 @@ describe('sipDigest() with the registrar over a real WebSocket', () => {
     p.ws.close();
   });
 
+  it('answers stale=true, not a second 200, when a full store may have dropped the nonce count of a replay', async () => {
+    // Three keys: the nonce counts of three later REGISTERs push the first one's out while its nonce is still fresh.
+    const store = new MemoryStore({ maxEntries: 3 });
+    await start({ store });
+    const p = await phone();
+    const { challenge, answer } = await login(p, 1);
+    expect(answer.status).toBe(200);
+    const replay = (cseq: number) => p.send(request({ cseq, extra: [`Authorization: ${authorization(challenge, { user: 'alice', password: 'alice-secret', nc: 1 })}`] }));
+    expect((await replay(3)).reason).toBe('nonce count replayed or not increasing');
+    for (let cseq = 4; cseq < 10; cseq += 2) expect((await login(p, cseq)).answer.status).toBe(200);
+    expect(store.forgottenThrough).toBeGreaterThan(-Infinity);
+    const forgotten = await replay(10);
+    expect([forgotten.status, forgotten.reason]).toEqual([401, 'nonce count forgotten by a full store: stale nonce']);
+    expect(challenges(forgotten).map((x) => x.stale)).toEqual(['true', 'true']);
+    // A nonce issued after what the store forgot is as good as ever.
+    const retry = await p.send(request({ cseq: 11, extra: [`Authorization: ${authorization(sha256Of(forgotten), { user: 'alice', password: 'alice-secret' })}`] }));
+    expect([retry.status, retry.reason]).toEqual([200, 'OK']);
+    p.ws.close();
+  });
+
   it('takes the answer to a challenge it no longer remembers (1,030 challenges later) by the nonce\'s MAC, and refuses a forged one', async () => {
     await start();
     const p = await phone();

@@ -135,6 +135,7 @@ export function sipDigest(options: SipDigestOptions): SipAuthenticator {
     if (!digestResponseMatches(r, await lookup(log, r.user, r.algorithm), request.method)) return challenge(side, 'invalid user name or password');
     // Only a correct response earns stale=true: it tells the UA its password was right (RFC 3261 §22.4 via RFC 2617).
     if (state === 'stale') return challenge(side, 'stale nonce', true);
+    if (signer.countMayBeForgotten(r.nonce, store)) return challenge(side, 'nonce count forgotten by a full store: stale nonce', true);
     if (r.user !== asserted) return refuse(403, `authenticated as ${r.user} cannot act as ${asserted}`);
     // Last, so that only someone who knows the password can use up nonce counts.
     try {
