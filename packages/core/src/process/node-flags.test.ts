@@ -26,6 +26,11 @@ describe('NODE_FLAGS', () => {
     expect(stdout.trim()).toMatch(/^wsgate \d+\.\d+\.\d+$/);
   });
 
+  it("is what the checkout's own `npx wsgate` (scripts/wsgate.mjs) starts node with", () => {
+    const script = fileURLToPath(new URL('../../../../scripts/wsgate.mjs', import.meta.url));
+    expect(readFileSync(script, 'utf8').split('\n', 1)[0]).toBe(`#!/usr/bin/env -S ${assignments} node ${NODE_FLAGS.join(' ')}`);
+  });
+
   it('is what npm start runs the sample gateway with', () => {
     const start = (JSON.parse(readFileSync(rootPackage, 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
     expect(start).toContain(`${assignments} node ${NODE_FLAGS.join(' ')} packages/core/dist/cli.js`);
