@@ -5,7 +5,7 @@
  * Browsers do not answer a 401 on a WebSocket handshake (no dialog, no retry): digest serves SIP user agents
  * and tools that open the WebSocket themselves. For browsers use cookie tokens or an auth hook.
  */
-import { hash, timingSafeEqual } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { MemoryStore, type Logger, type RequestContext, type Store } from '@wsgate/core';
 import type { Guard } from '../kit/guard.js';
 import { invalidOption, knownKeys, seconds } from '../kit/option-checks.js';
@@ -15,7 +15,7 @@ import { CredentialsFile } from './credentials/credentials-file.js';
 import { NonceSigner } from './digest-nonce.js';
 import { parseHtdigest, userRealmKey, type DigestAlgorithm, type Ha1s } from './credentials/htdigest.js';
 import { attributeOption, realmOption, secretOption } from './options.js';
-import { randomSecret } from '../kit/secure-compare.js';
+import { equalOfPublicLength, randomSecret } from '../kit/secure-compare.js';
 
 export type { DigestAlgorithm } from './credentials/htdigest.js';
 
@@ -195,10 +195,7 @@ export function responseMatches(r: DigestResponse, ha1: string | undefined, meth
   if (ha1 === undefined) return false;
   const a2 = hex(r.algorithm, `${method}:${r.uri}`);
   const expected = hex(r.algorithm, `${ha1}:${r.nonce}:${r.ncText}:${r.cnonce}:auth:${a2}`);
-  // The expected length is the algorithm's, known to all: only the bytes are compared in constant time.
-  const given = Buffer.from(r.response.toLowerCase(), 'utf8');
-  if (given.length !== expected.length) return false;
-  return timingSafeEqual(given, Buffer.from(expected, 'latin1'));
+  return equalOfPublicLength(Buffer.from(r.response.toLowerCase(), 'utf8'), Buffer.from(expected, 'latin1'));
 }
 
 /** The `algorithms` option: distinct "SHA-256" and "MD5", preferred first; both when absent. */

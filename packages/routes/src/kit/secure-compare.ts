@@ -8,6 +8,14 @@ export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
   return timingSafeEqual(sha256(a), sha256(b));
 }
 
+/**
+ * Constant-time equality where the expected length is public (a digest's or a MAC's, fixed by its algorithm):
+ * a length mismatch is false at once, and only the bytes are compared in constant time.
+ */
+export function equalOfPublicLength(given: Buffer, expected: Buffer): boolean {
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
 export function sha256(data: string | Buffer): Buffer {
   return createHash('sha256').update(data).digest();
 }

@@ -28,10 +28,13 @@ export function flowConnectionId(flow: string): number {
   return Number(flow.slice(flow.lastIndexOf('/') + 1));
 }
 
-/** The key a binding replaces others by: instance + reg-id (RFC 5626 §6), instance alone, else the URI. */
-export function bindingKey(b: Pick<Binding, 'uri' | 'instance' | 'regId'>): string {
-  if (b.instance !== undefined) return b.regId === undefined ? `i ${b.instance}` : `o ${b.instance} ${b.regId}`;
-  return `u ${b.uri}`;
+/**
+ * Whether two bindings have the same key, by which one replaces the other: instance + reg-id (RFC 5626 §6),
+ * instance alone, else the URI. Compared in place: no key string per binding.
+ */
+export function sameBindingKey(a: Pick<Binding, 'uri' | 'instance' | 'regId'>, b: Pick<Binding, 'uri' | 'instance' | 'regId'>): boolean {
+  if (a.instance !== undefined) return a.instance === b.instance && a.regId === b.regId;
+  return b.instance === undefined && a.uri === b.uri;
 }
 
 /** The Store key of an AOR's bindings: one JSON list per AOR, so a REGISTER reads and writes one key. */

@@ -1,7 +1,7 @@
 import type { SipRequest } from '../message.js';
 import { formatParams, type Params } from '../params.js';
 import { formatUri } from '../uri.js';
-import type { Binding } from './bindings.js';
+import { type Binding, sameBindingKey } from './bindings.js';
 
 /** The REGISTER processing of RFC 3261 §10.3 with RFC 5626 §6, as pure steps over the AOR's bindings. */
 
@@ -121,7 +121,7 @@ export function applyRegister(plan: RegisterPlan, current: readonly Binding[], n
     // §10.3: `*` removes a binding unless this Call-ID already wrote it with a CSeq at or above the request's.
     return current.filter((b) => b.callId === plan.callId && b.cseq >= plan.cseq);
   }
-  // In a list, not a map by bindingKey(): no key string per binding (at most maxBindings of them, compared in place).
+  // In a list, not a map by key: at most maxBindings of them, compared in place (sameBindingKey).
   const next: Binding[] = [];
   for (const b of current) {
     // a key stored twice (another writer's doing) keeps its first place and its last binding, as a map would
@@ -151,15 +151,10 @@ export function applyRegister(plan: RegisterPlan, current: readonly Binding[], n
   return next;
 }
 
-/** Where in `list` the binding with the same key as `b` is (bindingKey() equal, without making the keys), or -1. */
+/** Where in `list` the binding with the same key as `b` is, or -1. */
 function indexOfKey(list: readonly Binding[], b: Pick<Binding, 'uri' | 'instance' | 'regId'>): number {
-  for (let i = 0; i < list.length; i++) if (sameKey(list[i]!, b)) return i;
+  for (let i = 0; i < list.length; i++) if (sameBindingKey(list[i]!, b)) return i;
   return -1;
-}
-
-function sameKey(a: Pick<Binding, 'uri' | 'instance' | 'regId'>, b: Pick<Binding, 'uri' | 'instance' | 'regId'>): boolean {
-  if (a.instance !== undefined) return a.instance === b.instance && a.regId === b.regId;
-  return b.instance === undefined && a.uri === b.uri;
 }
 
 /** The Contact values of a 200: every binding with the seconds it has left (RFC 3261 §10.3 step 8). */
