@@ -1,8 +1,9 @@
 /**
  * The terminate-mode benchmark runs the product: wsgate started by its CLI with a config file, beside the bare
- * `ws` server, and one tiny round of each of its workloads runs on both, every handshake admitted and every
- * message delivered (needs a build: the gateway is packages/core/dist/cli.js with the compiled sample route;
- * Kamailio answers the SIP OPTIONS figure, as in the benchmark).
+ * `ws` server (the node floor beside them on handshakes), and one tiny round of each of its workloads runs on
+ * both, every handshake admitted and every message delivered (needs a build: the gateway is
+ * packages/core/dist/cli.js with the compiled sample route; Kamailio answers the SIP OPTIONS figure, as in the
+ * benchmark).
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,10 +68,16 @@ describe('the terminate-mode benchmark (needs a build)', () => {
         else expect(value, figure.key).toBeGreaterThan(0);
       }
     }
+    // The node floor answers the handshake figure's slices beside them (handshake-floor.ts), and only that figure's.
+    const handshakes = result.figures.find((f) => f.key === 'handshakesPerSecond');
+    expect(handshakes?.floor).toBeGreaterThan(0);
+    expect(result.figures.filter((f) => f.floor !== undefined)).toHaveLength(1);
     expect(result.sip.gateway).toBeGreaterThan(0);
     expect(result.sip.kamailio).toBeGreaterThan(0);
     const table = toMarkdown({ date: '', node: '', settings: {}, figures: result.figures, sip: result.sip });
     expect(table).toContain('handshakes/s (4 clients)');
     expect(table).toContain('≥ 0.90');
+    expect(table).toContain('| node floor | floor / ws |');
+    expect(table).toMatch(/\| handshakes\/s \(4 clients\) \|( [\d,.]+ \|){3} ≥ 0\.90 [✓✗] \| [\d,]+ \| [\d.]+ \|/);
   }, 120_000);
 });

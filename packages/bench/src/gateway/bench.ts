@@ -1,8 +1,9 @@
 /**
  * The terminate-mode benchmark's figures, both servers side by side: wsgate as users start it
  * (`wsgate --config`, ./sample-gateway.ts) and a bare `ws` server (./bare-server.ts), both pinned to the servers'
- * core when there is one; Kamailio answers the SIP OPTIONS figure beside wsgate. ./run.ts runs it with the
- * benchmark's sizes; its test with tiny ones.
+ * core when there is one; the handshake figure has the node floor beside them (./handshake-floor.ts: the least any
+ * node server does for a correct handshake), and Kamailio answers the SIP OPTIONS figure beside wsgate. ./run.ts
+ * runs it with the benchmark's sizes; its test with tiny ones.
  */
 import { fmt } from './format.js';
 import { upgradeRequest } from './frames.js';
@@ -24,6 +25,8 @@ import { startOptionsKamailio } from '../sip/options-peer.js';
 export type Side = 'gateway' | 'bare';
 type PerSide<T> = Partial<Record<Side, T>>;
 export const NAMES: Record<Side, string> = { gateway: 'wsgate', bare: 'bare ws' };
+/** The handshake figure's peer that is neither side: how far any node server could go (./handshake-floor.ts). */
+const FLOOR_NAME = 'node floor';
 
 export interface GatewayBenchSettings {
   /** The servers measured, in the order their slices alternate. */
@@ -127,16 +130,32 @@ export async function runGatewayBench(s: GatewayBenchSettings): Promise<GatewayB
     await stop(servers);
     servers = await start();
 
-    const handshakes = await measure(
-      `handshakes/s, ${n} clients`,
-      (side) => new HandshakeLoad(target(side, 'echo'), nextSourceAddress(), { clients: n, maxCount: 1_000_000, busyPoll: pinning }),
-      (t, load) => {
-        handshakeErrors += load.errors;
-        if (load.errors > 0) log(`  ${load.errors} failed handshake cycles, first: ${load.firstError}`);
-        return t.count / t.seconds;
-      },
-      (v) => fmt(v),
-    );
+    // The floor takes the handshake figure's slices with the sides, on the servers' core, then leaves.
+    const floor = await ServerProcess.start({ name: FLOOR_NAME, entry: './handshake-floor.js' });
+    running.add(floor);
+    s.onPids?.([...Object.values(servers).flatMap((server) => server.pids), ...floor.pids]);
+    let handshakeAll: Partial<Record<Side | 'floor', number>>;
+    try {
+      handshakeAll = await measureSides(
+        { order: [...sides, 'floor'], names: { ...NAMES, floor: FLOOR_NAME }, slicing: s.slicing, log },
+        `handshakes/s, ${n} clients`,
+        (side) => {
+          const to: Target = side === 'floor' ? { port: floor.port, request: upgradeRequest(floor.port, '/', 'echo') } : target(side, 'echo');
+          return new HandshakeLoad(to, nextSourceAddress(), { clients: n, maxCount: 1_000_000, busyPoll: pinning });
+        },
+        (t, load) => {
+          handshakeErrors += load.errors;
+          if (load.errors > 0) log(`  ${load.errors} failed handshake cycles, first: ${load.firstError}`);
+          return t.count / t.seconds;
+        },
+        (v) => fmt(v),
+      );
+    } finally {
+      await floor.stop();
+      running.delete(floor);
+      s.onPids?.(Object.values(servers).flatMap((server) => server.pids));
+    }
+    const { floor: handshakeFloor, ...handshakes } = handshakeAll;
 
     const echo = (frame: Buffer, inFlight: number) => (side: Side) =>
       EchoLoad.open(target(side, 'echo'), nextSourceAddress(), { connections: n, inFlight, frame, maxMessages: 10_000_000 });
@@ -201,7 +220,7 @@ export async function runGatewayBench(s: GatewayBenchSettings): Promise<GatewayB
     const { kamailio: kamailioOptions, ...sip } = sipAll;
 
     const figures: Figure[] = [
-      { key: 'handshakesPerSecond', label: `handshakes/s (${n} clients)`, ...handshakes, better: 'higher', targetRatio: 0.9, decimals: 0 },
+      { key: 'handshakesPerSecond', label: `handshakes/s (${n} clients)`, ...handshakes, floor: handshakeFloor, better: 'higher', targetRatio: 0.9, decimals: 0 },
       { key: 'smallMessagesPerSecond', label: `messages/s, 64 B text (${n} conns × 16 in flight)`, ...small, better: 'higher', targetRatio: 0.9, decimals: 0 },
       { key: 'largeMegabytesPerSecond', label: `MB/s echoed, 64 KiB binary (${n} conns × 4 in flight)`, ...large, better: 'higher', targetRatio: 0.9, decimals: 1 },
       { key: 'latencyP50Micros', label: `p50 round trip, µs (${n} conns × 1 in flight)`, gateway: latency.gateway?.p50, bare: latency.bare?.p50, better: 'lower', targetRatio: 1.1, decimals: 0 },

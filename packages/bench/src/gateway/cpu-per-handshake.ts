@@ -1,11 +1,13 @@
 /**
  * The server's CPU per handshake, side by side: by default the gateway (the sample route, started by its CLI
- * as the benchmark does: ./sample-gateway.ts) and bare `ws`; or any server entries given as arguments — two
+ * as the benchmark does: ./sample-gateway.ts), bare `ws` and the node floor (./handshake-floor.ts: the least
+ * any node server does for a correct handshake), then each one's CPU against bare `ws`'s; or any server
+ * entries given as arguments — two
  * builds of a server, say, to tell whether a change moved the handshake path when the bench's rate ratio moves
  * by more than its usual few percent.
  * Each server is pinned to core 1 and the load to core 0, in interleaved slices, CPU read from /proc.
  *
- * Run: `tsc -b && node packages/bench/dist/gateway/cpu-per-handshake.js [entry.js …]` (about 20 s; SLICES,
+ * Run: `tsc -b && node packages/bench/dist/gateway/cpu-per-handshake.js [entry.js …]` (about 25 s; SLICES,
  * default 6). An entry is a server-child module (see server-child.ts), e.g. ../logging/no-line-server.js.
  */
 import { resolve } from 'node:path';
@@ -21,7 +23,7 @@ import { killAllServers, pinning, pinSelf, ServerProcess, type MeasuredServer } 
 async function main(): Promise<void> {
   pinSelf(0);
   const given = process.argv.slice(2).map((file) => pathToFileURL(resolve(file)).href);
-  const entries = given.length > 0 ? given : ['wsgate --config (the sample route)', './bare-server.js'];
+  const entries = given.length > 0 ? given : ['wsgate --config (the sample route)', './bare-server.js', './handshake-floor.js'];
   const servers: MeasuredServer[] = [];
   try {
     if (given.length === 0) servers.push(await SampleGateway.start({ name: 'wsgate', ...(pinning ? { cpus: '1' } : {}) }));
@@ -42,9 +44,16 @@ async function main(): Promise<void> {
         totals[i]!.seconds += counted.seconds;
       }
     }
+    const perHandshake = totals.map((t) => t.cpu / t.handshakes);
     for (const [i, t] of totals.entries()) {
       const errors = loads[i]!.errors > 0 ? `, ${loads[i]!.errors} failed (${loads[i]!.firstError})` : '';
-      console.log(`${entries[i]}: ${Math.round(t.handshakes / t.seconds)} handshakes/s; server CPU per handshake ${Math.round(t.cpu / t.handshakes)} µs${errors}`);
+      console.log(`${entries[i]}: ${Math.round(t.handshakes / t.seconds)} handshakes/s; server CPU per handshake ${Math.round(perHandshake[i]!)} µs${errors}`);
+    }
+    // CPU per handshake turned into how many times bare ws's rate a server-bound server could reach.
+    const bare = entries.indexOf('./bare-server.js');
+    if (bare !== -1) {
+      const ratios = entries.map((entry, i) => `${entry}: ${(perHandshake[bare]! / perHandshake[i]!).toFixed(2)}`).filter((_, i) => i !== bare);
+      console.log(`bare ws CPU per handshake / each one's: ${ratios.join('; ')}`);
     }
   } finally {
     await Promise.all(servers.map((s) => s.stop()));

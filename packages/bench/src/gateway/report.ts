@@ -1,6 +1,7 @@
 /**
  * The benchmark's answer: a Markdown table of each figure for both servers with the gateway/bare ratio and its
- * target, the SIP line against Kamailio, and the same as JSON.
+ * target, and the node floor where one was measured (the handshakes: ./handshake-floor.ts) with its own ratio to
+ * bare `ws` — how far any node server could go; the SIP line against Kamailio; and the same as JSON.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,6 +12,8 @@ export interface Figure {
   readonly label: string;
   readonly gateway?: number;
   readonly bare?: number;
+  /** The least any node server does for this figure, measured in the same slices (handshakes only). */
+  readonly floor?: number;
   /** Whether a bigger number is better (throughput) or worse (latency, memory). */
   readonly better: 'higher' | 'lower';
   /** The ratio gateway/bare must be at least (higher) or at most (lower) this; none for a figure shown for information. */
@@ -37,6 +40,10 @@ function ratioOf(f: Figure): number | undefined {
   return f.gateway !== undefined && f.bare !== undefined && f.bare > 0 ? f.gateway / f.bare : undefined;
 }
 
+function floorRatioOf(f: Figure): number | undefined {
+  return f.floor !== undefined && f.bare !== undefined && f.bare > 0 ? f.floor / f.bare : undefined;
+}
+
 function passes(f: Figure): boolean | undefined {
   const ratio = ratioOf(f);
   if (ratio === undefined || f.targetRatio === undefined) return undefined;
@@ -44,12 +51,15 @@ function passes(f: Figure): boolean | undefined {
 }
 
 export function toMarkdown(report: Report): string {
-  const lines = ['| figure | wsgate | bare ws | ratio | target |', '|---|---:|---:|---:|---|'];
+  const lines = ['| figure | wsgate | bare ws | ratio | target | node floor | floor / ws |', '|---|---:|---:|---:|---|---:|---:|'];
   for (const f of report.figures) {
     const ratio = ratioOf(f);
     const target =
       f.targetRatio === undefined ? '(information)' : `${f.better === 'higher' ? '≥' : '≤'} ${f.targetRatio.toFixed(2)}${mark(passes(f))}`;
-    lines.push(`| ${f.label} | ${num(f.gateway, f.decimals)} | ${num(f.bare, f.decimals)} | ${num(ratio, 2)} | ${target} |`);
+    lines.push(
+      `| ${f.label} | ${num(f.gateway, f.decimals)} | ${num(f.bare, f.decimals)} | ${num(ratio, 2)} | ${target} | ` +
+        `${num(f.floor, f.decimals)} | ${num(floorRatioOf(f), 2)} |`,
+    );
   }
   const k = report.sip.kamailio;
   const vsKamailio = (v: number | undefined) =>
@@ -70,7 +80,7 @@ export function toMarkdown(report: Report): string {
 }
 
 export function toJson(report: Report): string {
-  const figures = report.figures.map((f) => ({ ...f, ratio: ratioOf(f) ?? null, pass: passes(f) ?? null }));
+  const figures = report.figures.map((f) => ({ ...f, ratio: ratioOf(f) ?? null, pass: passes(f) ?? null, floorRatio: floorRatioOf(f) ?? null }));
   const { gateway, kamailio } = report.sip;
   const both = gateway !== undefined && kamailio !== undefined && kamailio > 0;
   const sip = {

@@ -3,8 +3,9 @@
  * The gateway is the product as users start it, `wsgate --config` (./sample-gateway.ts), the bare server a
  * child of this benchmark (./bare-server.ts); both are pinned to one core, and this process, on the other
  * core, is the load generator.
- * Debian's Kamailio answers the SIP OPTIONS figure too, on the servers' core. Prints a Markdown table and writes
- * the same as JSON to packages/bench/results/gateway.json.
+ * The handshake figure has the node floor beside them (./handshake-floor.ts: the least any node server does for a
+ * correct handshake, with its ratio to bare `ws`), and Debian's Kamailio answers the SIP OPTIONS figure, both on
+ * the servers' core. Prints a Markdown table and writes the same as JSON to packages/bench/results/gateway.json.
  *
  * Knobs (environment): BENCH_SECONDS (counted seconds per server and figure, default 3), BENCH_IDLE_CONNECTIONS
  * (default 10000), BENCH_SERVERS (`gateway,bare` by default; one alone for a partial run), BENCH_CPU_PROF (a
