@@ -13,7 +13,7 @@ import { FlowTokens } from './flow-token.js';
 import { ackFor, branchRequest, cancelFor, stampReceived } from './forward.js';
 import type { Flow } from './flow.js';
 import { Deadlines } from './deadlines.js';
-import { type Branch, ProxyTransaction, serverKey, type Synthetic } from './transaction.js';
+import { Branch, ProxyTransaction, serverKey, type Synthetic } from './transaction.js';
 
 export interface ProxyOptions {
   /** the SIP domains served: requests for them are routed through the registrar's location service */
@@ -265,7 +265,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
         recordRoute: dialogForming ? [recordRoute(flowOf(target.id)), recordRoute(callerFlow)] : undefined,
         ownRoutes,
       });
-      const branch: Branch = { id, tx, request: copy, flow: target, provisional: false, final: undefined, cancelled: false };
+      const branch = new Branch(id, tx, copy, target);
       tx.branches.push(branch);
       branches.set(id, branch);
       let theirs = byCallee.get(target.id);
@@ -394,6 +394,7 @@ export function sipProxy(options: ProxyOptions, here: HereHandler): SipProxy {
       theirs?.delete(b);
       if (theirs?.size === 0) byCallee.delete(b.flow.id);
     }
+    tx.release();
   }
 
   /** A response upstream: this proxy's Via removed (§16.7 step 9), sent over the caller's WebSocket. */
