@@ -5,7 +5,7 @@
  * offers, or the client would be handed a connection it never agreed to.
  */
 import { hasToken } from '@wsgate/core';
-import { acceptKey, parseExtensions, parseSubprotocols } from '@wsgate/handshake';
+import { acceptKey, isToken, parseExtensions, parseSubprotocols } from '@wsgate/handshake';
 import type { ClientOffer } from './client-offer.js';
 import type { ResponseHead } from './response-head.js';
 
@@ -36,8 +36,9 @@ export function switchProblem(res: Pick<ResponseHead, 'status' | 'headers'>, exp
 /** The 101's subprotocol (one token) and extensions must be among the client's offers. */
 function choiceProblem(protocol: string | undefined, extensions: string | undefined, offer: SwitchExpectation['offer']): string | undefined {
   if (protocol !== undefined) {
-    const chosen = parseSubprotocols(protocol);
-    if (chosen.length !== 1 || !offer.protocols.includes(chosen[0]!)) return `101 chose subprotocol ${JSON.stringify(protocol)}, which the client did not offer`;
+    // The usual answer is one token: that is the list, without parsing one.
+    const chosen = isToken(protocol) ? protocol : onlyOne(parseSubprotocols(protocol));
+    if (chosen === undefined || !offer.protocols.includes(chosen)) return `101 chose subprotocol ${JSON.stringify(protocol)}, which the client did not offer`;
   }
   if (extensions !== undefined) {
     for (const { name } of parseExtensions(extensions)) {
@@ -45,4 +46,8 @@ function choiceProblem(protocol: string | undefined, extensions: string | undefi
     }
   }
   return undefined;
+}
+
+function onlyOne(list: readonly string[]): string | undefined {
+  return list.length === 1 ? list[0] : undefined;
 }

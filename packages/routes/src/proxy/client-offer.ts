@@ -47,7 +47,8 @@ export function readClientOffer(req: RequestFacts<any>, upgrade: boolean): Clien
     hopByHop,
     upgrade: upgradeValue ? askedProtocol(upgradeValue) : '',
     upgradeValue,
-    protocols: offered ? parseSubprotocols(offered) : NONE,
+    // One offer, the usual case, is a token: the list without parsing one.
+    protocols: offered ? (isToken(offered) ? [offered] : parseSubprotocols(offered)) : NONE,
     extensions: ext ? new Set(parseExtensions(ext).map((e) => e.name.toLowerCase())) : undefined,
   };
 }

@@ -63,7 +63,7 @@ function parseHead(text: string): ResponseHead {
   if (!status) throw new Error(`not an HTTP/1.1 status line: ${JSON.stringify(text.slice(0, Math.min(eol, 80)))}`);
   const rawHeaders: string[] = [];
   const names: string[] = [];
-  const headers: Record<string, string> = Object.create(null);
+  const headers = new HeaderRecord();
   while (eol < text.length) {
     const start = eol + 2;
     eol = text.indexOf('\r\n', start);
@@ -80,6 +80,13 @@ function parseHead(text: string): ResponseHead {
   }
   return { status: Number(status[1]), statusText: status[2] ?? '', rawHeaders, names, headers };
 }
+
+/**
+ * The lower-cased headers: no inherited names (`constructor`, `__proto__` are headers like any other), and unlike
+ * `Object.create(null)` not a dictionary-mode object — the 101's usual names share one shape, read by inline caches.
+ */
+const HeaderRecord = function HeaderRecord() {} as unknown as new () => Record<string, string>;
+HeaderRecord.prototype = Object.create(null);
 
 function hasBreak(text: string, from: number, to: number): boolean {
   const cr = text.indexOf('\r', from);

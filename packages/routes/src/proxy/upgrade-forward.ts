@@ -14,7 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { detachedString, textReply, writeReply, type ForwardResult, type ProxiedRequest } from '@wsgate/core';
+import { detachedString, textReply, writeReply, type ForwardResult, type ProxiedRequest, type TunnelControls } from '@wsgate/core';
 import { acceptKey } from '@wsgate/handshake';
 import { switchHead } from './answers.js';
 import { switchProblem } from './check-switch.js';
@@ -25,7 +25,8 @@ import { holdClient, releaseClient, tryNodes, type Attempt } from './failover.js
 import type { ForwardContext } from './forward-context.js';
 import type { UpstreamNode } from '../upstream/node.js';
 import { relayRawRefusal } from './raw-refusal.js';
-import { RawTunnel } from '../upstream/relay/raw-tunnel.js';
+import { RawTunnel, type RawTunnelEvents } from '../upstream/relay/raw-tunnel.js';
+import type { TunnelRegistry } from '../upstream/relay/tunnel-registry.js';
 import { upstreamRequestHeaders } from './request-headers.js';
 import { ResponseHeadReader, type ResponseHead } from './response-head.js';
 import { BadUpstreamAnswerError, classifyFailure, ConnectTimeoutError, IdleTimeoutError } from '../upstream/upstream-error.js';
@@ -239,23 +240,48 @@ function answered(x: Exchange, node: UpstreamNode, socket: Socket, head: Respons
   const registry = x.fc.pool.tunnels;
   node.active++;
   // What the tunnel keeps of the exchange: its closing line's logger, not the request (see `logLater`).
-  const log = x.req.logLater();
-  const tunnel = new RawTunnel(x.client, socket, x.fc.pool.liveness, {
-    closed(t, cause) {
-      node.active--;
-      if (cause !== undefined) log().info({ upstream: node.address.label, cause }, 'tunnel closed');
-      registry.delete(t);
-    },
-  });
+  const tunnel = new RawTunnel(x.client, socket, x.fc.pool.liveness, new TunnelEnd(node, x.req.logLater(), registry));
   registry.add(tunnel);
   // A WebSocket tunnel is listed with the gateway's connections (other upgrades are not WebSockets).
   if (x.key !== undefined) {
-    registry.track(tunnel, x.req, {
-      // Kept as long as the tunnel: a copy, not a view into the upstream's head.
-      protocol: detachedString(head.headers['sec-websocket-protocol'] ?? ''),
-      close: (code, reason) => tunnel.close(code, reason),
-      terminate: () => tunnel.terminate(),
-    });
+    // Kept as long as the tunnel: a copy, not a view into the upstream's head.
+    registry.track(tunnel, x.req, new Controls(tunnel, detachedString(head.headers['sec-websocket-protocol'] ?? '')));
   }
   tunnel.start(x.head, rest);
+}
+
+/*
+ * What an open tunnel keeps of its handshake: one object each, their methods shared, rather than closures and
+ * the contexts they hold (kept, and so promoted, for as long as the tunnel is open).
+ */
+
+/** The tunnel is gone: the node's count, the closing line, the registry. */
+class TunnelEnd implements RawTunnelEvents {
+  constructor(
+    private readonly node: UpstreamNode,
+    private readonly log: () => ProxiedRequest<any>['log'],
+    private readonly registry: TunnelRegistry,
+  ) {}
+
+  closed(t: RawTunnel, cause: string | undefined): void {
+    this.node.active--;
+    if (cause !== undefined) this.log().info({ upstream: this.node.address.label, cause }, 'tunnel closed');
+    this.registry.delete(t);
+  }
+}
+
+/** What the gateway's connection directory may do to a listed tunnel. */
+class Controls implements TunnelControls {
+  constructor(
+    private readonly tunnel: RawTunnel,
+    readonly protocol: string,
+  ) {}
+
+  close(code: number, reason: string): void {
+    this.tunnel.close(code, reason);
+  }
+
+  terminate(): void {
+    this.tunnel.terminate();
+  }
 }
