@@ -6,11 +6,11 @@
  * Format: `base64url(JSON {sub, exp, jti}) "." base64url(HMAC-SHA256(secret, first part))`: cookie-safe,
  * and easy to produce from any language.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { MemoryStore, type Store } from '@wsgate/core';
 import { invalidOption, knownKeys, seconds } from '../../kit/option-checks.js';
 import { secretOption } from '../options.js';
-import { hmac } from '../../kit/secure-compare.js';
+import { equalOfPublicLength, hmac } from '../../kit/secure-compare.js';
 import type { TokenInfo, TokenStore } from './token-store.js';
 
 export interface SignedTokensOptions {
@@ -46,7 +46,7 @@ export function signedTokens(options: SignedTokensOptions): SigningTokenStore {
     const m = SHAPE.exec(token);
     if (!m) return undefined;
     const mac = Buffer.from(m[2]!, 'base64url');
-    if (mac.length !== 32 || !timingSafeEqual(mac, hmac(secret, m[1]!))) return undefined;
+    if (!equalOfPublicLength(mac, hmac(secret, m[1]!))) return undefined;
     try {
       const payload = JSON.parse(Buffer.from(m[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
       const { sub, exp, jti } = payload;
