@@ -1,3 +1,4 @@
+import { detachedString } from '@wsgate/core';
 import type { SipRequest } from '../message.js';
 import { formatParams, type Params } from '../params.js';
 import { formatUri } from '../uri.js';
@@ -59,9 +60,11 @@ export function planRegister(request: SipRequest, limits: RegisterLimits): Regis
   if (unsupported.length > 0) {
     return { status: 420, reason: 'Bad Extension', headers: [['Unsupported', unsupported.join(', ')]] };
   }
-  const aor = addressOfRecord(request, limits.domains);
-  if (typeof aor !== 'string') return aor;
-  const callId = request.callId;
+  const canonical = addressOfRecord(request, limits.domains);
+  if (typeof canonical !== 'string') return canonical;
+  // What a binding keeps lives as long as the registration: copies, not views that would keep the REGISTER's text.
+  const aor = detachedString(canonical);
+  const callId = detachedString(request.callId);
   const cseq = request.cseq.seq;
   const contacts = request.headers.has('contact') ? request.contacts() : [];
   const headerExpires = request.expires();
@@ -95,8 +98,8 @@ export function planRegister(request: SipRequest, limits: RegisterLimits): Regis
     const uri = formatUri(c.uri);
     // formatNameAddr() with the URI formatted once, and without expires (no copy of the parameters to drop it)
     const contact = `${c.displayName === undefined ? '' : `${c.displayName} `}<${uri}>${formatParamsExcept(c.params, 'expires')}`;
-    const p: Mutable<PlannedContact> = { contact, uri, expires };
-    if (c.instance !== undefined) p.instance = c.instance;
+    const p: Mutable<PlannedContact> = { contact: detachedString(contact), uri: detachedString(uri), expires };
+    if (c.instance !== undefined) p.instance = detachedString(c.instance);
     if (c.regId !== undefined) p.regId = c.regId;
     if (c.q !== undefined) p.q = c.q;
     planned.push(p);
