@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { defineRoutes, MemoryStore, RedisStore } from '@wsgate/core';
@@ -251,5 +253,59 @@ describe('registrar (RFC 3261 §10.3, RFC 5626, RFC 7118 §5) over a real WebSoc
       await Promise.all(stores.map((st) => st.close()));
       await redis.close();
     }
+  });
+});
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const RETAINED_DOMAIN = 'voice.example-company.com';
+const PHONES = 150;
+const SUBJECT = 'x'.repeat(30_000);
+
+/** A REGISTER whose AOR, Call-ID and Contact are long enough to be views into its text, with a 30 KB header. */
+const longRegister = (i: number): string =>
+  [
+    `REGISTER sip:${RETAINED_DOMAIN} SIP/2.0`,
+    `Via: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bKretain${i}`,
+    'Max-Forwards: 70',
+    `To: <sip:alice.longname${i}@${RETAINED_DOMAIN}>`,
+    `From: <sip:alice.longname${i}@${RETAINED_DOMAIN}>;tag=from1`,
+    `Call-ID: retention-call-id-${i}-0123456789`,
+    'CSeq: 1 REGISTER',
+    `Contact: <sip:alice.longname${i}@df7jal23ls0d.invalid;transport=ws;ob>;+sip.instance="<urn:uuid:00000000-0000-1000-8000-${String(i).padStart(12, '0')}>";reg-id=1`,
+    'Expires: 600',
+    `Subject: ${SUBJECT}`,
+    '',
+    '',
+  ].join('\r\n');
+
+function heap(): number {
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+describe('what a registration keeps', () => {
+  it('a registered phone keeps no part of its REGISTER text alive: the registrar holds copies of the AOR, Call-ID and Contact', async () => {
+    // What the registrar keeps for as long as a phone stays registered (its AOR in the flow and sweep tables, the
+    // binding's Contact, URI, instance and Call-ID in the bindings it last wrote) must not be views into the
+    // REGISTER's text, or every phone pins a whole REGISTER — up to the 64 KiB a message may have.
+    const r = await start({ domains: [RETAINED_DOMAIN] });
+    const ws = new WebSocket(gw!.url, 'sip');
+    await once(ws, 'open');
+    const registerOne = async (i: number) => {
+      const reply = once(ws, 'message');
+      ws.send(longRegister(i));
+      return parseMessage(((await reply) as [Buffer])[0]) as SipResponse;
+    };
+    await registerOne(PHONES); // the registrar's and the connection's own first allocations, not counted
+    const before = heap();
+    for (let i = 0; i < PHONES; i++) expect((await registerOne(i)).status).toBe(200);
+    await new Promise((done) => setTimeout(done, 10));
+    const held = heap() - before;
+    // 150 phones × 30 KB of REGISTER text would be 4.5 MB; their bindings themselves are well under 1 MB
+    expect(held).toBeLessThan(1_500_000);
+    expect((await r.lookup(`sip:alice.longname7@${RETAINED_DOMAIN}`))[0]!.callId).toBe('retention-call-id-7-0123456789');
+    ws.terminate();
   });
 });
