@@ -1,5 +1,6 @@
 import { WsgateError } from '../errors.js';
 import type { Store } from './store.js';
+import { detachedString } from '../request/detached-string.js';
 
 export interface MemoryStoreOptions {
   /** The most keys kept. Default 100,000. */
@@ -133,7 +134,9 @@ export class MemoryStore implements Store {
     // Re-inserted so that the map's order stays the order of last writes, oldest first, for eviction.
     this.map.delete(key);
     if (this.map.size >= this.maxEntries) this.makeRoom(now);
-    this.map.set(key, { key, value, expires: ttl === undefined ? Infinity : now + ttl * 1000, written: now });
+    // Copies: a key or value cut out of a request would keep the whole request alive as long as the key lives.
+    const own = detachedString(key);
+    this.map.set(own, { key: own, value: detachedString(value), expires: ttl === undefined ? Infinity : now + ttl * 1000, written: now });
   }
 
   private makeRoom(now: number): void {
