@@ -1,4 +1,6 @@
 import net from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { rawExchange, startTestGateway, until, type TestGateway } from '@wsgate/test-kit';
@@ -41,6 +43,26 @@ describe('RealIpResolver', () => {
     expect(xff.resolve(peer, { 'x-forwarded-for': '203.0.113.9' })).toEqual({ ip: '203.0.113.9', port: 0 });
     // The client wrote "1.1.1.1" itself: it stands left of what our proxies appended and is never believed.
     expect(xff.resolve(peer, { 'x-forwarded-for': '1.1.1.1, 203.0.113.9, 10.1.1.1, fd00::3' })).toEqual({ ip: '203.0.113.9', port: 0 });
+  });
+
+  it('gives the client address as a string of its own, not a view into the header it was read from', async () => {
+    // The address is kept as long as the connection (its directory entry, rate-limit keys): a view would keep
+    // the header, and in the gateway's own head parser the whole request head, alive with it.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heap = () => {
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const before = heap();
+    const kept = Array.from({ length: 300 }, (_, i) => {
+      const head = `x-pad: ${'x'.repeat(30_000)}\r\nx-forwarded-for: 2001:db8:0:0:0:0:0:${i.toString(16)}, 10.1.1.1\r\n`;
+      const at = head.indexOf('2001:');
+      return xff.resolve(peer, { 'x-forwarded-for': head.slice(at, head.indexOf('\r\n', at)) }).ip;
+    });
+    await new Promise((done) => setTimeout(done, 1));
+    expect(heap() - before).toBeLessThan(1_000_000); // 300 heads of 30 KB would be 9 MB
+    expect(kept[299]).toBe('2001:db8:0:0:0:0:0:12b');
   });
 
   it('takes the leftmost hop when every hop is trusted', () => {

@@ -10,6 +10,7 @@ import type { RealIpConfig } from '../config/types.js';
 import { WsgateError } from '../errors.js';
 import type { ClientAddress } from '../vocabulary.js';
 import { proxiedSource } from './proxy-protocol.js';
+import { detachedString } from '../request/detached-string.js';
 
 /**
  * Parses `ip`, `ip:port`, `[v6]` or `[v6]:port` (a bare v6 address has no port). Undefined for anything else:
@@ -90,7 +91,8 @@ export class RealIpResolver {
     const value = Array.isArray(raw) ? raw.join(', ') : raw;
     if (value === undefined) return peer;
     const found = this.list ? this.fromList(value) : parseAddressPort(value);
-    return found ? { ip: found.ip, port: found.port ?? 0 } : peer;
+    // kept as long as the connection: a copy, not a view that would keep the header (and the head) alive
+    return found ? { ip: detachedString(found.ip), port: found.port ?? 0 } : peer;
   }
 
   /**
