@@ -4,6 +4,7 @@ import type { ConnectionRegistrar } from '../connections/registry.js';
 import { clientAddressOf, type RealIpResolver } from '../ingress/real-ip.js';
 import type { Logger } from '../observe/logger.js';
 import type { Attributes, ClientAddress, ListenerInfo } from '../vocabulary.js';
+import { detachedString } from './detached-string.js';
 import type { HostMatcher } from './host-matcher.js';
 import { parseRequestTarget, TargetSyntaxError, type RequestTarget } from './request-target.js';
 
@@ -218,7 +219,9 @@ export class RequestFacts<A extends Attributes = Attributes> {
     return this.attrs?.[key];
   }
   set<K extends keyof A>(key: K, value: A[K]): void {
-    (this.attrs ??= {} as Partial<A>)[key] = value;
+    // The connection keeps its attributes for its life: a string cut from the request (a user name, a token)
+    // is copied, or it would keep the request head alive with it.
+    (this.attrs ??= {} as Partial<A>)[key] = typeof value === 'string' ? (detachedString(value) as A[K]) : value;
   }
 
   /** A logger whose lines carry the listener and the client's address. */
