@@ -38,6 +38,7 @@ export { killNginxes, Nginx, NGINX, type NginxOptions } from './nginx.js';
 export { killWsgates, runToEnd, startWsgate, type CommandResult, type StartWsgateOptions, type WsgateProcess } from './wsgate-process.js';
 export { seededRandom } from './seeded-random.js';
 export { thrown } from './thrown.js';
+export { collectedHeap } from './heap.js';
 export { killRedises, REDIS_SERVER, RedisServer, type RedisServerOptions } from './redis.js';
 export { storeBehaviour } from './store-behaviour.js';
 export { digestAuthorization, digestChallenges, type DigestAnswer, type DigestChallenge } from './digest-client.js';

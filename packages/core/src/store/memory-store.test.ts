@@ -1,6 +1,4 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { storeBehaviour } from '@wsgate/test-kit';
+import { collectedHeap, storeBehaviour } from '@wsgate/test-kit';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from './memory-store.js';
 
@@ -111,14 +109,8 @@ describe('MemoryStore on its own clock', () => {
   it('keeps copies of what it is given, not views into the text they were cut from', async () => {
     // A key or value cut out of a request (a client address from X-Forwarded-For, a user name) would otherwise
     // keep that whole request alive for as long as the key lives: up to maxEntries requests.
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
-    const heap = () => {
-      gc();
-      return process.memoryUsage().heapUsed;
-    };
     const store = new MemoryStore();
-    const before = heap();
+    const before = collectedHeap();
     for (let i = 0; i < 300; i++) {
       const head = `GET / HTTP/1.1\r\nX-Forwarded-For: 2001:db8:0:0:0:0:0:${i.toString(16)}\r\nX-Pad: ${'x'.repeat(30_000)}\r\n\r\n`;
       const at = head.indexOf('2001:');
@@ -128,7 +120,7 @@ describe('MemoryStore on its own clock', () => {
     }
     await new Promise((done) => setTimeout(done, 1));
     // 300 heads of 30 KB would be 9 MB; the keys and values themselves a few tens of KB
-    expect(heap() - before).toBeLessThan(1_000_000);
+    expect(collectedHeap() - before).toBeLessThan(1_000_000);
     expect(await store.get('rate:2001:db8:0:0:0:0:0:12b')).toBe('2001:db8:0:0:0:0:0:12b');
   });
 

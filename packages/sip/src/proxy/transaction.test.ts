@@ -1,14 +1,10 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { collectedHeap } from '@wsgate/test-kit';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '@wsgate/core';
 import { parseMessage } from '../parse.js';
 import type { SipRequest, SipResponse } from '../message.js';
 import type { Flow } from './flow.js';
 import { Branch, ProxyTransaction, serverKey } from './transaction.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 const MESSAGE = [
   'MESSAGE sip:bob@example.com SIP/2.0',
@@ -54,7 +50,7 @@ describe('ProxyTransaction.release()', () => {
       return [new WeakRef(request), new WeakRef(copy), new WeakRef(response)];
     })();
     await new Promise((r) => setTimeout(r, 1)); // WeakRef targets are kept until the current job ends
-    gc();
+    collectedHeap(); // a full collection
     expect(refs.map((r) => r.deref() === undefined)).toEqual([true, true, true]);
     expect(held.tx?.lastSent).toBeUndefined();
   });
@@ -73,11 +69,7 @@ describe('ProxyTransaction.release()', () => {
     // 300 requests with a 30 KB header: keys that were views into their heads would keep 9 MB alive
     const subject = 'x'.repeat(30_000);
     const text = (i: number) => MESSAGE.replace('z9hG4bKtx1', `z9hG4bKtx1-${i}-${'b'.repeat(20)}`).replace('CSeq: 1 MESSAGE', `CSeq: 1 MESSAGE\r\nSubject: ${subject}`);
-    const heap = () => {
-      gc();
-      return process.memoryUsage().heapUsed;
-    };
-    const before = heap();
+    const before = collectedHeap();
     const txs = Array.from({ length: 300 }, (_, i) => {
       const request = parseMessage(Buffer.from(text(i))) as SipRequest;
       const tx = new ProxyTransaction(serverKey(request), request, caller);
@@ -85,7 +77,7 @@ describe('ProxyTransaction.release()', () => {
       return tx;
     });
     await new Promise((r) => setTimeout(r, 1));
-    expect(heap() - before).toBeLessThan(2_000_000);
+    expect(collectedHeap() - before).toBeLessThan(2_000_000);
     expect(txs[7]!.key).toBe(`z9hG4bKtx1-7-${'b'.repeat(20)} alice.invalid: MESSAGE`);
   });
 

@@ -1,10 +1,8 @@
 import { once } from 'node:events';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { defineRoutes, MemoryStore, RedisStore } from '@wsgate/core';
-import { RedisServer, startTestGateway, until, type TestGateway } from '@wsgate/test-kit';
+import { collectedHeap, RedisServer, startTestGateway, until, type TestGateway } from '@wsgate/test-kit';
 import { parseMessage, registrar, type Registrar, type SipResponse } from '../index.js';
 
 const AOR = 'sip:alice@example.com';
@@ -256,9 +254,6 @@ describe('registrar (RFC 3261 §10.3, RFC 5626, RFC 7118 §5) over a real WebSoc
   });
 });
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
 const RETAINED_DOMAIN = 'voice.example-company.com';
 const PHONES = 150;
 const SUBJECT = 'x'.repeat(30_000);
@@ -280,11 +275,6 @@ const longRegister = (i: number): string =>
     '',
   ].join('\r\n');
 
-function heap(): number {
-  gc();
-  return process.memoryUsage().heapUsed;
-}
-
 describe('what a registration keeps', () => {
   it('a registered phone keeps no part of its REGISTER text alive: the registrar holds copies of the AOR, Call-ID and Contact', async () => {
     // What the registrar keeps for as long as a phone stays registered (its AOR in the flow and sweep tables, the
@@ -299,10 +289,10 @@ describe('what a registration keeps', () => {
       return parseMessage(((await reply) as [Buffer])[0]) as SipResponse;
     };
     await registerOne(PHONES); // the registrar's and the connection's own first allocations, not counted
-    const before = heap();
+    const before = collectedHeap();
     for (let i = 0; i < PHONES; i++) expect((await registerOne(i)).status).toBe(200);
     await new Promise((done) => setTimeout(done, 10));
-    const held = heap() - before;
+    const held = collectedHeap() - before;
     // 150 phones × 30 KB of REGISTER text would be 4.5 MB; their bindings themselves are well under 1 MB
     expect(held).toBeLessThan(1_500_000);
     expect((await r.lookup(`sip:alice.longname7@${RETAINED_DOMAIN}`))[0]!.callId).toBe('retention-call-id-7-0123456789');
