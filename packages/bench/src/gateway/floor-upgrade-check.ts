@@ -4,11 +4,9 @@
  * Sec-WebSocket-Key of 16 bytes in base64 and version 13; the `echo` subprotocol chosen when offered, as the
  * bare `ws` server and the sample gateway do. Pure: a head in, a 101 or a refusal out.
  */
-import { createHash } from 'node:crypto';
+import { hasToken } from '@wsgate/core';
+import { acceptKey, keyProblem } from '@wsgate/handshake';
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-/** 16 bytes in base64: 22 characters and `==` (what `ws` accepts). */
-const KEY = /^[+/0-9A-Za-z]{22}==$/;
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/(\d)\.(\d)$/;
 /** A header line as RFC 9110 §5 has it: a token, a colon with no space before it, no control character but HTAB in the value. */
 const HEADER_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\x00-\x08\x0a-\x1f\x7f]*$/;
@@ -24,18 +22,6 @@ function refuse(status: number, reason: string, extra = ''): UpgradeAnswer {
     status,
     response: `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${extra}Content-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`,
   };
-}
-
-/** Whether the comma-separated token list `value` holds `token` (lower case), in any case. */
-function hasToken(value: string | undefined, token: string): boolean {
-  if (value === undefined) return false;
-  for (const item of value.split(',')) if (item.trim().toLowerCase() === token) return true;
-  return false;
-}
-
-/** The accept value for `key` (RFC 6455 §4.2.2). */
-export function acceptFor(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64');
 }
 
 /** Checks `head` (the request line and header lines, latin1, without the blank line that ends it). */
@@ -82,14 +68,14 @@ export function checkUpgrade(head: string): UpgradeAnswer {
     }
   }
   if (host === undefined || host === '') return refuse(400, 'Missing Host');
-  if (!hasToken(upgrade, 'websocket')) return refuse(400, 'Missing Upgrade: websocket');
-  if (!hasToken(connection, 'upgrade')) return refuse(400, 'Missing Connection: upgrade');
+  if (upgrade === undefined || !hasToken(upgrade, 'websocket')) return refuse(400, 'Missing Upgrade: websocket');
+  if (connection === undefined || !hasToken(connection, 'upgrade')) return refuse(400, 'Missing Connection: upgrade');
   if (version !== '13') return refuse(426, 'Upgrade Required', 'Sec-WebSocket-Version: 13\r\n');
-  if (key === undefined || !KEY.test(key)) return refuse(400, 'Missing or invalid Sec-WebSocket-Key');
+  if (key === undefined || keyProblem(key) !== undefined) return refuse(400, 'Missing or invalid Sec-WebSocket-Key');
   // Subprotocol names are case-sensitive (RFC 6455 §4.1).
   const protocol = protocols.split(',').some((p) => p.trim() === 'echo') ? 'Sec-WebSocket-Protocol: echo\r\n' : '';
   return {
     ok: true,
-    response: `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n${protocol}\r\n`,
+    response: `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n${protocol}\r\n`,
   };
 }

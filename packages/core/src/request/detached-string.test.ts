@@ -1,25 +1,18 @@
 /** A detached copy must not keep the text it was cut from: measured on the heap, as that is the point. */
+import { collectedHeap } from '@wsgate/test-kit';
 import { describe, expect, it } from 'vitest';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { detachedString } from './detached-string.js';
-
-// gc() without --expose-gc on the command line (as the management API's collection does).
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
 
 /** Heap bytes kept per string when 2,000 cuts of 40 characters out of 8 KiB heads are kept. */
 function keptPerString(cut: (text: string) => string): number {
-  gc();
-  const before = process.memoryUsage().heapUsed;
+  const before = collectedHeap();
   const kept: string[] = [];
   for (let i = 0; i < 2000; i++) {
     const head = Buffer.from(`GET /room/${i} HTTP/1.1\r\nOrigin: https://app${i}.example.com:8443\r\n${'x'.repeat(8192)}`).toString('latin1');
     const at = head.indexOf('https://');
     kept.push(cut(head.slice(at, at + 40)));
   }
-  gc();
-  const per = (process.memoryUsage().heapUsed - before) / kept.length;
+  const per = (collectedHeap() - before) / kept.length;
   expect(kept[7]!.startsWith('https://app7.example.com:8443')).toBe(true);
   return per;
 }
